@@ -1,0 +1,28 @@
+"""prefnb: curate preference pairs, label them, validate, export and fine-tune with DPO.
+
+Example:
+    >>> import prefnb
+    >>> df = prefnb.pairs_frame([{"prompt": "2+2?", "response_a": "4", "response_b": "5"}])
+    >>> prefnb.check_pairs(df)
+"""
+
+from __future__ import annotations
+
+from prefnb.pairs import (
+    LABELS,
+    PairSchemaError,
+    check_pairs,
+    pair_id,
+    pairs_frame,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LABELS",
+    "PairSchemaError",
+    "__version__",
+    "check_pairs",
+    "pair_id",
+    "pairs_frame",
+]
