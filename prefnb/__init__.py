@@ -15,6 +15,7 @@ from prefnb.pairs import (
     pair_id,
     pairs_frame,
 )
+from prefnb.sample import load_sample
 
 __version__ = "0.1.0"
 
@@ -23,6 +24,7 @@ __all__ = [
     "PairSchemaError",
     "__version__",
     "check_pairs",
+    "load_sample",
     "pair_id",
     "pairs_frame",
 ]
