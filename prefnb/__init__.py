@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+from prefnb.labels import LabelStore, LabelStoreError, apply_labels, audit_stats
 from prefnb.pairs import (
     LABELS,
     PairSchemaError,
@@ -21,8 +22,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LABELS",
+    "LabelStore",
+    "LabelStoreError",
     "PairSchemaError",
     "__version__",
+    "apply_labels",
+    "audit_stats",
     "check_pairs",
     "load_sample",
     "pair_id",

@@ -1,0 +1,141 @@
+"""Copy labels from a label store into a pair table.
+
+Example:
+    >>> import tempfile, pathlib, prefnb
+    >>> df = prefnb.pairs_frame([{"prompt": "2+2?", "response_a": "4", "response_b": "5"}])
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "labels.sqlite"
+    >>> with LabelStore(path) as store:
+    ...     _ = store.record(pair_id=df.loc[0, "pair_id"], annotator="al", kind="label",
+    ...                      verdict="a", strength="strong")
+    ...     out = apply_labels(df, store)
+    >>> out.loc[0, ["label", "annotator", "strength"]].tolist()
+    ['a', 'al', 'strong']
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from typing import Any, Literal
+
+import pandas as pd
+
+from prefnb.labels.store import LabelStore, LabelStoreError
+from prefnb.pairs import check_pairs
+
+__all__ = ["UnknownPairsWarning", "apply_labels"]
+
+_FILLED = ("label", "annotator", "strength", "note", "edited_preferred")
+
+
+class UnknownPairsWarning(UserWarning):
+    """The store holds labels for pairs that are not in the DataFrame being labeled."""
+
+
+def _latest(cur: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for rec in cur.sort_values("event_id").to_dict("records"):
+        out[rec["pair_id"]] = {c: rec[c] for c in _FILLED}  # later events overwrite
+    return out
+
+
+def _majority(cur: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for pid, group in cur.sort_values("event_id").groupby("pair_id", sort=False):
+        recs = group.to_dict("records")
+        votes = Counter(r["label"] for r in recs if r["label"] != "skip")
+        n_votes = sum(votes.values())
+        if n_votes == 0:
+            label, agreement = "skip", float("nan")
+        else:
+            top = max(votes.values())
+            winners = [v for v, c in votes.items() if c == top]
+            # A split at the top (a vs b, or any other) is no preference: record a tie.
+            label = winners[0] if len(winners) == 1 else "tie"
+            agreement = top / n_votes
+        backing = [r for r in recs if r["label"] == label]  # oldest first
+        notes = [f"{r['annotator']}: {r['note']}" for r in recs if r["note"]]
+        edits = [r["edited_preferred"] for r in backing if r["edited_preferred"]]
+        strengths = [r["strength"] for r in backing if r["strength"]]
+        out[str(pid)] = {
+            "label": label,
+            "annotator": ",".join(sorted({r["annotator"] for r in recs})),
+            "strength": strengths[-1] if strengths else None,
+            "note": "; ".join(notes) if notes else None,
+            "edited_preferred": edits[-1] if edits else None,
+            "n_votes": n_votes,
+            "agreement": agreement,
+        }
+    return out
+
+
+def apply_labels(
+    df: pd.DataFrame,
+    store: LabelStore | str | os.PathLike[str],
+    annotator: str | None = None,
+    policy: Literal["latest", "majority"] = "latest",
+    *,
+    strict: bool = False,
+) -> pd.DataFrame:
+    """Return a copy of ``df`` with ``label``, ``annotator``, ``strength``, ``note`` and
+    ``edited_preferred`` filled from the store's current labels.
+
+    Policies:
+        ``"latest"``: the most recent current label, across annotators or for ``annotator``.
+        ``"majority"``: the most common verdict across annotators' current labels (``skip``
+        is not a vote); a split at the top, such as one ``a`` and one ``b``, gives
+        ``"tie"``. Adds ``n_votes`` (non-skip votes) and ``agreement`` (share of votes for
+        the winning verdict); ``annotator`` lists every annotator who labeled the pair,
+        ``note`` joins their notes, ``edited_preferred`` comes from a winning vote.
+
+    Rows without a stored label keep their values. Labels for pairs not in ``df`` are never
+    dropped silently: an :class:`UnknownPairsWarning` gives their count and a few ids, or
+    :class:`LabelStoreError` is raised with ``strict=True``. ``df`` is checked with
+    :func:`prefnb.pairs.check_pairs` first.
+    """
+    check_pairs(df)
+    if policy not in ("latest", "majority"):
+        raise ValueError(f"apply_labels: policy must be 'latest' or 'majority', got {policy!r}")
+    if isinstance(store, LabelStore):
+        cur = store.current(annotator)
+        path = store.path
+    else:
+        with LabelStore(store) as opened:
+            cur = opened.current(annotator)
+            path = opened.path
+
+    known = set(df["pair_id"])
+    unknown = sorted(set(cur["pair_id"]) - known)
+    if unknown:
+        who = f" by {annotator!r}" if annotator is not None else ""
+        shown = ", ".join(unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+        message = (
+            f"label store {path}: {len(unknown)} labeled pair(s){who} are not in the "
+            f"DataFrame and were not applied ({shown})"
+        )
+        if strict:
+            raise LabelStoreError(message, path=path)
+        warnings.warn(
+            message + "; pass strict=True to make this an error",
+            UnknownPairsWarning,
+            stacklevel=2,
+        )
+    cur = cur[cur["pair_id"].isin(known)]
+    chosen = _majority(cur) if policy == "majority" else _latest(cur)
+
+    out = df.copy()
+    for col in _FILLED:
+        out[col] = out[col].astype(object) if col in out.columns else None
+    if policy == "majority":
+        out["n_votes"] = 0
+        out["agreement"] = float("nan")
+    columns = list(next(iter(chosen.values())).keys()) if chosen else []
+    hit = out["pair_id"].isin(list(chosen))
+    for col in columns:
+        values = [chosen[pid][col] for pid in out.loc[hit, "pair_id"]]
+        out.loc[hit, col] = pd.Series(values, index=out.index[hit], dtype=object)
+    if policy == "majority":
+        out["n_votes"] = out["n_votes"].astype("int64")
+        out["agreement"] = out["agreement"].astype("float64")
+    return out
