@@ -17,14 +17,18 @@ from prefnb.pairs import (
     pairs_frame,
 )
 from prefnb.sample import load_sample
+from prefnb.validation import Finding, ValidationError, ValidationReport, validate
 
 __version__ = "0.1.0"
 
 __all__ = [
     "LABELS",
+    "Finding",
     "LabelStore",
     "LabelStoreError",
     "PairSchemaError",
+    "ValidationError",
+    "ValidationReport",
     "__version__",
     "apply_labels",
     "audit_stats",
@@ -32,4 +36,5 @@ __all__ = [
     "load_sample",
     "pair_id",
     "pairs_frame",
+    "validate",
 ]

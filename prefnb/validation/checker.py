@@ -1,0 +1,439 @@
+"""Checking lines: a fast typed path for clean preference lines, the exact rules for the rest.
+
+Most lines of a real preference file are clean. They are decoded straight into msgspec
+structs that only accept the clean shape (exactly the three keys, ``input.messages``, string
+roles and contents, nothing else); a few integer checks then settle them. Anything the typed
+decoder refuses, or that the quick checks doubt, goes through the slow path: the standard
+library's ``json`` (the parser together 1.5.34 uses, NaN and all) and the SDK's rules one by
+one (:mod:`.together`). The fast path can only *accept*; every error comes from the slow one.
+
+Example:
+    >>> c = LineChecker("together")
+    >>> c.check_block(b'{"input": {"messages": [{"role": "user", "content": "q"}]}, '
+    ...               b'"preferred_output": [{"role": "assistant", "content": "a"}], '
+    ...               b'"non_preferred_output": [{"role": "assistant", "content": "b"}]}\\n\\n',
+    ...               first_line=1, start=0, at_eof=True)
+    2
+    >>> [(f.line, f.code) for f in c.findings]
+    [(2, 'together.blank_line')]
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+import msgspec
+
+from prefnb.validation.lines import LONG_LINE_BYTES, split_lines
+from prefnb.validation.profiles import openai_problems, strict_problems
+from prefnb.validation.report import Finding, Severity
+from prefnb.validation.together import MSG_JSON, Problem, check_line
+from prefnb.validation.warnings import PairStats, text_of
+
+__all__ = ["LineChecker"]
+
+_PREF: Final[str] = "preference_openai"
+_ROLES: Final[frozenset[str]] = frozenset({"system", "user", "assistant"})
+#: decode_lines is tried on sub-blocks of about this size; a bad line costs one sub-block.
+_SUB_BLOCK: Final[int] = 1 << 20
+
+
+class _Msg(msgspec.Struct, forbid_unknown_fields=True):
+    role: str
+    content: str
+
+
+class _Input(msgspec.Struct, forbid_unknown_fields=True):
+    messages: list[_Msg]
+
+
+class _Line(msgspec.Struct, forbid_unknown_fields=True):
+    input: _Input
+    preferred_output: list[_Msg]
+    non_preferred_output: list[_Msg]
+
+
+_DECODER: Final = msgspec.json.Decoder(_Line)
+
+
+class _Dup:
+    """object_pairs_hook that remembers duplicate keys (the last value wins, as in json)."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        d = dict(pairs)
+        if len(d) != len(pairs):
+            seen: set[str] = set()
+            for k, _ in pairs:
+                if k in seen:
+                    self.keys.append(k)
+                seen.add(k)
+        return d
+
+
+class LineChecker:
+    """Checks lines of one source under one profile and collects findings and stats.
+
+    ``dataset_format`` is the format of the file's first line ("the first line decides");
+    when None the first detected line sets it.
+    """
+
+    def __init__(
+        self,
+        profile: str,
+        *,
+        dataset_format: str | None = None,
+        stats: PairStats | None = None,
+        file: str | None = None,
+        max_errors: int = 100,
+    ) -> None:
+        self.profile = profile
+        self.dataset_format = dataset_format
+        self.stats = stats if stats is not None else PairStats()
+        self.file = file
+        self.max_errors = max_errors
+        self.findings: list[Finding] = []
+        self.n_errors = 0
+        self.truncated = False
+        self.crlf = 0
+        self.lone_cr = 0
+        self.first_crlf: int | None = None
+        self.nan_lines: list[int] = []
+        self.dup_key_lines: list[tuple[int, str]] = []
+
+    # -- findings ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        severity: Severity,
+        code: str,
+        message: str,
+        line: int | None,
+        path: str = "",
+        pair_id: str | None = None,
+    ) -> None:
+        """Record a finding; errors beyond ``max_errors`` set ``truncated`` instead."""
+        if severity == "error":
+            if self.n_errors >= self.max_errors:
+                self.truncated = True
+                return
+            self.n_errors += 1
+        self.findings.append(Finding(severity, code, message, line, pair_id, path, self.file))
+
+    def _problem(self, p: Problem, n: int, pair_id: str | None, severity: Severity) -> None:
+        self.add(severity, p.code, p.message, n, p.path, pair_id)
+
+    @property
+    def full(self) -> bool:
+        """True once ``max_errors`` errors were recorded: later lines are only counted."""
+        return self.truncated or self.n_errors >= self.max_errors
+
+    # -- parsed objects ---------------------------------------------------------------------
+
+    def check_obj(self, obj: Any, n: int, pair_id: str | None = None) -> None:
+        """Check one parsed line (from a file, a DataFrame row or a record list)."""
+        if self.profile == "openai":
+            problems = openai_problems(obj, n)
+            for p in problems:
+                self._problem(p, n, pair_id, "error")
+            if not problems:
+                self._add_stats(obj, n)
+            return
+        fmt, problem = check_line(obj, n, self.dataset_format)
+        if self.dataset_format is None and fmt is not None:
+            self.dataset_format = fmt
+        if problem is not None:
+            self._problem(problem, n, pair_id, "error")
+            return
+        if fmt != _PREF:
+            if self.profile == "strict":
+                self.add(
+                    "error",
+                    "strict.not_preference",
+                    f"line {n} is a {fmt} line; a preference file needs input, "
+                    "preferred_output and non_preferred_output.",
+                    n,
+                    "",
+                    pair_id,
+                )
+            return
+        if self.profile == "strict":
+            for p in strict_problems(obj, n):
+                self._problem(p, n, pair_id, "error")
+        self._add_stats(obj, n)
+
+    def _add_stats(self, obj: Mapping[str, Any], n: int) -> None:
+        try:
+            messages = [(m.get("role"), m.get("content")) for m in obj["input"]["messages"]]
+            pref = text_of(obj["preferred_output"][0].get("content"))
+            rej = text_of(obj["non_preferred_output"][0].get("content"))
+        except (AttributeError, IndexError, KeyError, TypeError):
+            return  # openai lines may hold tool-call-only outputs: no text to compare
+        self.stats.add(n, messages, pref, rej)
+
+    # -- raw lines ----------------------------------------------------------------------------
+
+    def check_raw(self, raw: bytes, n: int, offset: int, *, unterminated: bool) -> None:
+        """The slow path for one line of bytes (terminator stripped)."""
+        if len(raw) > LONG_LINE_BYTES:
+            self.add(
+                "warning",
+                "file.long_line",
+                f"line {n} is {len(raw) / 2**20:.1f} MiB long: no model context holds that, "
+                "and tools that read lines into memory may choke on it.",
+                n,
+            )
+        if not raw.strip(b" \t\r\n"):
+            self.add(
+                "error",
+                "together.blank_line",
+                f"{MSG_JSON.format(n=n)} (line {n} is blank; together's check parses every "
+                "line, blank ones included: remove blank lines.)",
+                n,
+            )
+            return
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.add(
+                "error",
+                "file.not_utf8",
+                f"File is not UTF-8 encoded. Error raised: 'utf-8' codec can't decode byte "
+                f"0x{raw[exc.start]:02x} in line {n} at byte offset {offset + exc.start} of "
+                f"the file: {exc.reason}.",
+                n,
+            )
+            return
+        if n == 1 and text.startswith("\ufeff"):
+            self.add(
+                "error",
+                "file.bom",
+                f"{MSG_JSON.format(n=1)} (the file starts with a UTF-8 byte-order mark, which "
+                "together's check does not skip: save the file as UTF-8 without BOM.)",
+                1,
+            )
+            return
+        dup = _Dup()
+        nan: list[str] = []
+
+        def constant(name: str) -> float:
+            nan.append(name)
+            return float(name)
+
+        try:
+            obj = json.loads(text, object_pairs_hook=dup, parse_constant=constant)
+        except RecursionError:
+            self.add(
+                "error",
+                "together.json_too_deep",
+                f"line {n} nests too deeply to parse (together's check crashes on it).",
+                n,
+            )
+            return
+        except ValueError as exc:
+            if unterminated:
+                self.add(
+                    "error",
+                    "file.truncated_last_line",
+                    f"{MSG_JSON.format(n=n)} (the last line has no final newline and is not "
+                    f"valid JSON: the file looks truncated; {exc}.)",
+                    n,
+                )
+            else:
+                self.add("error", "together.json", f"{MSG_JSON.format(n=n)} ({exc}.)", n)
+            return
+        strict = self.profile == "strict"
+        if nan:
+            self.nan_lines.append(n)
+            self.add(
+                "error" if strict else "warning",
+                "json.nan",
+                f"line {n} contains {', '.join(sorted(set(nan)))}, which is not valid JSON: "
+                "Python's json (and together's check) accept it, most other parsers do not.",
+                n,
+            )
+        if dup.keys:
+            self.dup_key_lines.append((n, dup.keys[0]))
+            self.add(
+                "error" if strict else "warning",
+                "json.duplicate_key",
+                f"line {n} repeats the key(s) {', '.join(map(repr, dict.fromkeys(dup.keys)))}; "
+                "parsers keep only the last value (together's check does too).",
+                n,
+            )
+        self.check_obj(obj, n)
+
+    # -- blocks -------------------------------------------------------------------------------
+
+    def check_block(self, data: bytes, *, first_line: int, start: int, at_eof: bool) -> int:
+        """Check a block of whole lines; returns the number of lines in it."""
+        fast = (
+            self.profile != "openai"
+            and self.dataset_format in (None, _PREF)
+            and b"\r" not in data
+            and not self.full
+        )
+        if fast:
+            return self._fast_block(data, first_line, start, at_eof)
+        lines, offsets, crlf = split_lines(data)
+        if crlf:
+            self.crlf += crlf
+            if self.first_crlf is None:
+                head = data[: data.find(b"\r\n") + 2]
+                self.first_crlf = first_line + len(split_lines(head)[0]) - 1
+        self.lone_cr += data.count(b"\r") - data.count(b"\r\n")
+        last = len(lines) - 1
+        terminated = data.endswith((b"\n", b"\r"))
+        for i, raw in enumerate(lines):
+            if self.full:
+                break
+            self.check_raw(
+                raw,
+                first_line + i,
+                start + offsets[i],
+                unterminated=at_eof and i == last and not terminated,
+            )
+        return len(lines)
+
+    def _fast_block(self, data: bytes, first_line: int, start: int, at_eof: bool) -> int:
+        n_lines = 0
+        pos = 0
+        size = len(data)
+        while pos < size:
+            end = data.find(b"\n", pos + _SUB_BLOCK)
+            end = size if end < 0 else end + 1
+            sub = data[pos:end] if (pos or end != size) else data
+            n_lines += self._fast_sub(
+                sub, first_line + n_lines, start + pos, at_eof and end == size
+            )
+            pos = end
+        return n_lines
+
+    def _fast_sub(self, sub: bytes, first_line: int, start: int, at_eof: bool) -> int:
+        n = sub.count(b"\n") + (0 if sub.endswith(b"\n") else 1)
+        try:
+            recs = _DECODER.decode_lines(sub)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            recs = None
+        if recs is not None and len(recs) == n and self._keys_once(sub, recs):
+            bad = self._accept(recs, first_line)
+            if not bad:
+                return n
+        else:
+            bad = None
+        lines = sub.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        terminated = sub.endswith(b"\n")
+        last = len(lines) - 1
+        if bad is None:  # the whole sub-block failed: decode line by line
+            offset = start
+            for i, raw in enumerate(lines):
+                if self.full:
+                    break
+                rec = self._decode_one(raw)
+                if rec is None or self._accept([rec], first_line + i):
+                    self.check_raw(
+                        raw,
+                        first_line + i,
+                        offset,
+                        unterminated=at_eof and i == last and not terminated,
+                    )
+                offset += len(raw) + 1
+            return len(lines)
+        offsets = [start]
+        for raw in lines[: max(bad)]:
+            offsets.append(offsets[-1] + len(raw) + 1)
+        for i in bad:
+            if self.full:
+                break
+            self.check_raw(
+                lines[i],
+                first_line + i,
+                offsets[i],
+                unterminated=at_eof and i == last and not terminated,
+            )
+        return len(lines)
+
+    @staticmethod
+    def _decode_one(raw: bytes) -> _Line | None:
+        if not raw:
+            return None
+        try:
+            rec = _DECODER.decode(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+        if not LineChecker._keys_once(raw, [rec]):
+            return None
+        return rec
+
+    @staticmethod
+    def _keys_once(data: bytes, recs: list[_Line]) -> bool:
+        # msgspec keeps the last of duplicate keys silently. Every key of a clean line is a
+        # known one, so when each appears exactly as often as decoded, none was repeated.
+        # (A key-like "role" inside a string only makes the count too high: slow path.)
+        n = len(recs)
+        msgs = sum(len(r.input.messages) for r in recs) + 2 * n
+        return (
+            data.count(b'"input"') == n
+            and data.count(b'"messages"') == n
+            and data.count(b'"preferred_output"') == n
+            and data.count(b'"non_preferred_output"') == n
+            and data.count(b'"role"') == msgs
+            and data.count(b'"content"') == msgs
+        )
+
+    def _accept(self, recs: list[_Line], first_line: int) -> list[int]:
+        """Settle decoded clean lines; return indexes of those the slow path must check."""
+        bad: list[int] = []
+        strict = self.profile == "strict"
+        add = self.stats.add
+        for i, rec in enumerate(recs):
+            msgs = rec.input.messages
+            p = rec.preferred_output
+            q = rec.non_preferred_output
+            if not msgs or len(p) != 1 or len(q) != 1:
+                bad.append(i)
+                continue
+            prev = None
+            ok = True
+            for m in msgs:
+                r = m.role
+                if r == prev or r not in _ROLES:
+                    ok = False
+                    break
+                prev = r
+            pc, qc = p[0].content, q[0].content
+            if (
+                not ok
+                or prev == "assistant"
+                or p[0].role != "assistant"
+                or q[0].role != "assistant"
+                or (strict and not _strict_ok(msgs, pc, qc))
+            ):
+                bad.append(i)
+                continue
+            if self.dataset_format != _PREF:
+                if self.dataset_format is not None:
+                    bad.append(i)  # the first line chose another format: mismatch error
+                    continue
+                self.dataset_format = _PREF
+            add(first_line + i, [(m.role, m.content) for m in msgs], pc, qc)
+        return bad
+
+
+def _strict_ok(msgs: list[_Msg], preferred: str, rejected: str) -> bool:
+    start = 1 if msgs[0].role == "system" else 0
+    for i in range(start, len(msgs)):
+        if msgs[i].role != ("user" if (i - start) % 2 == 0 else "assistant"):
+            return False
+    return (
+        msgs[-1].role == "user"
+        and preferred != rejected
+        and bool(preferred.strip())
+        and bool(rejected.strip())
+    )

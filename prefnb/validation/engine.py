@@ -1,0 +1,346 @@
+"""``validate()``: one entry point for JSONL files, pair-table DataFrames and record lists.
+
+Files are streamed in blocks of whole lines. Large files are split at line ends into byte
+ranges checked by a pool of forked worker processes (both cores) after the main process has
+checked the first block, so every worker knows the first line's format. Findings and
+dataset statistics are merged in line order.
+
+Example:
+    >>> import prefnb
+    >>> df = prefnb.pairs_frame([{"prompt": "2+2?", "response_a": "4", "response_b": "4",
+    ...                           "label": "a"}])
+    >>> report = validate(df, profile="strict")
+    >>> report.ok, [f.code for f in report.errors]
+    (False, ['strict.identical_outputs'])
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+
+from prefnb.pairs import is_missing, normalize_prompt
+from prefnb.records import pair_to_dpo
+from prefnb.validation.checker import LineChecker
+from prefnb.validation.lines import file_findings, iter_blocks, plan_ranges, split_lines
+from prefnb.validation.profiles import check_profile_name
+from prefnb.validation.report import Finding, ValidationReport
+from prefnb.validation.warnings import PairStats, dataset_findings, length_bias
+
+__all__ = ["Source", "validate"]
+
+Source = str | os.PathLike[str] | pd.DataFrame | Iterable[Mapping[str, Any]]
+Progress = Callable[[int, int], None]
+
+#: Files smaller than this are checked in-process: a pool costs more than it saves.
+PARALLEL_MIN_BYTES: Final[int] = 48 * 2**20
+#: Size of the byte ranges handed to workers.
+RANGE_BYTES: Final[int] = 16 * 2**20
+
+# Worker configuration, set before forking so that workers inherit it (a tokenizer need not
+# be picklable) and only byte ranges travel to them.
+_FORK_STATE: dict[str, Any] = {}
+
+
+def _workers() -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
+def _new_checker(
+    profile: str, file: str | None, max_errors: int, dataset_format: str | None = None
+) -> LineChecker:
+    st = _FORK_STATE
+    stats = PairStats(
+        max_tokens=st.get("max_tokens"),
+        lora_long_context=bool(st.get("lora_long_context")),
+        tokenizer=st.get("tokenizer"),
+    )
+    return LineChecker(
+        profile, dataset_format=dataset_format, stats=stats, file=file, max_errors=max_errors
+    )
+
+
+def _check_range(args: tuple[int, int, int]) -> LineChecker:
+    start, end, first_line = args
+    st = _FORK_STATE
+    checker = _new_checker(st["profile"], st["file"], st["max_errors"], st["dataset_format"])
+    with open(st["path"], "rb") as fh:
+        for block in iter_blocks(fh, start=start, end=end):
+            if checker.full:
+                break
+            checker.check_block(
+                block.data,
+                first_line=first_line + block.first_line - 1,
+                start=block.start,
+                at_eof=block.at_eof and end == st["size"],
+            )
+    return checker
+
+
+def _merge(into: LineChecker, part: LineChecker) -> None:
+    room = into.max_errors - into.n_errors
+    for f in part.findings:
+        if f.severity == "error":
+            if room <= 0:
+                into.truncated = True
+                continue
+            room -= 1
+            into.n_errors += 1
+        into.findings.append(f)
+    into.truncated |= part.truncated
+    into.stats.extend(part.stats)
+    into.crlf += part.crlf
+    into.lone_cr += part.lone_cr
+    if into.first_crlf is None:
+        into.first_crlf = part.first_crlf
+
+
+def _check_file(
+    path: Path, profile: str, max_errors: int, progress: Progress | None, workers: int | None
+) -> tuple[LineChecker | None, int, list[Finding]]:
+    name = str(path)
+    pre, size = file_findings(path, profile=profile)
+    if size is None:
+        return None, 0, pre
+    checker = _new_checker(profile, name, max_errors)
+    n_lines = 0
+    n_workers = _workers() if workers is None else max(1, workers)
+    parallel = n_workers > 1 and size >= PARALLEL_MIN_BYTES and _FORK_STATE.get("tokenizer") is None
+    with open(path, "rb") as fh:
+        for block in iter_blocks(fh):
+            checker.check_block(
+                block.data, first_line=block.first_line, start=block.start, at_eof=block.at_eof
+            )
+            n_lines = block.first_line - 1 + _lines_in(block.data)
+            done = block.start + len(block.data)
+            if progress is not None:
+                progress(done, size)
+            if parallel and done < size:
+                break
+        else:
+            parallel = False
+    if parallel:
+        n_lines = _check_parallel(path, size, done, n_lines, checker, n_workers, progress)
+    return checker, n_lines, pre
+
+
+def _lines_in(data: bytes) -> int:
+    if b"\r" in data:
+        return len(split_lines(data)[0])
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+def _check_parallel(
+    path: Path,
+    size: int,
+    done: int,
+    n_lines: int,
+    checker: LineChecker,
+    n_workers: int,
+    progress: Progress | None,
+) -> int:
+    planned, rest = plan_ranges(path, done, RANGE_BYTES)
+    ranges = [(s, e, n_lines + first) for s, e, first in planned]
+    _FORK_STATE.update(
+        path=str(path),
+        size=size,
+        profile=checker.profile,
+        file=checker.file,
+        max_errors=checker.max_errors,
+        dataset_format=checker.dataset_format,
+    )
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(min(n_workers, len(ranges))) as pool:
+        for (_s, end, _first), part in zip(ranges, pool.imap(_check_range, ranges), strict=True):
+            _merge(checker, part)
+            if progress is not None:
+                progress(end, size)
+            if checker.full:
+                pool.terminate()
+                break
+    return n_lines + rest
+
+
+def _check_records(
+    records: Iterable[tuple[Any, str | None]], checker: LineChecker
+) -> tuple[int, list[str | None]]:
+    n = 0
+    ids: list[str | None] = []
+    for n, (obj, pid) in enumerate(records, start=1):
+        ids.append(pid)
+        if checker.full:
+            continue
+        checker.check_obj(obj, n, pid)
+    return n, ids
+
+
+def _frame_records(df: pd.DataFrame, checker: LineChecker) -> Iterable[tuple[Any, str | None]]:
+    for i, row in enumerate(df.to_dict("records"), start=1):
+        pid = row.get("pair_id")
+        pid = None if is_missing(pid) else str(pid)
+        label = row.get("label")
+        if is_missing(label) or label not in ("a", "b"):
+            yield None, pid
+            continue
+        try:
+            row["prompt"] = normalize_prompt(row.get("prompt"))
+            rec = pair_to_dpo({str(k): v for k, v in row.items()})
+        except (KeyError, TypeError, ValueError) as exc:
+            checker.add(
+                "error",
+                "pairs.row",
+                f"row {i} cannot become a preference line: {exc}",
+                i,
+                "prompt",
+                pid,
+            )
+            yield None, pid
+            continue
+        yield rec, pid
+
+
+def _run(
+    source: Source,
+    profile: str,
+    max_errors: int,
+    progress: Progress | None,
+    workers: int | None,
+) -> tuple[LineChecker, int, list[Finding], list[str | None] | None, str | None]:
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        checker, n, pre = _check_file(path, profile, max_errors, progress, workers)
+        if checker is None:
+            checker = _new_checker(profile, str(path), max_errors)
+        return checker, n, pre, None, str(path)
+    checker = _new_checker(profile, None, max_errors)
+    if isinstance(source, pd.DataFrame):
+        pairs = [(obj, pid) for obj, pid in _frame_records(source, checker)]
+        checkable = ((obj, pid) for obj, pid in pairs)
+        n = 0
+        ids: list[str | None] = []
+        for n, (obj, pid) in enumerate(checkable, start=1):
+            ids.append(pid)
+            if obj is not None and not checker.full:
+                checker.check_obj(obj, n, pid)
+        return checker, n, [], ids, None
+    if isinstance(source, (bytes, Mapping)) or not isinstance(source, Iterable):
+        raise TypeError(
+            "validate() takes a path to a JSONL file, a pair-table DataFrame or an iterable "
+            f"of line dicts, not {type(source).__name__}"
+        )
+    n, ids = _check_records(((obj, None) for obj in source), checker)
+    return checker, n, [], None, None
+
+
+def validate(
+    source: Source,
+    profile: str = "together",
+    *,
+    max_tokens: int | None = None,
+    max_errors: int = 100,
+    tokenizer: Callable[[str], int] | None = None,
+    validation: Source | None = None,
+    lora_long_context: bool = False,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> ValidationReport:
+    """Check preference data; return a :class:`~prefnb.validation.ValidationReport`.
+
+    ``source`` is a path to a JSONL file (streamed in constant memory), a pair-table
+    DataFrame (rows labeled a/b become preference lines, others are skipped; ``line`` is the
+    1-based row position) or an iterable of line dicts (``line`` = 1-based position).
+    ``profile`` is ``"together"`` (together 1.5.34's local check, exactly), ``"strict"``
+    (plus the safe export profile) or ``"openai"``. ``validation`` is the validation file or
+    frame: it is checked too, and prompts present in both are reported. ``max_tokens``
+    enables the over-length warning (characters / 4 unless ``tokenizer`` counts tokens;
+    ``lora_long_context`` gives each response half of it). ``progress(done, total)`` is
+    called as bytes are checked. ``workers`` caps the processes used on big files.
+    """
+    check_profile_name(profile)
+    if max_errors < 1:
+        raise ValueError(f"max_errors must be at least 1, got {max_errors}")
+    _FORK_STATE.clear()
+    _FORK_STATE.update(
+        max_tokens=max_tokens, lora_long_context=lora_long_context, tokenizer=tokenizer
+    )
+    try:
+        checker, n_rows, pre, ids, name = _run(source, profile, max_errors, progress, workers)
+        other: LineChecker | None = None
+        other_pre: list[Finding] = []
+        other_name: str | None = None
+        if validation is not None:
+            other, _n, other_pre, _ids, other_name = _run(
+                validation, profile, max_errors, None, workers
+            )
+    finally:
+        _FORK_STATE.clear()
+    findings = pre + checker.findings + _file_warnings(checker)
+    if other is not None:
+        findings += other_pre + other.findings + _file_warnings(other)
+    id_of = (lambda line: ids[line - 1] if 0 < line <= len(ids) else None) if ids else None
+    findings += dataset_findings(
+        checker.stats,
+        file=name,
+        other=other.stats if other is not None else None,
+        other_file=other_name,
+        pair_ids=id_of,
+    )
+    if other is not None:
+        findings += dataset_findings(other.stats, file=other_name)
+    lb = length_bias(checker.stats.preferred_len, checker.stats.rejected_len)
+    return ValidationReport(
+        n_rows=n_rows,
+        findings=findings,
+        truncated=checker.full or (other is not None and other.full),
+        profile=profile,
+        source=name,
+        stats={
+            "n_pairs": len(checker.stats.lines),
+            "dataset_format": checker.dataset_format,
+            "length_bias": _finite(lb.__dict__) if lb.n else None,
+        },
+    )
+
+
+def _finite(d: dict[str, Any]) -> dict[str, Any]:
+    # JSON has no inf/nan: a zero-variance Cohen's d becomes null
+    return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in d.items()}
+
+
+def _file_warnings(checker: LineChecker) -> list[Finding]:
+    out: list[Finding] = []
+    strict = checker.profile == "strict"
+    if checker.crlf:
+        out.append(
+            Finding(
+                "error" if strict else "warning",
+                "file.crlf",
+                f"{checker.crlf} line(s) end with CRLF (\\r\\n), first at line "
+                f"{checker.first_crlf}: together's check reads text mode and accepts them, "
+                "but the safe export profile wants plain \\n line ends.",
+                checker.first_crlf,
+                file=checker.file,
+            )
+        )
+    if checker.lone_cr:
+        out.append(
+            Finding(
+                "warning",
+                "file.lone_cr",
+                f"{checker.lone_cr} lone carriage return(s) (\\r): together's check treats "
+                "each as a line end, splitting the line it is in.",
+                None,
+                file=checker.file,
+            )
+        )
+    return out

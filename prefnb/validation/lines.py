@@ -1,0 +1,209 @@
+"""Reading a JSONL file as together 1.5.34 does: file-level checks, blocks, universal newlines.
+
+The SDK reads the file in text mode, so ``\\n``, ``\\r\\n`` and a lone ``\\r`` all end a line
+(a CRLF file passes; a stray ``\\r`` splits a line in two). prefnb reads bytes in blocks that
+end at a newline, so memory stays bounded by the block size plus the longest line, and splits
+each block the same way.
+
+Example:
+    >>> split_lines(b'{"a": 1}\\r\\n{"b": 2}\\rx')
+    ([b'{"a": 1}', b'{"b": 2}', b'x'], [0, 10, 19], 1)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from prefnb.validation.report import Finding
+from prefnb.validation.together import MAX_FILE_BYTES, MAX_FILE_GB
+
+__all__ = [
+    "BLOCK_BYTES",
+    "LONG_LINE_BYTES",
+    "Block",
+    "file_findings",
+    "iter_blocks",
+    "plan_ranges",
+    "read_range",
+    "split_lines",
+]
+
+#: Bytes read per block (a block is extended to the end of its last line).
+BLOCK_BYTES: Final[int] = 4 * 2**20
+#: Lines longer than this get a warning: no model context holds them.
+LONG_LINE_BYTES: Final[int] = 32 * 2**20
+
+_UNIVERSAL = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Whole lines of a file: ``data`` starts at byte ``start`` and line ``first_line``."""
+
+    data: bytes
+    start: int
+    first_line: int
+    at_eof: bool
+
+
+def file_findings(path: Path, *, profile: str) -> tuple[list[Finding], int | None]:
+    """Findings about the file itself, and its size if its content should be read.
+
+    Order and verdicts follow ``check_file``: not a regular file, over 50.1 GiB (content is
+    not read then: the verdict is already "invalid" and reading 50 GB would take minutes),
+    empty, and an extension other than ``.jsonl``.
+    """
+    name = str(path)
+
+    def err(code: str, message: str) -> Finding:
+        return Finding("error", code, message, None, None, "", name)
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return [err("file.missing", f"No such file: {name}.")], None
+    except OSError as exc:
+        return [err("file.unreadable", f"Cannot read {name}: {exc.strerror or exc}.")], None
+    if stat.S_ISDIR(st.st_mode):
+        return [err("file.not_a_file", f"{name} is a directory, not a JSONL file.")], None
+    if not stat.S_ISREG(st.st_mode):
+        return [err("file.not_a_file", f"{name} is not a regular file.")], None
+    size = st.st_size
+    if size > MAX_FILE_BYTES:
+        gb = round(size / 2**30, 3)
+        return [
+            err(
+                "file.too_large",
+                f"Maximum supported file size is {MAX_FILE_GB} GB. Found file with size of "
+                f"{gb} GB. (Content not checked.)",
+            )
+        ], None
+    if size == 0:
+        return [err("file.empty", "File is empty")], None
+    out: list[Finding] = []
+    if path.suffix != ".jsonl":
+        out.append(
+            err(
+                "file.extension",
+                f"Unknown extension of file {name}. Only files with extensions .jsonl and "
+                ".parquet are supported. (prefnb checks the content as JSONL anyway; preference "
+                "data must be a .jsonl file.)",
+            )
+        )
+    if not os.access(path, os.R_OK):
+        out.append(err("file.unreadable", f"Cannot read {name}: permission denied."))
+        return out, None
+    return out, size
+
+
+def split_lines(data: bytes) -> tuple[list[bytes], list[int], int]:
+    """Split ``data`` into lines on ``\\n``, ``\\r\\n`` or ``\\r`` (like Python text mode).
+
+    Returns (lines without terminators, byte offset of each line in ``data``, number of
+    ``\\r\\n`` terminators).
+    """
+    if b"\r" not in data:
+        lines = data.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        offsets: list[int] = []
+        pos = 0
+        for line in lines:
+            offsets.append(pos)
+            pos += len(line) + 1
+        return lines, offsets, 0
+    lines, offsets = [], []
+    crlf = 0
+    for m in _UNIVERSAL.finditer(data):
+        raw = m.group()
+        if not raw:
+            continue
+        offsets.append(m.start())
+        if raw.endswith(b"\r\n"):
+            crlf += 1
+            raw = raw[:-2]
+        elif raw.endswith((b"\n", b"\r")):
+            raw = raw[:-1]
+        lines.append(raw)
+    return lines, offsets, crlf
+
+
+def _count_lines(data: bytes) -> int:
+    """Lines in ``data`` (which ends at a line end or the end of the file)."""
+    n = data.count(b"\n")
+    if b"\r" in data:
+        n += data.count(b"\r") - data.count(b"\r\n")
+    if data and not data.endswith((b"\n", b"\r")):
+        n += 1
+    return n
+
+
+def _cut(buf: bytes) -> int:
+    """Index just past the last line end in ``buf`` that cannot be the \\r of a \\r\\n."""
+    nl = buf.rfind(b"\n")
+    cr = buf.rfind(b"\r", 0, len(buf) - 1)  # a final \r may be followed by \n: keep it
+    return max(nl, cr) + 1
+
+
+def iter_blocks(fh: BinaryIO, *, start: int = 0, end: int | None = None) -> Iterator[Block]:
+    """Blocks of whole lines from ``fh`` between byte ``start`` and ``end`` (or EOF).
+
+    Line numbers count from 1 at ``start``. Only the last block can end without a line end
+    (``at_eof``); a block holds at least one line however long it is.
+    """
+    fh.seek(start)
+    remaining = None if end is None else end - start
+    pos, line = start, 1
+    parts: list[bytes] = []
+    while True:
+        want = BLOCK_BYTES if remaining is None else min(BLOCK_BYTES, remaining)
+        chunk = fh.read(want) if want > 0 else b""
+        if remaining is not None:
+            remaining -= len(chunk)
+        if not chunk:
+            if parts:
+                yield Block(b"".join(parts), pos, line, True)
+            return
+        cut = _cut(chunk)
+        if cut == 0:  # no line end yet: a long line, keep reading
+            parts.append(chunk)
+            continue
+        parts.append(chunk[:cut])
+        data = b"".join(parts)
+        parts = [chunk[cut:]] if cut < len(chunk) else []
+        yield Block(data, pos, line, False)
+        pos += len(data)
+        line += _count_lines(data)
+
+
+def plan_ranges(path: Path, start: int, range_bytes: int) -> tuple[list[tuple[int, int, int]], int]:
+    """Split a file from byte ``start`` into ``(start, end, first_line)`` ranges at line ends.
+
+    ``first_line`` counts from 1 at ``start``. Also returns the number of lines after
+    ``start``. Counting lines takes one fast pass over the bytes (no JSON parsing).
+    """
+    ranges: list[tuple[int, int, int]] = []
+    total = 0
+    with open(path, "rb") as fh:
+        range_start, range_first = start, 1
+        block_end = start
+        for block in iter_blocks(fh, start=start):
+            block_end = block.start + len(block.data)
+            total = block.first_line - 1 + _count_lines(block.data)
+            if block_end - range_start >= range_bytes:
+                ranges.append((range_start, block_end, range_first))
+                range_start, range_first = block_end, total + 1
+        if block_end > range_start:
+            ranges.append((range_start, block_end, range_first))
+    return ranges, total
+
+
+def read_range(fh: BinaryIO, start: int, end: int) -> Iterator[Block]:
+    """Blocks of one planned range, with line numbers relative to the range."""
+    yield from iter_blocks(fh, start=start, end=end)

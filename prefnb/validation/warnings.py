@@ -1,0 +1,328 @@
+"""Dataset-level warnings: identical outputs, duplicates, train/validation overlap, length bias.
+
+:class:`PairStats` collects a few numbers per preference line (lengths, hashes) as lines are
+checked; collectors from parallel chunks are merged with :meth:`PairStats.extend` and turned
+into findings by :func:`dataset_findings`. :func:`length_bias` is reused by ``prefnb stats``.
+
+Example:
+    >>> lb = length_bias([120, 300, 250, 90], [100, 80, 260, 40])
+    >>> lb.n, round(lb.share_preferred_longer, 2), round(lb.rank_biserial, 2)
+    (4, 0.75, 0.8)
+    >>> lb.strong
+    False
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from prefnb.validation.report import Finding
+
+__all__ = [
+    "LengthBias",
+    "PairStats",
+    "dataset_findings",
+    "length_bias",
+    "near_identical",
+    "text_of",
+]
+
+#: Length bias is "strong" when at least this share of pairs prefers the longer response ...
+STRONG_SHARE: Final[float] = 0.8
+#: ... and the rank-biserial correlation of the paired length differences is at least this.
+STRONG_EFFECT: Final[float] = 0.5
+#: Too few pairs say nothing about bias.
+MIN_PAIRS_FOR_BIAS: Final[int] = 20
+#: How many example lines a summary warning lists.
+_EXAMPLES: Final[int] = 10
+
+
+@dataclass(frozen=True)
+class LengthBias:
+    """How strongly preferred responses are longer than rejected ones.
+
+    ``share_preferred_longer`` counts ties as half. ``rank_biserial`` is the matched-pairs
+    rank-biserial correlation of (preferred − rejected) lengths, in [-1, 1]; ``cohens_d`` is the
+    mean paired difference over its standard deviation.
+    """
+
+    n: int
+    share_preferred_longer: float
+    mean_preferred: float
+    mean_rejected: float
+    rank_biserial: float
+    cohens_d: float
+
+    @property
+    def strong(self) -> bool:
+        """True when the bias is large enough to warn about (and ``n`` is big enough)."""
+        return (
+            self.n >= MIN_PAIRS_FOR_BIAS
+            and self.share_preferred_longer >= STRONG_SHARE
+            and self.rank_biserial >= STRONG_EFFECT
+        )
+
+    def describe(self) -> str:
+        """One sentence for humans."""
+        return (
+            f"the preferred response is longer in {self.share_preferred_longer:.0%} of "
+            f"{self.n} pairs (mean {self.mean_preferred:.0f} vs {self.mean_rejected:.0f} "
+            f"characters; rank-biserial r = {self.rank_biserial:.2f}, Cohen's d = "
+            f"{self.cohens_d:.2f})"
+        )
+
+
+def length_bias(
+    preferred_lengths: Sequence[float], rejected_lengths: Sequence[float]
+) -> LengthBias:
+    """Length bias of paired preferred/rejected lengths (see :class:`LengthBias`)."""
+    if len(preferred_lengths) != len(rejected_lengths):
+        raise ValueError(
+            f"need paired lengths, got {len(preferred_lengths)} preferred and "
+            f"{len(rejected_lengths)} rejected"
+        )
+    n = len(preferred_lengths)
+    if n == 0:
+        return LengthBias(0, math.nan, math.nan, math.nan, math.nan, math.nan)
+    diffs = [float(p) - float(r) for p, r in zip(preferred_lengths, rejected_lengths, strict=True)]
+    longer = sum(1.0 if d > 0 else 0.5 if d == 0 else 0.0 for d in diffs)
+    mean_d = sum(diffs) / n
+    var = sum((d - mean_d) ** 2 for d in diffs) / (n - 1) if n > 1 else 0.0
+    sd = math.sqrt(var)
+    cohens_d = mean_d / sd if sd > 0 else (0.0 if mean_d == 0 else math.copysign(math.inf, mean_d))
+    # Wilcoxon signed ranks over non-zero differences, average ranks for ties.
+    nz = sorted((abs(d), d > 0) for d in diffs if d != 0)
+    pos = neg = 0.0
+    i = 0
+    while i < len(nz):
+        j = i
+        while j + 1 < len(nz) and nz[j + 1][0] == nz[i][0]:
+            j += 1
+        rank = (i + j) / 2 + 1
+        for k in range(i, j + 1):
+            if nz[k][1]:
+                pos += rank
+            else:
+                neg += rank
+        i = j + 1
+    total = pos + neg
+    rb = (pos - neg) / total if total else 0.0
+    return LengthBias(
+        n=n,
+        share_preferred_longer=longer / n,
+        mean_preferred=sum(map(float, preferred_lengths)) / n,
+        mean_rejected=sum(map(float, rejected_lengths)) / n,
+        rank_biserial=rb,
+        cohens_d=cohens_d,
+    )
+
+
+def text_of(content: Any) -> str:
+    """The text of a message content: the string, or the joined text parts of a list."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
+        )
+    return ""
+
+
+def _normalize(text: str) -> str:
+    return " ".join(text.split()).casefold().rstrip(".!?;:")
+
+
+def near_identical(a: str, b: str) -> bool:
+    """Equal up to case, whitespace and trailing punctuation (but not byte-identical).
+
+    >>> near_identical("Hello  world.", "hello world"), near_identical("a", "a")
+    (True, False)
+    """
+    if a == b:
+        return False
+    la, lb = len(a), len(b)
+    if abs(la - lb) > max(8, (la + lb) // 20):  # cheap length gate before normalizing
+        return False
+    return _normalize(a) == _normalize(b)
+
+
+def _prompt_key(messages: Iterable[tuple[str, Any]]) -> int:
+    return hash(tuple((r, c if isinstance(c, str) else repr(c)) for r, c in messages))
+
+
+@dataclass
+class PairStats:
+    """Per-line numbers needed for dataset-level warnings, mergeable across chunks.
+
+    Hashes use Python's ``hash``: consistent inside one process and its forked workers,
+    which is all the merge needs.
+    """
+
+    max_tokens: int | None = None
+    lora_long_context: bool = False
+    tokenizer: Callable[[str], int] | None = None
+    lines: array[int] = field(default_factory=lambda: array("q"))
+    preferred_len: array[int] = field(default_factory=lambda: array("q"))
+    rejected_len: array[int] = field(default_factory=lambda: array("q"))
+    pair_hash: array[int] = field(default_factory=lambda: array("q"))
+    prompt_hash: array[int] = field(default_factory=lambda: array("q"))
+    identical: list[int] = field(default_factory=list)
+    near: list[int] = field(default_factory=list)
+    over_tokens: list[tuple[int, str, int]] = field(default_factory=list)
+    n_over_tokens: int = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["tokenizer"] = None  # only the main process tokenizes (see engine)
+        return state
+
+    def tokens(self, text: str) -> int:
+        """Token estimate: the tokenizer's count, else characters / 4."""
+        if self.tokenizer is not None:
+            return int(self.tokenizer(text))
+        return (len(text) + 3) // 4
+
+    @property
+    def budget(self) -> int | None:
+        """Tokens available to prompt + one response."""
+        if self.max_tokens is None:
+            return None
+        return self.max_tokens // 2 if self.lora_long_context else self.max_tokens
+
+    def add(
+        self, line: int, messages: Sequence[tuple[str, Any]], preferred: str, rejected: str
+    ) -> None:
+        """Record one preference line (prompt messages as (role, content), output texts)."""
+        pk = _prompt_key(messages)
+        self.lines.append(line)
+        self.preferred_len.append(len(preferred))
+        self.rejected_len.append(len(rejected))
+        self.prompt_hash.append(pk)
+        self.pair_hash.append(hash((pk, preferred, rejected)))
+        if preferred == rejected:
+            self.identical.append(line)
+        elif near_identical(preferred, rejected):
+            self.near.append(line)
+        budget = self.budget
+        if budget is not None:
+            prompt_tokens = sum(self.tokens(text_of(c)) for _, c in messages)
+            for key, text in (("preferred_output", preferred), ("non_preferred_output", rejected)):
+                # chars/4 over-estimates rarely; skip exact counting when clearly short
+                if self.tokenizer is None and (len(text) + 3) // 4 + prompt_tokens <= budget:
+                    continue
+                total = prompt_tokens + self.tokens(text)
+                if total > budget:
+                    self.n_over_tokens += 1
+                    if len(self.over_tokens) < _EXAMPLES:
+                        self.over_tokens.append((line, key, total))
+
+    def extend(self, other: PairStats) -> None:
+        """Append another chunk's numbers (chunks arrive in line order)."""
+        self.lines.extend(other.lines)
+        self.preferred_len.extend(other.preferred_len)
+        self.rejected_len.extend(other.rejected_len)
+        self.pair_hash.extend(other.pair_hash)
+        self.prompt_hash.extend(other.prompt_hash)
+        self.identical.extend(other.identical)
+        self.near.extend(other.near)
+        self.n_over_tokens += other.n_over_tokens
+        self.over_tokens.extend(other.over_tokens[: _EXAMPLES - len(self.over_tokens)])
+
+
+def _lines_text(lines: Sequence[int], total: int | None = None) -> str:
+    shown = ", ".join(str(n) for n in lines[:_EXAMPLES])
+    total = len(lines) if total is None else total
+    return shown + (f" and {total - _EXAMPLES} more" if total > _EXAMPLES else "")
+
+
+def dataset_findings(
+    stats: PairStats,
+    *,
+    file: str | None = None,
+    other: PairStats | None = None,
+    other_file: str | None = None,
+    pair_ids: Callable[[int], str | None] | None = None,
+) -> list[Finding]:
+    """Turn collected numbers into warnings (``other`` = the validation file's numbers)."""
+    out: list[Finding] = []
+    pid = pair_ids or (lambda _line: None)
+
+    def warn(code: str, message: str, line: int | None, path: str = "") -> None:
+        out.append(Finding("warning", code, message, line, pid(line) if line else None, path, file))
+
+    if stats.identical:
+        n = len(stats.identical)
+        warn(
+            "warning.identical_outputs",
+            f"{n} pair(s) have byte-identical preferred and non-preferred outputs (lines "
+            f"{_lines_text(stats.identical)}); they teach the model nothing and Together's "
+            "check does not catch them.",
+            stats.identical[0],
+            "non_preferred_output[0].content",
+        )
+    if stats.near:
+        warn(
+            "warning.near_identical_outputs",
+            f"{len(stats.near)} pair(s) have outputs that differ only in case, whitespace or "
+            f"final punctuation (lines {_lines_text(stats.near)}).",
+            stats.near[0],
+            "non_preferred_output[0].content",
+        )
+    seen: dict[int, int] = {}
+    dups: list[tuple[int, int]] = []
+    for i, h in enumerate(stats.pair_hash):
+        first = seen.setdefault(h, stats.lines[i])
+        if first != stats.lines[i]:
+            dups.append((stats.lines[i], first))
+    if dups:
+        shown = ", ".join(f"{a} (= line {b})" for a, b in dups[:_EXAMPLES])
+        more = f" and {len(dups) - _EXAMPLES} more" if len(dups) > _EXAMPLES else ""
+        warn(
+            "warning.duplicate_pairs",
+            f"{len(dups)} duplicate pair(s): same prompt and same two outputs as an earlier "
+            f"line: {shown}{more}.",
+            dups[0][0],
+        )
+    if other is not None:
+        other_prompts = set(other.prompt_hash)
+        both = [stats.lines[i] for i, h in enumerate(stats.prompt_hash) if h in other_prompts]
+        if both:
+            warn(
+                "warning.prompt_in_train_and_validation",
+                f"{len(both)} line(s) have a prompt that is also in the validation file"
+                f"{f' {other_file}' if other_file else ''} (lines {_lines_text(both)}): "
+                "evaluation on seen prompts overstates how well the model generalizes.",
+                both[0],
+                "input.messages",
+            )
+    lb = length_bias(stats.preferred_len, stats.rejected_len)
+    if lb.strong:
+        warn(
+            "warning.length_bias",
+            f"Strong length bias: {lb.describe()}. DPO may learn 'longer is better'; consider "
+            "length-matched pairs or length-normalized DPO.",
+            None,
+        )
+    if stats.n_over_tokens:
+        budget = stats.budget
+        how = "tokenizer" if stats.tokenizer is not None else "characters / 4"
+        lora = (
+            f" (LoRA long-context: each response gets half of max_tokens {stats.max_tokens})"
+            if stats.lora_long_context
+            else ""
+        )
+        shown = ", ".join(f"line {n} {key} ≈{t}" for n, key, t in stats.over_tokens)
+        worst = stats.over_tokens[0]
+        warn(
+            "warning.over_max_tokens",
+            f"{stats.n_over_tokens} response(s) with their prompt are estimated ({how}) over "
+            f"{budget} tokens{lora} and will be truncated in training: {shown}"
+            f"{' …' if stats.n_over_tokens > len(stats.over_tokens) else ''}.",
+            worst[0],
+            f"{worst[1]}[0].content",
+        )
+    return out

@@ -1,0 +1,132 @@
+"""The validate() contract: files, DataFrames, record lists, report shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import prefnb
+from prefnb.validation import Finding, ValidationError, ValidationReport, validate
+
+
+def line(prompt: str = "hi", pref: str = "hello", rej: str = "go away") -> dict[str, Any]:
+    return {
+        "input": {"messages": [{"role": "user", "content": prompt}]},
+        "preferred_output": [{"role": "assistant", "content": pref}],
+        "non_preferred_output": [{"role": "assistant", "content": rej}],
+    }
+
+
+def write(path: Path, lines: list[Any]) -> Path:
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    return path
+
+
+def test_clean_file_is_ok(tmp_path: Path) -> None:
+    p = write(tmp_path / "ok.jsonl", [line(f"q{i}") for i in range(3)])
+    report = validate(p)
+    assert report.ok
+    assert report.n_rows == 3
+    assert report.errors == []
+    assert report.stats["n_pairs"] == 3
+
+
+def test_error_carries_line_path_code_and_sdk_message(tmp_path: Path) -> None:
+    bad = line()
+    bad["preferred_output"][0]["role"] = "user"
+    p = write(tmp_path / "bad.jsonl", [line(), bad])
+    report = validate(str(p))
+    assert not report.ok
+    (err,) = report.errors
+    assert (err.line, err.path, err.code, err.file) == (
+        2,
+        "preferred_output[0].role",
+        "together.output_role",
+        str(p),
+    )
+    assert err.message == (
+        "The dataset is malformed, the first element of `preferred_output` must have the "
+        "'assistant' role on line 2."
+    )
+
+
+def test_every_bad_line_is_reported_up_to_max_errors(tmp_path: Path) -> None:
+    p = tmp_path / "many.jsonl"
+    p.write_text("{}\n" * 30, encoding="utf-8")
+    report = validate(p, max_errors=5)
+    assert [e.line for e in report.errors] == [1, 2, 3, 4, 5]
+    assert report.truncated
+    assert "5+ errors" in repr(report)
+
+
+def test_dataframe_rows_labeled_a_or_b_are_checked() -> None:
+    df = prefnb.pairs_frame(
+        [
+            {"prompt": "q1", "response_a": "x", "response_b": "y", "label": "b"},
+            {"prompt": "q2", "response_a": "x", "response_b": "x", "label": "tie"},
+            {"prompt": "q3", "response_a": "same", "response_b": "same", "label": "a"},
+        ]
+    )
+    assert validate(df).ok
+    report = validate(df, profile="strict")
+    (err,) = report.errors
+    assert err.code == "strict.identical_outputs"
+    assert err.line == 3
+    assert err.pair_id == df.loc[2, "pair_id"]
+
+
+def test_dataframe_bad_row_is_a_finding_not_a_traceback() -> None:
+    df = prefnb.pairs_frame([{"prompt": "q", "response_a": "x", "response_b": "y", "label": "a"}])
+    df.at[0, "prompt"] = 42
+    report = validate(df)
+    assert [e.code for e in report.errors] == ["pairs.row"]
+
+
+def test_record_iterables_are_checked_by_position() -> None:
+    recs = [line(), {**line(), "id": 3}]
+    report = validate(iter(recs))
+    assert [(e.line, e.code, e.path) for e in report.errors] == [(2, "together.extra_column", "id")]
+
+
+def test_unknown_profile_names_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="together, strict, openai"):
+        validate([line()], profile="lenient")
+
+
+def test_raise_for_errors_lists_findings() -> None:
+    report = validate([line(), {"text": 1}])
+    with pytest.raises(ValidationError, match="line 2"):
+        report.raise_for_errors()
+    assert isinstance(report.errors[0], Finding)
+    validate([line()]).raise_for_errors()
+
+
+def test_to_dict_is_json_ready() -> None:
+    report = validate([line(), {"nope": 1}])
+    data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
+    assert data["ok"] is False
+    assert data["findings"][0]["code"] == "together.no_format"
+
+
+def test_html_repr_escapes_hostile_content() -> None:
+    report = validate([{"<script>alert(1)</script>": 1}])
+    html = report._repr_html_()
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_public_names_exported_from_prefnb() -> None:
+    assert prefnb.validate is validate
+    assert prefnb.ValidationReport is ValidationReport
+    assert issubclass(prefnb.ValidationError, ValueError)
+
+
+def test_progress_reports_bytes(tmp_path: Path) -> None:
+    p = write(tmp_path / "ok.jsonl", [line(f"q{i}") for i in range(10)])
+    seen: list[tuple[int, int]] = []
+    validate(p, progress=lambda done, total: seen.append((done, total)))
+    size = p.stat().st_size
+    assert seen[-1] == (size, size)
