@@ -1,0 +1,194 @@
+// @ts-check
+/**
+ * JobMonitor front end (anywidget ESM): one card per fine-tuning job with its status,
+ * a steps bar with ETA, the latest events, the W&B link and a cancel button that asks
+ * for confirmation. Everything from the server is inserted as text, never as HTML.
+ *
+ * @typedef {{
+ *   id: string, status: string, model: string | null, steps_done: number | null,
+ *   total_steps: number | null, eta_seconds: number | null, wandb_url: string | null,
+ *   model_output_name: string | null, events: string[], error: string | null
+ * }} MonitorRow
+ * @typedef {{ rows: MonitorRow[], polling: boolean, last_poll: string }} MonitorModel
+ * @typedef {{ kind: "cancel", id: string }} CancelRequest
+ * @typedef {{ kind: "cancel_result", id: string, ok: boolean, message: string }} CancelResult
+ */
+
+const TERMINAL = new Set(["completed", "error", "user_error", "cancelled"]);
+
+const CSS = `
+.prefnb-monitor { font: 13px/1.45 var(--jp-ui-font-family, system-ui, sans-serif);
+  color: var(--jp-ui-font-color1, #1f2328); display: grid; gap: 8px; max-width: 860px; }
+.prefnb-monitor__head { display: flex; justify-content: space-between; color: var(--jp-ui-font-color2, #57606a); font-size: 12px; }
+.prefnb-monitor__card { border: 1px solid var(--jp-border-color2, #d0d7de); border-radius: 6px; padding: 8px 10px;
+  background: var(--jp-layout-color1, #fff); display: grid; gap: 4px; }
+.prefnb-monitor__top { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
+.prefnb-monitor__id { font-family: var(--jp-code-font-family, ui-monospace, monospace); font-weight: 600; }
+.prefnb-monitor__status { border-radius: 10px; padding: 0 8px; font-size: 12px; font-weight: 600; color: #fff; background: #57606a; }
+.prefnb-monitor__status[data-status="running"] { background: #0969da; }
+.prefnb-monitor__status[data-status="completed"] { background: #1a7f37; }
+.prefnb-monitor__status[data-status="error"], .prefnb-monitor__status[data-status="user_error"] { background: #cf222e; }
+.prefnb-monitor__status[data-status="cancel_requested"] { background: #9a6700; }
+.prefnb-monitor__model { color: var(--jp-ui-font-color2, #57606a); font-family: var(--jp-code-font-family, ui-monospace, monospace); font-size: 12px; }
+.prefnb-monitor__spacer { flex: 1; }
+.prefnb-monitor__bar { height: 6px; border-radius: 3px; background: var(--jp-layout-color3, #eaeef2); overflow: hidden; }
+.prefnb-monitor__fill { height: 100%; background: #0969da; transition: width .4s ease; }
+.prefnb-monitor__card[data-status="completed"] .prefnb-monitor__fill { background: #1a7f37; }
+.prefnb-monitor__steps { font-size: 12px; color: var(--jp-ui-font-color2, #57606a); }
+.prefnb-monitor__events { margin: 0; padding-left: 16px; font-size: 12px; color: var(--jp-ui-font-color2, #57606a); }
+.prefnb-monitor__error { color: #cf222e; font-size: 12px; }
+.prefnb-monitor button { font: inherit; font-size: 12px; border-radius: 4px; padding: 1px 8px; cursor: pointer;
+  border: 1px solid var(--jp-border-color1, #d0d7de); background: var(--jp-layout-color2, #f6f8fa); color: inherit; }
+.prefnb-monitor button.prefnb-monitor__danger { border-color: #cf222e; color: #cf222e; }
+`;
+
+/** @param {number | null} s */
+function fmtEta(s) {
+  if (s == null || !isFinite(s)) return "";
+  const t = Math.max(0, Math.round(s));
+  const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), sec = t % 60;
+  const mm = h ? String(m).padStart(2, "0") : String(m);
+  return (h ? `${h}:` : "") + `${mm}:${String(sec).padStart(2, "0")}`;
+}
+
+/** @param {unknown} url */
+function safeUrl(url) {
+  return typeof url === "string" && /^https?:\/\//.test(url) ? url : null;
+}
+
+/**
+ * @param {string} tag
+ * @param {string} cls
+ * @param {string} [text]
+ */
+function h(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+/** @type {import("@anywidget/types").Render<MonitorModel>} */
+function render({ model, el }) {
+  const root = h("div", "prefnb-monitor");
+  const style = h("style", "", CSS);
+  const head = h("div", "prefnb-monitor__head");
+  const list = h("div", "prefnb-monitor__list");
+  list.style.display = "grid";
+  list.style.gap = "8px";
+  root.append(style, head, list);
+  el.appendChild(root);
+  /** Jobs whose cancel is awaiting confirmation, and the last cancel outcome per job. */
+  const confirming = new Set();
+  /** @type {Map<string, string>} */
+  const notes = new Map();
+
+  /** @param {CancelRequest} msg */
+  const send = (msg) => model.send(msg);
+
+  /** @param {MonitorRow} row */
+  const card = (row) => {
+    const c = h("div", "prefnb-monitor__card");
+    c.dataset.job = row.id;
+    c.dataset.status = row.status;
+    const top = h("div", "prefnb-monitor__top");
+    const status = h("span", "prefnb-monitor__status", row.status.replace("_", " "));
+    status.dataset.status = row.status;
+    top.append(h("span", "prefnb-monitor__id", row.id), status);
+    if (row.model) top.append(h("span", "prefnb-monitor__model", row.model));
+    top.append(h("span", "prefnb-monitor__spacer"));
+    const wandb = safeUrl(row.wandb_url);
+    if (wandb) {
+      const a = /** @type {HTMLAnchorElement} */ (h("a", "prefnb-monitor__wandb", "W&B run ↗"));
+      a.href = wandb;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      top.append(a);
+    }
+    if (!TERMINAL.has(row.status) && row.status !== "cancel_requested") {
+      if (confirming.has(row.id)) {
+        const ask = h("span", "prefnb-monitor__confirm", "Cancel this job? ");
+        const yes = h("button", "prefnb-monitor__danger prefnb-monitor__yes", "Yes, cancel");
+        const no = h("button", "prefnb-monitor__no", "Keep running");
+        yes.addEventListener("click", () => {
+          confirming.delete(row.id);
+          notes.set(row.id, "cancelling…");
+          send({ kind: "cancel", id: row.id });
+          draw();
+        });
+        no.addEventListener("click", () => {
+          confirming.delete(row.id);
+          draw();
+        });
+        ask.append(yes, " ", no);
+        top.append(ask);
+      } else {
+        const btn = h("button", "prefnb-monitor__cancel", "Cancel…");
+        btn.addEventListener("click", () => {
+          confirming.add(row.id);
+          draw();
+        });
+        top.append(btn);
+      }
+    }
+    c.append(top);
+    const total = row.total_steps ?? 0;
+    const done = row.steps_done ?? 0;
+    const bar = h("div", "prefnb-monitor__bar");
+    const fill = h("div", "prefnb-monitor__fill");
+    const frac = row.status === "completed" ? 1 : total > 0 ? Math.min(done / total, 1) : 0;
+    fill.style.width = `${(frac * 100).toFixed(1)}%`;
+    bar.append(fill);
+    c.append(bar);
+    const parts = [];
+    if (total) parts.push(`${done}/${total} steps`);
+    const eta = fmtEta(row.eta_seconds);
+    if (eta && !TERMINAL.has(row.status)) parts.push(`ETA ${eta}`);
+    if (row.model_output_name && row.status === "completed") parts.push(`→ ${row.model_output_name}`);
+    const note = notes.get(row.id);
+    if (note) parts.push(note);
+    c.append(h("div", "prefnb-monitor__steps", parts.join(" · ") || "waiting for the first step…"));
+    if (row.events.length) {
+      const ul = h("ul", "prefnb-monitor__events");
+      for (const e of row.events) ul.append(h("li", "", e));
+      c.append(ul);
+    }
+    if (row.error) c.append(h("div", "prefnb-monitor__error", row.error));
+    return c;
+  };
+
+  const draw = () => {
+    const rows = model.get("rows") ?? [];
+    const running = rows.filter((r) => !TERMINAL.has(r.status)).length;
+    const polled = model.get("last_poll");
+    head.textContent = "";
+    head.append(
+      h("span", "", `${rows.length} job${rows.length === 1 ? "" : "s"}, ${running} running`),
+      h("span", "prefnb-monitor__poll", model.get("polling") ? `updated ${polled}` : polled ? `stopped · last update ${polled}` : "stopped"),
+    );
+    list.replaceChildren(...rows.map(card));
+  };
+
+  /** @param {CancelResult} msg */
+  const onMsg = (msg) => {
+    if (msg && msg.kind === "cancel_result") {
+      notes.set(msg.id, msg.ok ? `cancel requested (${msg.message})` : `could not cancel: ${msg.message}`);
+      draw();
+    }
+  };
+
+  draw();
+  model.on("change:rows", draw);
+  model.on("change:polling", draw);
+  model.on("change:last_poll", draw);
+  model.on("msg:custom", onMsg);
+  return () => {
+    model.off("change:rows", draw);
+    model.off("change:polling", draw);
+    model.off("change:last_poll", draw);
+    model.off("msg:custom", onMsg);
+    root.remove();
+  };
+}
+
+export default { render };

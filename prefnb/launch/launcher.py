@@ -1,0 +1,647 @@
+"""Launch DPO, SFT→DPO and sweeps of DPO jobs on Together from a DataFrame or a JSONL file.
+
+Every launch goes through the same steps, and stops at the first problem with a plain
+message, before anything is sent that should not be:
+
+1. check the hyperparameters (no request);
+2. export a DataFrame to ``$PREFNB_HOME/exports`` and validate the file with prefnb's
+   ``together`` profile (a file it rejects is never uploaded);
+3. read the model's limits (``/v1/fine-tunes/models/limits``) and check batch size,
+   ``max_seq_length`` etc. against them, and report pairs too long for half the context;
+4. look the launch up in the job ledger: the same data and parameters return the existing
+   job unless ``force=True``;
+5. upload (reusing a file Together already has), wait for Together's file processing;
+6. ask for a price estimate and stop if Together says the account cannot pay;
+7. create the job, record it in the ledger and return a :class:`~prefnb.launch.job.Job`.
+
+Example:
+    >>> job = launch_dpo("pairs.jsonl", model="meta-llama/Llama-3.2-3B-Instruct",
+    ...                  dpo_beta=0.2)  # doctest: +SKIP
+    >>> job.wait()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import os
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from together.lib.resources.fine_tuning import create_finetune_request
+from together.lib.types.fine_tuning import FinetuneResponse as FinetuneResponseLib
+
+from prefnb.launch.credentials import client_base_url, remember_secret, resolve_client
+from prefnb.launch.errors import (
+    DataRejected,
+    FileValidationFailed,
+    InsufficientFunds,
+    ParameterError,
+    api_errors,
+)
+from prefnb.launch.job import Job
+from prefnb.launch.ledger import Ledger, job_key
+from prefnb.launch.params import (
+    LaunchWarning,
+    TrainingParams,
+    canonical,
+    check_dpo,
+    check_limits,
+    check_sft,
+    dpo_params,
+    long_pairs,
+    sft_params,
+    warn_user,
+)
+from prefnb.launch.upload import file_checksum, upload_file
+
+__all__ = ["GRID_PARAMS", "launch_dpo", "launch_sft", "launch_sft_then_dpo", "sweep"]
+
+#: Parameters :func:`sweep` expands when given a list of values.
+GRID_PARAMS = (
+    "dpo_beta",
+    "dpo_normalize_logratios_by_length",
+    "rpo_alpha",
+    "simpo_gamma",
+    "learning_rate",
+    "n_epochs",
+    "lora_r",
+    "lora_alpha",
+    "lora_dropout",
+    "batch_size",
+)
+_RETRY_STATUSES = frozenset({"error", "user_error", "cancelled"})
+
+
+def _say(message: str) -> None:
+    print(message)
+
+
+def exports_dir() -> Path:
+    """Where DataFrames are exported before upload: ``$PREFNB_HOME/exports``."""
+    home = os.environ.get("PREFNB_HOME") or "~/.prefnb"
+    d = Path(home).expanduser() / "exports"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _check_sft_file(path: Path) -> None:
+    """Conversational SFT lines: ``{"messages": [...]}`` ending with an assistant answer."""
+    import json
+
+    with path.open(encoding="utf-8") as f:
+        for n, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            try:
+                rec = json.loads(raw)
+            except ValueError as exc:
+                raise DataRejected(
+                    f"{path}, line {n}: not valid JSON ({exc}); not uploaded."
+                ) from None
+            msgs = rec.get("messages") if isinstance(rec, dict) else None
+            ok = (
+                isinstance(msgs, list)
+                and msgs
+                and all(isinstance(m, dict) and "role" in m and "content" in m for m in msgs)
+                and msgs[-1].get("role") == "assistant"
+            )
+            if not ok:
+                raise DataRejected(
+                    f'{path}, line {n}: expected {{"messages": [{{"role", "content"}}, …]}} '
+                    "ending with an assistant message (conversational SFT format); not uploaded."
+                )
+
+
+def _check_file(path: Path, what: str, method: str = "dpo") -> Path:
+    from prefnb.validation import validate
+
+    if not path.is_file():
+        raise DataRejected(f"{what} file {path} does not exist.")
+    if path.suffix != ".jsonl":
+        raise DataRejected(f"{what} file {path} must be a .jsonl file (got {path.suffix!r}).")
+    if method == "sft":
+        _check_sft_file(path)
+        return path
+    report = validate(path, profile="together")
+    if not report.ok:
+        try:
+            report.raise_for_errors()
+            detail = "\n".join(str(e) for e in report.errors[:10])
+        except Exception as exc:
+            detail = str(exc)
+        raise DataRejected(
+            f"{path} was not uploaded: prefnb's validator (profile 'together') rejected it.\n"
+            f"{detail}"
+        )
+    return path
+
+
+def _settle(tmp: Path, method: str) -> Path:
+    # Name the export by its content so the same data keeps the same name (and upload).
+    final = tmp.with_name(f"{method}-{file_checksum(tmp)[:16]}.jsonl")
+    os.replace(tmp, final)
+    return final
+
+
+def _export(
+    method: Literal["dpo", "sft"], df: pd.DataFrame, val_fraction: float
+) -> tuple[Path, Path | None]:
+    from prefnb.export import export_dpo, export_sft
+
+    out = exports_dir()
+    fd, name = tempfile.mkstemp(prefix=f".{method}-", suffix=".jsonl", dir=out)
+    os.close(fd)
+    train = Path(name)
+    val = train.with_name(train.stem + "-val.jsonl") if val_fraction > 0 else None
+    try:
+        if method == "dpo":
+            export_dpo(
+                df, train, validation_path=val, val_fraction=val_fraction, profile="together"
+            )
+        else:
+            export_sft(df, train, validation_path=val, val_fraction=val_fraction)
+    except Exception:
+        train.unlink(missing_ok=True)
+        if val is not None:
+            val.unlink(missing_ok=True)
+        raise
+    return _settle(train, method), (_settle(val, method + "-val") if val is not None else None)
+
+
+def _prepare(method: Literal["dpo", "sft"], data: Any, validation: Any) -> tuple[Path, Path | None]:
+    """The training and validation files to upload, exported and validated."""
+    if isinstance(data, pd.DataFrame):
+        fraction = 0.0
+        if isinstance(validation, float) and not isinstance(validation, bool):
+            if not 0 < validation < 1:
+                raise ParameterError(
+                    f"validation as a fraction must be in (0, 1) (got {validation})"
+                )
+            fraction = validation
+        train, val = _export(method, data, fraction)
+        if isinstance(validation, pd.DataFrame):
+            val, _ = _export(method, validation, 0.0)
+    elif isinstance(data, (str, os.PathLike)):
+        train = Path(data)
+        if isinstance(validation, float):
+            raise ParameterError(
+                "validation=<fraction> needs a DataFrame; pass a file path instead."
+            )
+        val = None
+        if isinstance(validation, pd.DataFrame):
+            val, _ = _export(method, validation, 0.0)
+    else:
+        raise ParameterError(
+            f"data must be a pair DataFrame or a path to a .jsonl file (got {type(data).__name__})"
+        )
+    if isinstance(validation, (str, os.PathLike)):
+        val = Path(validation)
+    elif validation is not None and not isinstance(validation, (float, pd.DataFrame)):
+        raise ParameterError(
+            "validation must be None, a .jsonl path, a DataFrame or a fraction such as 0.1 "
+            f"(got {type(validation).__name__})"
+        )
+    _check_file(train, "Training", method)
+    if val is not None:
+        _check_file(val, "Validation", method)
+    return train, val
+
+
+def _sdk_request(
+    p: TrainingParams,
+    limits: Any,
+    training_file: str,
+    validation_file: str | None,
+    wandb_api_key: str | None,
+) -> tuple[Any, Any, Any]:
+    """The SDK's own request object (and price-estimate parts): its checks run here too."""
+    kwargs: dict[str, Any] = {
+        "model_limits": limits,
+        "training_file": training_file,
+        "validation_file": validation_file or "",
+        "model": p["model"],
+        "from_checkpoint": p["from_checkpoint"],
+        "n_epochs": p["n_epochs"],
+        "n_evals": p["n_evals"],
+        "n_checkpoints": p["n_checkpoints"],
+        "batch_size": p["batch_size"],
+        "learning_rate": p["learning_rate"],
+        "max_seq_length": p["max_seq_length"],
+        "lora": p["lora"],
+        "lora_r": p["lora_r"],
+        "lora_alpha": p["lora_alpha"],
+        "lora_dropout": p["lora_dropout"] if p["lora_dropout"] is not None else 0,
+        "suffix": p["suffix"],
+        "wandb_api_key": wandb_api_key,
+        "wandb_project_name": p["wandb_project_name"],
+        "wandb_name": p["wandb_name"],
+        "training_method": p["method"],
+    }
+    if p["method"] == "dpo":
+        kwargs.update(
+            dpo_beta=p["dpo_beta"],
+            dpo_normalize_logratios_by_length=p["dpo_normalize_logratios_by_length"],
+            rpo_alpha=p["rpo_alpha"],
+            simpo_gamma=p["simpo_gamma"],
+        )
+    else:
+        kwargs["train_on_inputs"] = p["train_on_inputs"]
+    try:
+        # The SDK prints its SimPO note with rich; prefnb says the same in its own words.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return create_finetune_request(**kwargs)
+    except ValueError as exc:
+        raise ParameterError(str(exc)) from None
+
+
+def _launch(
+    p: TrainingParams,
+    train: Path,
+    val: Path | None,
+    *,
+    client: Any,
+    limits_model: str,
+    wandb_api_key: str | None,
+    force: bool,
+    wait: bool,
+    progress: bool,
+    notes: Sequence[str],
+    ledger: Ledger | None,
+) -> Job:
+    ledger = ledger or Ledger()
+    with api_errors(model=limits_model, what=f"reading the fine-tuning limits of {limits_model}"):
+        limits = client.fine_tuning.model_limits(model_name=limits_model)
+    check_limits(p, limits.to_dict(), has_validation=val is not None)
+    _sdk_request(p, limits, "file-dry-run", "file-dry-run" if val else None, wandb_api_key)
+    if p["method"] == "dpo":
+        context = p["max_seq_length"] or limits.max_seq_length_dpo
+        long = long_pairs(train, context)
+        if long:
+            lines = sorted({x["line"] for x in long})
+            shown = ", ".join(str(n) for n in lines[:10]) + (" …" if len(lines) > 10 else "")
+            warn_user(
+                f"{len(lines)} pair(s) in {train.name} (lines {shown}) have a prompt + response "
+                f"estimated above {context // 2} tokens, half of the {context}-token context: "
+                "DPO gives the preferred and the non-preferred sequence half the context each, "
+                "so these will be truncated.",
+                LaunchWarning,
+            )
+
+    base = client_base_url(client)
+    params_text = canonical({**p, "wandb": wandb_api_key is not None})
+    train_sum = file_checksum(train)
+    val_sum = file_checksum(val) if val is not None else None
+    key = job_key(base, p["method"], train_sum, val_sum, params_text)
+    if not force:
+        row = ledger.find_job(key)
+        if row is not None:
+            job = Job(row["job_id"], client, ledger=ledger, info={"status": row["status"]})
+            status = job.status()
+            if status not in _RETRY_STATUSES:
+                _say(
+                    f"{job.id} ({status}) was already launched with this data and these "
+                    "parameters; returning it (force=True starts a new job)."
+                )
+                return job.wait(progress=progress) if wait else job
+            _say(f"The earlier launch {job.id} ended {status}; starting a new job.")
+
+    for note in notes:
+        _say(note)
+    train_id = upload_file(client, train, ledger=ledger, checksum=train_sum, progress=progress)
+    val_id = (
+        upload_file(client, val, ledger=ledger, checksum=val_sum, progress=progress)
+        if val is not None
+        else None
+    )
+    request, pe_type, pe_method = _sdk_request(p, limits, train_id, val_id, wandb_api_key)
+    with api_errors(what="estimating the price"):
+        estimate = client.fine_tuning.estimate_price(
+            training_file=train_id,
+            validation_file=val_id or together_omit(),
+            model=p["model"] or "",
+            from_checkpoint=p["from_checkpoint"] or together_omit(),
+            n_epochs=request.n_epochs,
+            n_evals=request.n_evals or 0,
+            training_type=pe_type,
+            training_method=pe_method,
+        ).to_dict()
+    if estimate.get("estimation_available") is False:
+        reason = estimate.get("unavailable_reason")
+        if reason in ("train_file_invalid", "eval_file_invalid"):
+            which = train if reason == "train_file_invalid" else val
+            raise FileValidationFailed(
+                train_id if reason == "train_file_invalid" else str(val_id),
+                str(which),
+                f"the price estimate says the file is invalid ({reason})",
+            )
+    elif estimate.get("allowed_to_proceed") is False:
+        raise InsufficientFunds(estimate.get("estimated_total_price"), estimate.get("user_limit"))
+
+    with api_errors(model=limits_model, what="creating the fine-tuning job"):
+        created = client.post(
+            "/v1/fine-tunes",
+            body=request.model_dump(exclude_none=True),
+            cast_to=FinetuneResponseLib,
+        )
+    info = created.model_dump(mode="json", by_alias=True, exclude_none=True)
+    job = Job(str(info["id"]), client, ledger=ledger, info=info)
+    ledger.record_job(
+        job.id,
+        key=key,
+        base_url=base,
+        method=p["method"],
+        model=p["model"] or limits_model,
+        from_checkpoint=p["from_checkpoint"],
+        training_checksum=train_sum,
+        validation_checksum=val_sum,
+        training_file_id=train_id,
+        validation_file_id=val_id,
+        params=params_text,
+        status=info.get("status"),
+        model_output_name=info.get("model_output_name"),
+    )
+    _say(f"Started {p['method'].upper()} job {job.id} on {limits_model}.")
+    return job.wait(progress=progress) if wait else job
+
+
+def together_omit() -> Any:
+    """The SDK's "leave this field out" marker."""
+    from together._types import omit
+
+    return omit
+
+
+def launch_dpo(
+    data: Any,
+    *,
+    model: str | None = None,
+    dpo_beta: float = 0.1,
+    dpo_normalize_logratios_by_length: bool = False,
+    rpo_alpha: float = 0.0,
+    simpo_gamma: float = 0.0,
+    lora: bool = True,
+    lora_r: int | None = None,
+    lora_alpha: int | None = None,
+    lora_dropout: float | None = None,
+    n_epochs: int = 1,
+    learning_rate: float = 1e-5,
+    batch_size: int | Literal["max"] = "max",
+    max_seq_length: int | None = None,
+    validation: Any = None,
+    n_evals: int = 0,
+    n_checkpoints: int = 1,
+    suffix: str | None = None,
+    wandb_api_key: str | None = None,
+    wandb_project_name: str | None = None,
+    wandb_name: str | None = None,
+    from_checkpoint: str | None = None,
+    client: Any = None,
+    wait: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    base_model: str | None = None,
+    ledger: Ledger | None = None,
+    **unsupported: Any,
+) -> Job:
+    """Start a DPO job on Together from a pair DataFrame or a DPO ``.jsonl`` file.
+
+    ``model`` is the base model, or give ``from_checkpoint`` (a job id or output model name,
+    optionally ``:step``) to continue a job — then ``base_model`` names the model whose
+    limits apply (default: the checkpoint's job as the SDK does). ``validation`` is a
+    ``.jsonl`` path, a DataFrame, or a fraction of ``data`` (DataFrame only). Returns the
+    existing job when the same data and parameters were launched before, unless ``force``.
+    ``wait=True`` blocks until the job finishes (with a progress bar unless ``progress``
+    is False).
+
+    Example:
+        >>> job = launch_dpo(df, model="meta-llama/Llama-3.2-3B-Instruct")  # doctest: +SKIP
+    """
+    if "train_on_inputs" in unsupported:
+        check_dpo(dpo_params(model=model), train_on_inputs=unsupported.pop("train_on_inputs"))
+    if unsupported:
+        raise TypeError(
+            f"launch_dpo() got unexpected argument(s): {', '.join(sorted(unsupported))}"
+        )
+    if model is not None and from_checkpoint is not None:
+        raise ParameterError(
+            "Give model=... or from_checkpoint=..., not both: a continued job inherits the "
+            "model of its checkpoint (name it with base_model=... for the limit checks)."
+        )
+    p = dpo_params(
+        model=model,
+        from_checkpoint=from_checkpoint,
+        dpo_beta=dpo_beta,
+        dpo_normalize_logratios_by_length=dpo_normalize_logratios_by_length or simpo_gamma > 0,
+        rpo_alpha=rpo_alpha,
+        simpo_gamma=simpo_gamma,
+        lora=lora,
+        lora_r=lora_r,
+        lora_alpha=lora_alpha,
+        lora_dropout=lora_dropout,
+        n_epochs=n_epochs,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        max_seq_length=max_seq_length,
+        n_evals=n_evals,
+        n_checkpoints=n_checkpoints,
+        suffix=suffix,
+        wandb_project_name=wandb_project_name,
+        wandb_name=wandb_name,
+    )
+    notes = check_dpo(p)
+    client = resolve_client(client)
+    remember_secret(wandb_api_key)
+    train, val = _prepare("dpo", data, validation)
+    limits_model = model or base_model or str(from_checkpoint).split(":")[0]
+    return _launch(
+        p,
+        train,
+        val,
+        client=client,
+        limits_model=limits_model,
+        wandb_api_key=wandb_api_key,
+        force=force,
+        wait=wait,
+        progress=progress,
+        notes=notes,
+        ledger=ledger,
+    )
+
+
+def launch_sft(
+    data: Any,
+    *,
+    model: str,
+    train_on_inputs: bool | Literal["auto"] = "auto",
+    lora: bool = True,
+    lora_r: int | None = None,
+    lora_alpha: int | None = None,
+    lora_dropout: float | None = None,
+    n_epochs: int = 1,
+    learning_rate: float = 1e-5,
+    batch_size: int | Literal["max"] = "max",
+    max_seq_length: int | None = None,
+    validation: Any = None,
+    n_evals: int = 0,
+    n_checkpoints: int = 1,
+    suffix: str | None = None,
+    wandb_api_key: str | None = None,
+    wandb_project_name: str | None = None,
+    wandb_name: str | None = None,
+    client: Any = None,
+    wait: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    ledger: Ledger | None = None,
+) -> Job:
+    """Start an SFT job: a pair DataFrame becomes prompt + preferred response conversations.
+
+    Example:
+        >>> job = launch_sft(df, model="meta-llama/Llama-3.2-3B-Instruct")  # doctest: +SKIP
+    """
+    p = sft_params(
+        model=model,
+        train_on_inputs=train_on_inputs,
+        lora=lora,
+        lora_r=lora_r,
+        lora_alpha=lora_alpha,
+        lora_dropout=lora_dropout,
+        n_epochs=n_epochs,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        max_seq_length=max_seq_length,
+        n_evals=n_evals,
+        n_checkpoints=n_checkpoints,
+        suffix=suffix,
+        wandb_project_name=wandb_project_name,
+        wandb_name=wandb_name,
+    )
+    notes = check_sft(p)
+    client = resolve_client(client)
+    remember_secret(wandb_api_key)
+    train, val = _prepare("sft", data, validation)
+    return _launch(
+        p,
+        train,
+        val,
+        client=client,
+        limits_model=model,
+        wandb_api_key=wandb_api_key,
+        force=force,
+        wait=wait,
+        progress=progress,
+        notes=notes,
+        ledger=ledger,
+    )
+
+
+def launch_sft_then_dpo(
+    df: pd.DataFrame,
+    *,
+    model: str,
+    sft: Mapping[str, Any] | None = None,
+    dpo: Mapping[str, Any] | None = None,
+    client: Any = None,
+    wait: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    ledger: Ledger | None = None,
+) -> tuple[Job, Job]:
+    """Together's recommended recipe: SFT on prompt + preferred, then DPO from that checkpoint.
+
+    Runs the SFT job and waits for it (so this blocks), then starts DPO with
+    ``from_checkpoint`` set to the SFT job. ``sft`` and ``dpo`` hold extra arguments for
+    :func:`launch_sft` / :func:`launch_dpo`. Re-running after a kernel restart finds both jobs
+    in the ledger and returns them instead of starting new ones. ``wait`` waits for DPO too.
+
+    Example:
+        >>> sft_job, dpo_job = launch_sft_then_dpo(df, model="meta-llama/Llama-3.2-3B-Instruct",
+        ...     sft={"n_epochs": 2}, dpo={"dpo_beta": 0.2})  # doctest: +SKIP
+    """
+    client = resolve_client(client)
+    ledger = ledger or Ledger()
+    for name, extra in (("sft", sft), ("dpo", dpo)):
+        clash = {"model", "client", "from_checkpoint", "ledger"} & set(extra or {})
+        if clash:
+            raise ParameterError(f"{name}={{...}} must not set {', '.join(sorted(clash))}")
+    sft_job = launch_sft(
+        df,
+        model=model,
+        client=client,
+        force=force,
+        progress=progress,
+        ledger=ledger,
+        **dict(sft or {}),
+    )
+    sft_job.wait(progress=progress, raise_on_failure=True)
+    dpo_job = launch_dpo(
+        df,
+        from_checkpoint=sft_job.id,
+        base_model=model,
+        client=client,
+        force=force,
+        wait=wait,
+        progress=progress,
+        ledger=ledger,
+        **dict(dpo or {}),
+    )
+    return sft_job, dpo_job
+
+
+def sweep(
+    data: Any,
+    *,
+    model: str,
+    dpo_beta: float | Sequence[float] = (0.05, 0.1, 0.3),
+    client: Any = None,
+    ledger: Ledger | None = None,
+    **params: Any,
+) -> list[Job]:
+    """A grid of DPO jobs: every list-valued hyperparameter is expanded (product of all).
+
+    Other arguments pass to :func:`launch_dpo` unchanged; the data is exported and uploaded
+    once. Returns the jobs in grid order (already-launched combinations are reused).
+
+    Example:
+        >>> jobs = sweep(df, model="meta-llama/Llama-3.2-3B-Instruct",
+        ...              dpo_beta=[0.05, 0.1, 0.3], rpo_alpha=[0.0, 0.5])  # doctest: +SKIP
+        >>> len(jobs)  # doctest: +SKIP
+        6
+    """
+    client = resolve_client(client)
+    ledger = ledger or Ledger()
+    grid: dict[str, list[Any]] = {"dpo_beta": _as_list(dpo_beta)}
+    fixed: dict[str, Any] = {}
+    for name, value in params.items():
+        if name in GRID_PARAMS and isinstance(value, (list, tuple)):
+            grid[name] = list(value)
+        else:
+            fixed[name] = value
+    empty = [k for k, v in grid.items() if not v]
+    if empty:
+        raise ParameterError(f"sweep: {', '.join(empty)} has no values")
+    # One export (and so one upload) for the whole grid.
+    if isinstance(data, pd.DataFrame):
+        validation = fixed.pop("validation", None)
+        train, val = _prepare("dpo", data, validation)
+        data = train
+        fixed["validation"] = val
+    combos = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
+    with warnings.catch_warnings():  # launch_dpo warns for each job; here only errors matter
+        warnings.simplefilter("ignore")
+        for combo in combos:  # check every combination before launching any
+            check_dpo(dpo_params(model=model, **combo))
+    jobs: list[Job] = []
+    for combo in combos:
+        jobs.append(launch_dpo(data, model=model, client=client, ledger=ledger, **fixed, **combo))
+    return jobs
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]

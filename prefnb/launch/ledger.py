@@ -1,0 +1,259 @@
+"""The job ledger: a local SQLite record of what was launched, so nothing is launched twice.
+
+A job is keyed by the server it went to, its method, the SHA-256 of its training (and
+validation) file and the canonical text of its parameters (:func:`job_key`). Launching the
+same thing again finds the job here instead of starting a new one, including after a kernel
+restart. Uploaded files are remembered by checksum too, so the same bytes are not re-sent.
+The ledger never holds an API key (W&B or Together): only ids, names and parameters.
+
+It lives in ``$PREFNB_HOME/jobs.sqlite`` (default ``~/.prefnb``).
+
+Example:
+    >>> import tempfile, pathlib
+    >>> led = Ledger(pathlib.Path(tempfile.mkdtemp()) / "jobs.sqlite")
+    >>> key = job_key("http://x", "dpo", "ab" * 32, None, '{"dpo_beta":0.1}')
+    >>> led.record_job("ft-1", key=key, base_url="http://x", method="dpo", model="m",
+    ...                training_checksum="ab" * 32, params='{"dpo_beta":0.1}')
+    >>> led.find_job(key)["job_id"]
+    'ft-1'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypedDict
+
+import pandas as pd
+
+__all__ = ["JobRow", "Ledger", "default_path", "job_key", "jobs"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT NOT NULL,
+    base_url TEXT NOT NULL,
+    key TEXT NOT NULL,
+    method TEXT NOT NULL,
+    model TEXT,
+    from_checkpoint TEXT,
+    training_checksum TEXT NOT NULL,
+    validation_checksum TEXT,
+    training_file_id TEXT,
+    validation_file_id TEXT,
+    params TEXT NOT NULL,
+    status TEXT,
+    model_output_name TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (base_url, job_id)
+);
+CREATE INDEX IF NOT EXISTS jobs_by_key ON jobs (key, created_at);
+CREATE TABLE IF NOT EXISTS files (
+    base_url TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    filename TEXT,
+    uploaded_at TEXT NOT NULL,
+    PRIMARY KEY (base_url, checksum)
+);
+"""
+
+
+class JobRow(TypedDict):
+    """One ledger row."""
+
+    job_id: str
+    base_url: str
+    key: str
+    method: str
+    model: str | None
+    from_checkpoint: str | None
+    training_checksum: str
+    validation_checksum: str | None
+    training_file_id: str | None
+    validation_file_id: str | None
+    params: str
+    status: str | None
+    model_output_name: str | None
+    created_at: str
+    updated_at: str
+
+
+def default_path() -> Path:
+    """``$PREFNB_HOME/jobs.sqlite``, with ``PREFNB_HOME`` defaulting to ``~/.prefnb``."""
+    home = os.environ.get("PREFNB_HOME") or "~/.prefnb"
+    return Path(home).expanduser() / "jobs.sqlite"
+
+
+def job_key(
+    base_url: str,
+    method: str,
+    training_checksum: str,
+    validation_checksum: str | None,
+    canonical_params: str,
+) -> str:
+    """The identity of a launch: same server, method, data and parameters → same key."""
+    parts = [
+        base_url.rstrip("/"),
+        method,
+        training_checksum,
+        validation_checksum or "",
+        canonical_params,
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Ledger:
+    """A job ledger in one SQLite file (created on first use, safe across processes)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=30)
+        con.row_factory = sqlite3.Row
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.executescript(_SCHEMA)
+            with con:
+                yield con
+        finally:
+            con.close()
+
+    def find_job(self, key: str) -> JobRow | None:
+        """The most recent job launched with ``key``, or None."""
+        with self._connect() as con:
+            row = con.execute(
+                "SELECT * FROM jobs WHERE key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                (key,),
+            ).fetchone()
+        return JobRow(**dict(row)) if row is not None else None  # type: ignore[typeddict-item]
+
+    def get_job(self, job_id: str) -> JobRow | None:
+        """The row of ``job_id`` (any server), or None."""
+        with self._connect() as con:
+            row = con.execute(
+                "SELECT * FROM jobs WHERE job_id = ? ORDER BY created_at DESC LIMIT 1", (job_id,)
+            ).fetchone()
+        return JobRow(**dict(row)) if row is not None else None  # type: ignore[typeddict-item]
+
+    def record_job(
+        self,
+        job_id: str,
+        *,
+        key: str,
+        base_url: str,
+        method: str,
+        model: str | None,
+        training_checksum: str,
+        params: str,
+        from_checkpoint: str | None = None,
+        validation_checksum: str | None = None,
+        training_file_id: str | None = None,
+        validation_file_id: str | None = None,
+        status: str | None = None,
+        model_output_name: str | None = None,
+    ) -> None:
+        """Insert (or replace) the row of a launched job."""
+        now = _now()
+        with self._connect() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    job_id,
+                    base_url.rstrip("/"),
+                    key,
+                    method,
+                    model,
+                    from_checkpoint,
+                    training_checksum,
+                    validation_checksum,
+                    training_file_id,
+                    validation_file_id,
+                    params,
+                    status,
+                    model_output_name,
+                    now,
+                    now,
+                ),
+            )
+
+    def update_job(
+        self, job_id: str, *, status: str | None, model_output_name: str | None = None
+    ) -> None:
+        """Remember the last status (and output model name) seen for ``job_id``."""
+        with self._connect() as con:
+            con.execute(
+                "UPDATE jobs SET status = ?, model_output_name = COALESCE(?, model_output_name),"
+                " updated_at = ? WHERE job_id = ?",
+                (status, model_output_name, _now(), job_id),
+            )
+
+    def find_file(self, base_url: str, checksum: str) -> str | None:
+        """The file id of bytes with ``checksum`` already uploaded to ``base_url``."""
+        with self._connect() as con:
+            row = con.execute(
+                "SELECT file_id FROM files WHERE base_url = ? AND checksum = ?",
+                (base_url.rstrip("/"), checksum),
+            ).fetchone()
+        return str(row["file_id"]) if row is not None else None
+
+    def record_file(self, base_url: str, checksum: str, file_id: str, filename: str) -> None:
+        """Remember that bytes with ``checksum`` are ``file_id`` on ``base_url``."""
+        with self._connect() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
+                (base_url.rstrip("/"), checksum, file_id, filename, _now()),
+            )
+
+    def forget_file(self, base_url: str, checksum: str) -> None:
+        """Drop a remembered upload (the server no longer has it)."""
+        with self._connect() as con:
+            con.execute(
+                "DELETE FROM files WHERE base_url = ? AND checksum = ?",
+                (base_url.rstrip("/"), checksum),
+            )
+
+    def frame(self) -> pd.DataFrame:
+        """Every job, newest first."""
+        with self._connect() as con:
+            rows = [dict(r) for r in con.execute("SELECT * FROM jobs ORDER BY created_at DESC")]
+        cols = [
+            "job_id",
+            "status",
+            "method",
+            "model",
+            "from_checkpoint",
+            "model_output_name",
+            "created_at",
+            "updated_at",
+            "base_url",
+            "params",
+            "training_checksum",
+            "validation_checksum",
+            "training_file_id",
+            "validation_file_id",
+            "key",
+        ]
+        return pd.DataFrame(rows, columns=cols)
+
+
+def jobs(ledger: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Every job launched from this machine, newest first, as a DataFrame.
+
+    >>> import tempfile, pathlib
+    >>> jobs(pathlib.Path(tempfile.mkdtemp()) / "jobs.sqlite").empty
+    True
+    """
+    return Ledger(ledger).frame()
