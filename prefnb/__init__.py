@@ -16,7 +16,9 @@ from prefnb.pairs import (
     pair_id,
     pairs_frame,
 )
+from prefnb.plots import plot_metrics
 from prefnb.sample import load_sample
+from prefnb.training_metrics import metrics
 from prefnb.validation import Finding, ValidationError, ValidationReport, validate
 
 __version__ = "0.1.0"
@@ -34,7 +36,9 @@ __all__ = [
     "audit_stats",
     "check_pairs",
     "load_sample",
+    "metrics",
     "pair_id",
     "pairs_frame",
+    "plot_metrics",
     "validate",
 ]

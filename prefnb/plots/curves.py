@@ -1,0 +1,452 @@
+"""Training curves: one panel per metric, one colour per job, live-updatable.
+
+:func:`plot_metrics` returns a :class:`MetricsFigure`, a plotly ``FigureWidget`` that knows
+its data source: ``fig.refresh()`` pulls only new steps, and ``live=True`` keeps doing so in
+the background until every job reaches a terminal status. Raw values are drawn faint and the
+TensorBoard-style EMA bold; eval points are markers; long series are M4-downsampled (extremes
+kept) into WebGL traces, incrementally, so a refresh costs the new points rather than the run.
+
+Example:
+    >>> import pandas as pd
+    >>> from prefnb.training_metrics.tidy import build_frame, series_from_wide
+    >>> wide = pd.DataFrame({"train/global_step": [1, 2, 3], "train/loss": [0.69, 0.5, 0.4]})
+    >>> fig = plot_metrics(build_frame(series_from_wide(wide, "ft-a")), metrics=("loss",),
+    ...                    smoothing=0.5, theme="light")
+    >>> [t.name for t in fig.data]
+    ['ft-a (raw)', 'ft-a']
+    >>> fig.data[1].y.round(3).tolist()
+    [0.69, 0.563, 0.47]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from prefnb.plots.downsample import M4Cache
+from prefnb.plots.live import LiveLoop
+from prefnb.plots.smoothing import EmaState, check_weight
+from prefnb.plots.theme import apply_theme
+from prefnb.training_metrics.keys import CANONICAL, panel_metrics
+from prefnb.training_metrics.refresh import GrowingSeries, Refresher
+from prefnb.training_metrics.sources import job_hyperparameters, legend_labels
+
+__all__ = ["AXIS_TITLES", "MetricsFigure", "XAxis", "plot_metrics"]
+
+XAxis = Literal["step", "epoch", "time"]
+
+#: y-axis titles with units, per canonical metric.
+AXIS_TITLES: Final[dict[str, str]] = {
+    "loss": "DPO loss (nats)",
+    "accuracy": "Reward accuracy (share of pairs)",
+    "kl": "Approx. KL (nats)",
+    "kl_chosen": "Approx. KL (nats)",
+    "kl_rejected": "Approx. KL (nats)",
+    "margin": "Reward margin (β·nats)",
+    "reward": "Implicit reward (β·nats)",
+    "rewards": "Implicit reward (β·nats)",
+    "reward_chosen": "Implicit reward (β·nats)",
+    "reward_rejected": "Implicit reward (β·nats)",
+    "logp": "Log-prob (nats, summed over tokens)",
+    "logps": "Log-prob (nats, summed over tokens)",
+    "logp_chosen": "Log-prob (nats, summed over tokens)",
+    "logp_rejected": "Log-prob (nats, summed over tokens)",
+    "nll_loss": "NLL loss (nats per token)",
+    "learning_rate": "Learning rate (per step)",
+    "grad_norm": "Gradient norm (L2)",
+    "epoch": "Epoch (passes over the data)",
+}
+X_TITLES: Final[dict[str, str]] = {
+    "step": "Training step (optimizer steps)",
+    "epoch": "Epoch (passes over the training data)",
+    "time": "Time logged (UTC)",
+}
+PANEL_TITLES: Final[dict[str, str]] = {
+    "kl": "Approx. KL to the reference — solid: chosen, dashed: rejected",
+    "reward": "Implicit rewards — solid: chosen, dashed: rejected",
+    "rewards": "Implicit rewards — solid: chosen, dashed: rejected",
+    "logp": "Log-probs — solid: chosen, dashed: rejected",
+    "logps": "Log-probs — solid: chosen, dashed: rejected",
+}
+_DASH: Final[dict[str, str]] = {"rejected": "dash"}
+_SIDE_NAMES: Final[tuple[str, ...]] = ("chosen", "rejected")
+
+
+def _panel_title(name: str) -> str:
+    return PANEL_TITLES.get(name) or CANONICAL.get(name) or name
+
+
+@dataclass
+class _TraceState:
+    """Per-series drawing state: which traces, the running EMA and the M4 caches."""
+
+    key: tuple[str, str, str, str]
+    panel: int
+    main: int  # trace index of the bold (smoothed, or raw when unsmoothed) line / eval markers
+    raw: int | None  # trace index of the faint raw line, when smoothing
+    ema: EmaState | None
+    n_seen: int = 0
+    smooth: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty(0, np.float64))
+    m4_main: M4Cache = field(default_factory=M4Cache)
+    m4_raw: M4Cache = field(default_factory=M4Cache)
+
+
+class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
+    """A ``FigureWidget`` of training curves bound to a :class:`Refresher`.
+
+    Use :meth:`refresh` to pull new steps, :meth:`start_live` / :meth:`stop` for background
+    updates, and :meth:`frame` for the data behind the chart.
+    """
+
+    def __init__(
+        self,
+        refresher: Refresher,
+        metrics: Sequence[str] | None = ("loss", "accuracy", "kl"),
+        *,
+        smoothing: float = 0.0,
+        x: XAxis = "step",
+        theme: str = "auto",
+        max_points: int = 2000,
+        labels: dict[str, str] | None = None,
+        title: str | None = None,
+    ) -> None:
+        if x not in X_TITLES:
+            raise ValueError(f"x must be one of {sorted(X_TITLES)}, got {x!r}")
+        self._r = refresher
+        self._smoothing = check_weight(smoothing)
+        self._x = x
+        self._max_points = int(max_points)
+        self._labels = labels or {j: j for j in refresher.job_ids}
+        self._colors: dict[str, str] = {}
+        self._states: dict[tuple[str, str, str, str], _TraceState] = {}
+        self._legend_shown: set[str] = set()
+        self._live: LiveLoop | None = None
+        if metrics is None:
+            present = {g.metric for g in refresher.store.series.values()}
+            metrics = [m for m in CANONICAL if m in present and m != "epoch"] or ["loss"]
+        self._panels = list(dict.fromkeys(metrics))
+        self._panel_of: dict[str, int] = {}
+        for i, p in enumerate(self._panels):
+            for m in panel_metrics(p):
+                self._panel_of.setdefault(m, i)
+        n = len(self._panels)
+        self._cols = 1 if n <= 2 else 2
+        rows = math.ceil(n / self._cols)
+        base = make_subplots(
+            rows=rows,
+            cols=self._cols,
+            shared_xaxes=True,
+            subplot_titles=[_esc(_panel_title(p)) for p in self._panels],
+            vertical_spacing=min(0.12, 0.5 / max(rows, 1)),
+            horizontal_spacing=0.09,
+        )
+        super().__init__(base)
+        self._mode = apply_theme(self, theme)
+        self._colorway = list(self.layout.template.layout.colorway)
+        jobs = len(refresher.job_ids)
+        smooth_note = (
+            f" · EMA smoothing {self._smoothing:g} (faint: raw)" if self._smoothing else ""
+        )
+        self.update_layout(
+            title={
+                "text": title or f"Training metrics — {jobs} job{'s' * (jobs != 1)}{smooth_note}"
+            },
+            height=max(320, 300 * rows + 80),
+            hovermode="closest",
+            legend={"title": {"text": "job"}},
+            uirevision="prefnb",
+        )
+        for i, p in enumerate(self._panels):
+            r, c = self._cell(i)
+            self.update_yaxes(title_text=AXIS_TITLES.get(p, f"{_esc(p)} (as logged)"), row=r, col=c)
+            if p == "accuracy":
+                self.update_yaxes(tickformat=".0%", row=r, col=c)
+            if r == rows or (c == 2 and i + self._cols >= n):
+                self.update_xaxes(title_text=X_TITLES[x], row=r, col=c)
+        for i, p in enumerate(self._panels):
+            r, c = self._cell(i)
+            ax = "" if i == 0 else str(i + 1)
+            self.add_annotation(
+                text=f"no '{_esc(p)}' logged yet",
+                name=f"nodata-{i}",
+                xref=f"x{ax} domain",
+                yref=f"y{ax} domain",
+                x=0.5,
+                y=0.5,
+                showarrow=False,
+                font={"size": 13},
+                opacity=0.7,
+            )
+        self.update_data()
+
+    # --- layout helpers -----------------------------------------------------------------
+
+    def _cell(self, i: int) -> tuple[int, int]:
+        return i // self._cols + 1, i % self._cols + 1
+
+    def _color(self, job: str) -> str:
+        if job not in self._colors:
+            self._colors[job] = self._colorway[len(self._colors) % len(self._colorway)]
+        return self._colors[job]
+
+    # --- data -----------------------------------------------------------------------------
+
+    def _x_values(self, g: GrowingSeries, idx: npt.NDArray[np.int64]) -> Any:
+        if self._x == "step":
+            return g.step[idx]
+        if self._x == "time":
+            secs = g.time[idx]
+            return pd.to_datetime(secs, unit="s", utc=True).tz_localize(None).to_numpy()
+        ep = self._r.store.series.get((g.job_id, "train", "epoch", _epoch_key(self._r, g.job_id)))
+        if ep is None or ep.n == 0:
+            return np.full(len(idx), np.nan)
+        return np.interp(g.step[idx], ep.step, ep.value)
+
+    def _new_traces(self, g: GrowingSeries, panel: int) -> _TraceState:
+        job, split, metric = g.job_id, g.split, g.metric
+        label = self._labels.get(job, job)
+        side = next((s for s in _SIDE_NAMES if metric.endswith(s)), "")
+        name = label + (f" · {side}" if side else "") + (" (eval)" if split == "eval" else "")
+        color = self._color(job)
+        dash = _DASH.get(side, "solid")
+        yname = CANONICAL.get(metric, metric)
+        hover = (
+            f"<b>{_esc(name)}</b><br>{_esc(job)} · {_esc(g.raw_key)}<br>"
+            f"{self._x} %{{x}}<br>{_esc(yname)} %{{y:.4g}}<extra></extra>"
+        )
+        show = job not in self._legend_shown and split == "train"
+        if show:
+            self._legend_shown.add(job)
+        traces: list[go.Scattergl] = []
+        raw_i: int | None = None
+        if split == "eval":
+            traces.append(
+                go.Scattergl(
+                    name=name,
+                    mode="lines+markers",
+                    marker={"size": 7, "color": color, "symbol": "diamond"},
+                    line={"color": color, "width": 1, "dash": "dot"},
+                    legendgroup=job,
+                    showlegend=False,
+                    hovertemplate=hover,
+                )
+            )
+        else:
+            if self._smoothing:
+                traces.append(
+                    go.Scattergl(
+                        name=f"{name} (raw)",
+                        mode="lines",
+                        line={"color": color, "width": 1, "dash": dash},
+                        opacity=0.25,
+                        legendgroup=job,
+                        showlegend=False,
+                        hovertemplate=hover.replace("<extra>", " (raw)<extra>"),
+                    )
+                )
+            traces.append(
+                go.Scattergl(
+                    name=name if not side else label,
+                    mode="lines",
+                    line={"color": color, "width": 2.2, "dash": dash},
+                    legendgroup=job,
+                    showlegend=show,
+                    hovertemplate=hover,
+                )
+            )
+        r, c = self._cell(panel)
+        first = len(self.data)
+        self.add_traces(traces, rows=[r] * len(traces), cols=[c] * len(traces))
+        if self._smoothing and split != "eval":
+            raw_i = first
+        ema = EmaState(self._smoothing) if self._smoothing and split != "eval" else None
+        m = self._max_points
+        return _TraceState(
+            g_key(g),
+            panel,
+            first + len(traces) - 1,
+            raw_i,
+            ema,
+            m4_main=M4Cache(m),
+            m4_raw=M4Cache(m),
+        )
+
+    def update_data(self) -> int:
+        """Push points that arrived in the store since the last call into the traces.
+
+        Returns the number of new points drawn. Only new points are smoothed and bucketed.
+        """
+        store = self._r.store
+        added = 0
+        with self.batch_update():
+            for key, g in store.series.items():
+                panel = self._panel_of.get(g.metric)
+                if panel is None or g.job_id not in self._labels:
+                    continue
+                st = self._states.get(key)
+                if st is None:
+                    st = self._states[key] = self._new_traces(g, panel)
+                if g.n == st.n_seen:
+                    continue
+                added += g.n - st.n_seen
+                y = g.value
+                if st.ema is not None:
+                    new = st.ema.extend(y[st.n_seen :])
+                    st.smooth = np.concatenate([st.smooth, new])
+                    ys = st.smooth
+                else:
+                    ys = y
+                idx = st.m4_main.indices(ys)
+                tr = self.data[st.main]
+                tr.x = self._x_values(g, idx)
+                tr.y = ys[idx]
+                if st.raw is not None:
+                    ridx = st.m4_raw.indices(y)
+                    raw = self.data[st.raw]
+                    raw.x = self._x_values(g, ridx)
+                    raw.y = y[ridx]
+                st.n_seen = g.n
+            if added:
+                has = {st.panel for st in self._states.values() if st.n_seen}
+                for ann in self.layout.annotations:
+                    if ann.name and ann.name.startswith("nodata-"):
+                        ann.visible = int(ann.name[7:]) not in has
+        return added
+
+    # --- public API -----------------------------------------------------------------------
+
+    @property
+    def refresher(self) -> Refresher:
+        """The :class:`~prefnb.training_metrics.Refresher` feeding this figure."""
+        return self._r
+
+    @property
+    def theme(self) -> str:
+        """The resolved theme, ``light`` or ``dark``."""
+        return self._mode
+
+    def frame(self) -> pd.DataFrame:
+        """The tidy metrics table behind the figure."""
+        return self._r.store.frame()
+
+    def refresh(self) -> int:
+        """Fetch new steps from every source and draw them; returns the new point count."""
+        self._r.refresh()
+        return self.update_data()
+
+    @property
+    def live(self) -> bool:
+        """True while a background refresh loop is running."""
+        return self._live is not None and self._live.running
+
+    @property
+    def live_error(self) -> BaseException | None:
+        """The error that stopped the live loop, if any."""
+        return self._live.error if self._live is not None else None
+
+    def start_live(self, interval: float = 5.0) -> None:
+        """Refresh every ``interval`` seconds in the background until all jobs are terminal."""
+        if self.live:
+            return
+
+        def fetch() -> bool:
+            done = self._r.done()  # status first: the last fetch after it catches final steps
+            self._r.refresh()
+            return done
+
+        def apply(done: bool) -> bool:
+            self.update_data()
+            return not done
+
+        self._live = LiveLoop(fetch, apply, interval)
+        self._live.start()
+
+    def stop(self) -> None:
+        """Stop live updates."""
+        if self._live is not None:
+            self._live.stop()
+
+
+def g_key(g: GrowingSeries) -> tuple[str, str, str, str]:
+    return (g.job_id, g.split, g.metric, g.raw_key)
+
+
+def _epoch_key(r: Refresher, job: str) -> str:
+    for (j, split, metric, raw), _ in r.store.series.items():
+        if j == job and split == "train" and metric == "epoch":
+            return raw
+    return "epoch"
+
+
+def _esc(text: str) -> str:
+    # Key names and labels come from files and servers; keep them from acting as markup.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _labels_for(r: Refresher) -> dict[str, str]:
+    params: dict[str, dict[str, Any]] = {}
+    for src in r.sources:
+        p: dict[str, Any] = {}
+        if src.kind == "api" and src.client is not None:
+            try:
+                p = job_hyperparameters(src.client, src.job_id)
+            except Exception:  # labels are cosmetic; a failed lookup must not block plotting
+                p = {}
+        params[src.job_id] = p
+    return legend_labels(params)
+
+
+def plot_metrics(
+    source: object,
+    metrics: Sequence[str] | None = ("loss", "accuracy", "kl"),
+    smoothing: float = 0.0,
+    x: XAxis = "step",
+    live: bool = False,
+    *,
+    client: Any = None,
+    theme: str = "auto",
+    interval: float = 5.0,
+    max_points: int = 2000,
+    resolution: int | None = None,
+    labels: dict[str, str] | None = None,
+    title: str | None = None,
+) -> MetricsFigure:
+    """Interactive training curves for one or more jobs or runs.
+
+    ``source`` is anything :func:`prefnb.metrics` accepts (job ids, ``Job`` objects, paths to
+    ``trainer_state.json`` or W&B CSVs, a tidy frame, or a list of them) or a
+    :class:`~prefnb.training_metrics.Refresher`. ``metrics`` names panels: canonical names
+    (``loss``, ``accuracy``, ``margin``, ``learning_rate`` …), ``kl`` (chosen + rejected),
+    or raw keys; ``None`` shows every known metric present. ``smoothing`` is the EMA weight in
+    [0, 1). ``x`` is ``step``, ``epoch`` or ``time``. ``live=True`` refreshes every
+    ``interval`` seconds without blocking the kernel and stops when all jobs are finished.
+    Legend names say what differs between jobs (``beta=0.1``) when hyperparameters are known.
+    """
+    r = (
+        source
+        if isinstance(source, Refresher)
+        else Refresher(source, client, resolution=resolution)
+    )
+    if not r.store.series:
+        r.refresh()
+    fig = MetricsFigure(
+        r,
+        metrics,
+        smoothing=smoothing,
+        x=x,
+        theme=theme,
+        max_points=max_points,
+        labels=labels or _labels_for(r),
+        title=title,
+    )
+    if live:
+        fig.start_live(interval)
+    return fig

@@ -1,0 +1,204 @@
+"""The tidy metrics table and the vectorised wide → tidy conversion.
+
+Every source (Together API rows, TRL ``trainer_state.json``, W&B CSV) first becomes a *wide*
+frame — one row per log call, one column per raw key — and :func:`series_from_wide` cuts it into
+per-(split, metric, raw key) numeric series. :func:`build_frame` stacks series into the tidy
+table:
+
+==============  ============================  =============================================
+column          dtype                         meaning
+==============  ============================  =============================================
+``job_id``      category                      Together job id, or the run name of a file
+``step``        int64                         optimizer step (``train/global_step``, ``step``)
+``split``       category (``train``/``eval``) where the value was measured
+``metric``      category                      canonical name (``loss``, ``accuracy``, …) or
+                                              the raw key when no rule knows it
+``raw_key``     category                      the key exactly as the source logged it
+``value``       float64                       the logged number (±inf kept)
+``logged_at``   datetime64[ns, UTC]           when it was logged; NaT if the source has no time
+==============  ============================  =============================================
+
+Missing cells (a key absent from a row, e.g. eval keys on train steps) produce no row.
+
+Example:
+    >>> import pandas as pd
+    >>> wide = pd.DataFrame({"train/global_step": [1, 2], "train/loss": [0.69, 0.6],
+    ...                      "eval/loss": [None, 0.65]})
+    >>> df = build_frame(series_from_wide(wide, "ft-1"))
+    >>> df[["step", "split", "metric", "value"]].values.tolist()
+    [[1, 'train', 'loss', 0.69], [2, 'train', 'loss', 0.6], [2, 'eval', 'loss', 0.65]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from prefnb.training_metrics.keys import classify
+
+__all__ = [
+    "TIDY_COLUMNS",
+    "MetricsSourceError",
+    "Series",
+    "build_frame",
+    "empty_frame",
+    "series_from_wide",
+    "to_epoch_seconds",
+]
+
+TIDY_COLUMNS: Final[tuple[str, ...]] = (
+    "job_id",
+    "step",
+    "split",
+    "metric",
+    "raw_key",
+    "value",
+    "logged_at",
+)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+class MetricsSourceError(ValueError):
+    """A metrics source (file, API response, frame) is not in the expected shape."""
+
+
+@dataclass
+class Series:
+    """One numeric series of one job: steps ascending, values and log times (epoch seconds)."""
+
+    job_id: str
+    split: str
+    metric: str
+    raw_key: str
+    step: IntArray
+    value: FloatArray
+    time: FloatArray  # epoch seconds, NaN when unknown
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.job_id, self.split, self.metric, self.raw_key)
+
+
+def to_epoch_seconds(col: pd.Series | Sequence[object]) -> FloatArray:
+    """Log times as float epoch seconds (NaN when missing).
+
+    Numbers above 1e11 are taken as milliseconds; strings are parsed as ISO-8601 (UTC if naive).
+
+    >>> to_epoch_seconds([1_700_000_000, 1_700_000_000_500, "2023-11-14T22:13:20Z", None]).tolist()
+    [1700000000.0, 1700000000.5, 1700000000.0, nan]
+    """
+    s = col if isinstance(col, pd.Series) else pd.Series(list(col), dtype=object)
+    num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    num = np.where(num > 1e11, num / 1000.0, num)
+    text = s.map(lambda v: isinstance(v, str))
+    if bool(text.any()):
+        parsed = pd.to_datetime(s[text], utc=True, errors="coerce", format="ISO8601")
+        secs = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(np.float64)
+        num[text.to_numpy(dtype=bool)] = secs
+    return num.astype(np.float64)
+
+
+def _pick_step_column(columns: Sequence[str]) -> str | None:
+    steps = [c for c in columns if classify(c).role == "step"]
+    for preferred in ("global_step", "step"):
+        for c in steps:
+            if c.lower().endswith(preferred) and not c.startswith("_"):
+                return c
+    return steps[0] if steps else None
+
+
+def series_from_wide(
+    wide: pd.DataFrame,
+    job_id: str,
+    *,
+    step_column: str | None = None,
+    source: str = "metrics",
+    raw_metric_keys: Iterable[str] = (),
+) -> list[Series]:
+    """Cut a wide frame (one column per raw key) into per-key series.
+
+    ``step_column`` defaults to the best step-like key (``train/global_step`` over ``step``
+    over ``_step``); rows without a step are skipped. ``raw_metric_keys`` are kept under
+    their raw name even if a rule would rename them. ``source`` names the origin in errors.
+    """
+    cols = [str(c) for c in wide.columns]
+    step_col = step_column or _pick_step_column(cols)
+    if step_col is None or step_col not in wide.columns:
+        raise MetricsSourceError(
+            f"{source}: no step column found; expected one of 'train/global_step', 'step', "
+            f"'global_step' or '_step' among the keys {cols[:20]}"
+        )
+    steps_f = pd.to_numeric(wide[step_col], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+    has_step = np.isfinite(steps_f)
+    steps = steps_f[has_step].astype(np.int64)
+    time_cols = [c for c in cols if classify(c).role == "time"]
+    if time_cols:
+        times = to_epoch_seconds(wide[time_cols[0]])[has_step]
+    else:
+        times = np.full(len(steps), np.nan)
+    raw_keep = set(raw_metric_keys)
+    out: list[Series] = []
+    order = np.argsort(steps, kind="stable")
+    sorted_already = bool(np.all(order == np.arange(len(order))))
+    for c in cols:
+        info = classify(c)
+        if info.role != "value":
+            continue
+        vals = pd.to_numeric(wide[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        vals = vals[has_step]
+        present = ~np.isnan(vals)
+        if not present.any():
+            continue
+        idx = np.flatnonzero(present) if sorted_already else order[present[order]]
+        metric = c if c in raw_keep else info.metric
+        out.append(Series(job_id, info.split, metric, c, steps[idx], vals[idx], times[idx]))
+    return out
+
+
+def empty_frame() -> pd.DataFrame:
+    """An empty tidy table with the right columns and dtypes."""
+    return build_frame([])
+
+
+def _categorical(labels: list[str], lengths: IntArray) -> Any:
+    cats = sorted(set(labels))
+    lookup = {c: i for i, c in enumerate(cats)}
+    codes = np.repeat(np.array([lookup[x] for x in labels], dtype=np.int32), lengths)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(cats))
+
+
+def build_frame(series: Iterable[Series]) -> pd.DataFrame:
+    """Stack series into the tidy table (vectorised: cost is a few array copies)."""
+    items = [s for s in series if len(s.step)]
+    lengths = np.array([len(s.step) for s in items], dtype=np.int64)
+    if items:
+        step = np.concatenate([s.step for s in items])
+        value = np.concatenate([s.value for s in items])
+        secs = np.concatenate([s.time for s in items])
+    else:
+        step = np.empty(0, np.int64)
+        value = np.empty(0, np.float64)
+        secs = np.empty(0, np.float64)
+    ns = np.where(np.isnan(secs), np.iinfo(np.int64).min, (np.nan_to_num(secs) * 1e9)).astype(
+        np.int64
+    )
+    logged = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
+    return pd.DataFrame(
+        {
+            "job_id": _categorical([s.job_id for s in items], lengths),
+            "step": step,
+            "split": _categorical([s.split for s in items], lengths),
+            "metric": _categorical([s.metric for s in items], lengths),
+            "raw_key": _categorical([s.raw_key for s in items], lengths),
+            "value": value,
+            "logged_at": logged,
+        },
+        columns=list(TIDY_COLUMNS),
+    )

@@ -1,0 +1,53 @@
+"""The incremental store: appends only new steps, re-reads a growing file, keeps order."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from prefnb.training_metrics import MetricsStore, Refresher
+from prefnb.training_metrics.tidy import series_from_wide
+
+
+def test_store_appends_only_new_steps_and_updates_repeated_last() -> None:
+    store = MetricsStore()
+    w1 = pd.DataFrame({"step": [1, 2, 3], "loss": [0.7, 0.6, 0.5]})
+    assert store.add(series_from_wide(w1, "r")) == 3
+    w2 = pd.DataFrame({"step": [3, 4], "loss": [0.55, 0.4], "eval_loss": [0.58, None]})
+    assert store.add(series_from_wide(w2, "r")) == 2  # step 4 train + step 3 eval
+    df = store.frame()
+    train = df[df.split == "train"]
+    assert train["step"].tolist() == [1, 2, 3, 4]
+    assert train["value"].tolist() == [0.7, 0.6, 0.55, 0.4]  # last step re-read → updated
+    assert df[df.split == "eval"]["step"].tolist() == [3]
+    assert store.last_step("r") == 4
+
+
+def test_store_growth_keeps_values() -> None:
+    store = MetricsStore()
+    for start in range(0, 10_000, 100):
+        steps = np.arange(start, start + 100)
+        store.add(series_from_wide(pd.DataFrame({"step": steps, "loss": steps * 0.5}), "r"))
+    df = store.frame()
+    assert len(df) == 10_000
+    assert (df["value"].to_numpy() == np.arange(10_000) * 0.5).all()
+
+
+def test_refresher_rereads_a_growing_trainer_state(tmp_path: Path) -> None:
+    p = tmp_path / "run" / "trainer_state.json"
+    p.parent.mkdir()
+    hist = [{"step": s, "loss": 1.0 / s} for s in range(1, 6)]
+    p.write_text(json.dumps({"log_history": hist}))
+    r = Refresher(p)
+    assert r.refresh() == 5
+    assert r.refresh() == 0  # unchanged file: nothing read
+    hist += [{"step": s, "loss": 1.0 / s} for s in range(6, 9)]
+    p.write_text(json.dumps({"log_history": hist}))
+    os.utime(p, (1, 1))  # a distinct mtime even on coarse-grained filesystems
+    assert r.refresh() == 3
+    assert r.store.frame()["step"].tolist() == list(range(1, 9))
+    assert r.done()
