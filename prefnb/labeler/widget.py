@@ -1,0 +1,320 @@
+"""``Labeler``: side-by-side preference labeling in a notebook, saved to a SQLite store.
+
+The DataFrame stays in the kernel. The browser keeps a small window of pairs (the current
+one, 10 ahead, 3 behind), renders them ahead of time and asks for more with typed custom
+messages (:mod:`prefnb.labeler.messages`); labels go back in the background and the
+"saved" mark appears only once the store has committed them.
+
+Example:
+    >>> import prefnb
+    >>> lab = prefnb.Labeler(prefnb.load_sample(), store="labels.sqlite",
+    ...                      annotator="alice")  # doctest: +SKIP
+    >>> lab  # doctest: +SKIP
+    >>> lab.labels.head()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import anywidget
+import pandas as pd
+import traitlets
+
+from prefnb.labeler.messages import (
+    AuditPush,
+    ErrorReply,
+    InitReply,
+    ItemsReply,
+    JumpPush,
+    KernelMessage,
+    SavedReply,
+    Shown,
+)
+from prefnb.labeler.window import LabelWindow, validate_frame
+from prefnb.labels import LabelStore, LabelStoreError, audit_stats
+
+if TYPE_CHECKING:
+    from prefnb.labeler.messages import (
+        EditRequest,
+        FetchRequest,
+        GotoRequest,
+        LabelRequest,
+        NoteRequest,
+        UndoRequest,
+    )
+
+__all__ = ["Labeler"]
+
+_STATIC = Path(__file__).resolve().parent.parent / "static"
+_CURRENT_FIELDS = ("label", "strength", "note", "edited_preferred")
+
+
+class Labeler(anywidget.AnyWidget):
+    """Label the pairs of ``df`` (a pair table) side by side; every action goes to ``store``.
+
+    Args:
+        df: the pairs to label, in the order to label them (filter/sort with pandas first).
+        store: a SQLite path or an open :class:`prefnb.LabelStore`.
+        annotator: who is labeling; labels, resume point and audits are per annotator.
+        shuffle: randomize left/right per pair (reproducibly from ``seed`` and pair_id).
+        audit_rate: share of labeled pairs replayed later with sides swapped.
+        guidelines: markdown shown in a collapsible panel.
+        seed: seed for the shuffle and the audit draw (``None`` means 0).
+
+    >>> Labeler([1, 2])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    prefnb.pairs.PairSchemaError: expected a pandas DataFrame, got list
+    """
+
+    _esm = _STATIC / "labeler.js"
+    annotator = traitlets.Unicode("").tag(sync=True)
+    total = traitlets.Int(0).tag(sync=True)
+    guidelines = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        *,
+        store: str | os.PathLike[str] | LabelStore = "labels.sqlite",
+        annotator: str = "alice",
+        shuffle: bool = True,
+        audit_rate: float = 0.05,
+        guidelines: str | None = None,
+        seed: int | None = None,
+    ) -> None:
+        validate_frame(df)
+        if (
+            not isinstance(annotator, str)
+            or not annotator.strip()
+            or annotator != annotator.strip()
+        ):
+            raise ValueError(
+                "annotator must be a non-empty string without surrounding spaces, "
+                f"got {annotator!r}"
+            )
+        if isinstance(audit_rate, bool) or not isinstance(audit_rate, (int, float)):
+            raise TypeError(f"audit_rate must be a number in [0, 1], got {audit_rate!r}")
+        if not 0.0 <= float(audit_rate) <= 1.0:
+            raise ValueError(f"audit_rate must be in [0, 1], got {audit_rate!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"seed must be an int or None, got {seed!r}")
+        if guidelines is not None and not isinstance(guidelines, str):
+            raise TypeError(f"guidelines must be markdown text or None, got {type(guidelines)}")
+        self._store = store if isinstance(store, LabelStore) else LabelStore(store)
+        self._session = uuid.uuid4().hex
+        current = self._store.current(annotator=annotator)
+        labeled = _current_map(current[current["pair_id"].isin(df["pair_id"])])
+        self._window = LabelWindow(
+            df, seed=seed, shuffle=shuffle, audit_rate=float(audit_rate), labeled=labeled
+        )
+        self._df = df
+        super().__init__(annotator=annotator, total=len(df), guidelines=guidelines or "")
+        self.on_msg(self._on_msg)
+
+    # -- public API -----------------------------------------------------------------------
+
+    @property
+    def store(self) -> LabelStore:
+        """The label store this widget writes to."""
+        return self._store
+
+    @property
+    def labels(self) -> pd.DataFrame:
+        """This annotator's current labels for the pairs of this DataFrame."""
+        cur = self._store.current(annotator=self.annotator)
+        return cur[cur["pair_id"].isin(self._df["pair_id"])].reset_index(drop=True)
+
+    def audit(self, annotator: str | None = "") -> pd.DataFrame:
+        """Swap-replay statistics (self-consistency, left/right bias) from the store.
+
+        Defaults to this annotator; pass ``None`` for every annotator in the store.
+        """
+        who = self.annotator if annotator == "" else annotator
+        result: pd.DataFrame = audit_stats(self._store, annotator=who)
+        return result
+
+    def goto(self, pair_id: str) -> None:
+        """Move every view of this widget to ``pair_id`` (or ``"#n"``, a 1-based row)."""
+        pos = self._window.find(pair_id)
+        self._push({"type": "jump", "view": None, "req": None, "cursor": pos})
+
+    def __repr__(self) -> str:
+        stats = self._window.stats()
+        return (
+            f"Labeler({stats['total']} pairs, annotator={self.annotator!r}, "
+            f"labeled={stats['labeled']})"
+        )
+
+    # -- messages -------------------------------------------------------------------------
+
+    def _push(self, msg: KernelMessage) -> None:
+        self.send(msg)
+
+    def _on_msg(self, _widget: object, content: Mapping[str, Any], _buffers: object) -> None:
+        view = content.get("view") if isinstance(content, Mapping) else None
+        try:
+            kind = content["type"]
+            handler = {
+                "hello": self._hello,
+                "fetch": self._fetch,
+                "label": self._label,
+                "undo": self._undo,
+                "edit": self._edit,
+                "note": self._note,
+                "goto": self._goto,
+            }.get(kind)
+            if handler is None:
+                raise ValueError(f"unknown message type {kind!r}")
+            handler(content)
+        except (LabelStoreError, ValueError, KeyError, TypeError, OSError) as exc:
+            # The browser shows this and keeps the action pending: nothing is dropped.
+            error: ErrorReply = {
+                "type": "error",
+                "view": view if isinstance(view, str) else None,
+                "seq": content.get("seq") if isinstance(content.get("seq"), int) else None,
+                "req": content.get("req") if isinstance(content.get("req"), int) else None,
+                "message": f"{type(exc).__name__}: {exc}",
+            }
+            self._push(error)
+
+    def _hello(self, msg: Mapping[str, Any]) -> None:
+        reply: InitReply = {
+            "type": "init",
+            "view": str(msg["view"]),
+            "cursor": self._window.first_unlabeled(),
+            "total": self._window.total,
+            "stats": self._window.stats(),
+        }
+        self._push(reply)
+
+    def _fetch(self, raw: Mapping[str, Any]) -> None:
+        msg = cast("FetchRequest", raw)
+        direction: Literal[1, -1] = 1 if msg["direction"] == 1 else -1
+        positions, end = self._window.positions(
+            anchor=int(msg["anchor"]),
+            direction=direction,
+            count=int(msg["count"]),
+            unlabeled_only=bool(msg["unlabeled_only"]),
+        )
+        reply: ItemsReply = {
+            "type": "items",
+            "view": msg["view"],
+            "req": msg["req"],
+            "anchor": int(msg["anchor"]),
+            "direction": direction,
+            "unlabeled_only": bool(msg["unlabeled_only"]),
+            "items": [self._window.item(p) for p in positions],
+            "end": end,
+        }
+        self._push(reply)
+
+    def _checked_pos(self, msg: Mapping[str, Any]) -> int:
+        pos = int(msg["pos"])
+        if not 0 <= pos < self._window.total or self._window.pair_id(pos) != msg["pair_id"]:
+            raise KeyError(f"pair {msg['pair_id']!r} is not at row {pos} of this DataFrame")
+        return pos
+
+    def _saved(self, msg: Mapping[str, Any], event_id: int) -> None:
+        reply: SavedReply = {
+            "type": "saved",
+            "view": str(msg["view"]),
+            "seq": int(msg["seq"]),
+            "pair_id": str(msg["pair_id"]),
+            "event_id": int(event_id),
+            "stats": self._window.stats(),
+        }
+        self._push(reply)
+
+    def _label(self, raw: Mapping[str, Any]) -> None:
+        msg = cast("LabelRequest", raw)
+        pos = self._checked_pos(msg)
+        audit = bool(msg["audit"])
+        shown: Shown = "ba" if msg["shown"] == "ba" else "ab"
+        event_id = self._store.record(
+            pair_id=msg["pair_id"],
+            annotator=self.annotator,
+            kind="audit" if audit else "label",
+            verdict=msg["verdict"],
+            shown=shown,
+            strength=msg.get("strength"),
+            session=self._session,
+            duration_ms=msg.get("duration_ms"),
+        )
+        first_label = not audit and not self._window.is_labeled(pos)
+        if not audit:
+            self._window.set_label(pos, {"label": msg["verdict"], "strength": msg.get("strength")})
+        self._saved(msg, event_id)
+        delay = self._window.audit_delay(msg["pair_id"]) if first_label else None
+        if delay is not None:
+            push: AuditPush = {
+                "type": "audit",
+                "view": msg["view"],
+                "item": self._window.item(pos, audit_shown="ab" if shown == "ba" else "ba"),
+                "after_labels": delay,
+            }
+            self._push(push)
+
+    def _undo(self, raw: Mapping[str, Any]) -> None:
+        msg = cast("UndoRequest", raw)
+        pos = self._checked_pos(msg)
+        event_id = self._store.record(
+            pair_id=msg["pair_id"], annotator=self.annotator, kind="undo", session=self._session
+        )
+        cur = self._store.current(annotator=self.annotator)
+        row = _current_map(cur[cur["pair_id"] == msg["pair_id"]]).get(msg["pair_id"])
+        self._window.set_label(pos, row if row and row.get("label") is not None else None)
+        self._saved(msg, event_id)
+
+    def _edit(self, raw: Mapping[str, Any]) -> None:
+        msg = cast("EditRequest", raw)
+        pos = self._checked_pos(msg)
+        text = msg["edited_preferred"]
+        if not isinstance(text, str):
+            raise TypeError("edited_preferred must be a string")
+        event_id = self._store.record(
+            pair_id=msg["pair_id"],
+            annotator=self.annotator,
+            kind="edit",
+            edited_preferred=text,
+            session=self._session,
+        )
+        self._window.update_current(pos, edited_preferred=text)
+        self._saved(msg, event_id)
+
+    def _note(self, raw: Mapping[str, Any]) -> None:
+        msg = cast("NoteRequest", raw)
+        pos = self._checked_pos(msg)
+        note = msg["note"]
+        if not isinstance(note, str):
+            raise TypeError("note must be a string")
+        event_id = self._store.record(
+            pair_id=msg["pair_id"],
+            annotator=self.annotator,
+            kind="note",
+            note=note,
+            session=self._session,
+        )
+        self._window.update_current(pos, note=note)
+        self._saved(msg, event_id)
+
+    def _goto(self, raw: Mapping[str, Any]) -> None:
+        msg = cast("GotoRequest", raw)
+        pos = self._window.find(str(msg["target"]))
+        push: JumpPush = {"type": "jump", "view": msg["view"], "req": msg["req"], "cursor": pos}
+        self._push(push)
+
+
+def _current_map(current: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """pair_id → {label, strength, note, edited_preferred} with missing values as None."""
+    if current.empty:
+        return {}
+    cols = [c for c in _CURRENT_FIELDS if c in current.columns]
+    frame = current[["pair_id", *cols]].astype(object)
+    frame = frame.where(frame.notna(), None)
+    return {str(rec["pair_id"]): {c: rec[c] for c in cols} for rec in frame.to_dict("records")}

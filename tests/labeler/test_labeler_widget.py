@@ -1,0 +1,199 @@
+"""The Labeler's kernel side driven through its real message handler and a real store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import prefnb
+from prefnb.labeler import Labeler
+from prefnb.labels import LabelStore
+from prefnb.pairs import PairSchemaError, pairs_frame
+
+
+def frame(n: int) -> pd.DataFrame:
+    return pairs_frame(
+        [
+            {"prompt": f"question {i}", "response_a": f"a{i}", "response_b": f"b{i}"}
+            for i in range(n)
+        ]
+    )
+
+
+class Wire:
+    """Captures what the widget sends and feeds it browser messages."""
+
+    def __init__(self, lab: Labeler) -> None:
+        self.lab = lab
+        self.out: list[dict[str, Any]] = []
+        lab.send = lambda msg, buffers=None: self.out.append(msg)
+
+    def __call__(self, **msg: Any) -> list[dict[str, Any]]:
+        start = len(self.out)
+        self.lab._on_msg(self.lab, {"view": "v1", **msg}, [])
+        return self.out[start:]
+
+    def label(self, pos: int, verdict: str, **extra: Any) -> list[dict[str, Any]]:
+        item = self(
+            type="fetch", req=0, anchor=pos - 1, direction=1, count=1, unlabeled_only=False
+        )[0]["items"][0]
+        return self(
+            type="label",
+            seq=pos,
+            pair_id=item["pair_id"],
+            pos=pos,
+            verdict=verdict,
+            shown=item["shown"],
+            strength=extra.get("strength"),
+            audit=extra.get("audit", False),
+            duration_ms=12,
+        )
+
+
+def test_public_export_and_repr(tmp_path: Path) -> None:
+    lab = prefnb.Labeler(frame(3), store=tmp_path / "l.sqlite", annotator="bob")
+    assert repr(lab) == "Labeler(3 pairs, annotator='bob', labeled=0)"
+    assert lab.total == 3
+    assert lab.annotator == "bob"
+    assert lab.guidelines == ""
+
+
+def test_rejects_unknown_kwargs_and_bad_options(tmp_path: Path) -> None:
+    store = tmp_path / "l.sqlite"
+    with pytest.raises(TypeError, match="unexpected keyword argument 'annotater'"):
+        Labeler(frame(2), store=store, annotater="x")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Labeler(frame(2), store)  # type: ignore[misc]
+    with pytest.raises(ValueError, match="audit_rate must be in"):
+        Labeler(frame(2), store=store, audit_rate=2)
+    with pytest.raises(ValueError, match="annotator must be"):
+        Labeler(frame(2), store=store, annotator=" al ")
+    df = frame(3)
+    df.at[1, "prompt"] = float("nan")
+    with pytest.raises(PairSchemaError, match=r"'prompt'.*\(rows 1\)"):
+        Labeler(df, store=store)
+
+
+def test_label_is_committed_before_saved_reply_and_resume(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    df = frame(6)
+    lab = Labeler(df, store=path, annotator="alice", seed=3, audit_rate=0.0)
+    wire = Wire(lab)
+    assert wire(type="hello")[0]["cursor"] == 0
+    for pos, verdict in enumerate(["a", "b", "tie"]):
+        replies = wire.label(pos, verdict, strength="clear" if pos == 0 else None)
+        assert replies[0]["type"] == "saved"
+        assert replies[0]["seq"] == pos
+        # "saved" means committed: a second connection sees it already.
+        assert len(LabelStore(path).current(annotator="alice")) == pos + 1
+    assert replies[0]["stats"]["counts"] == {"a": 1, "b": 1, "tie": 1, "both_bad": 0, "skip": 0}
+    labels = lab.labels.set_index("pair_id")
+    assert labels.loc[df.pair_id[0], "label"] == "a"
+    assert labels.loc[df.pair_id[0], "strength"] == "clear"
+    assert set(labels["shown"]) <= {"ab", "ba"}
+
+    reopened = Labeler(df, store=path, annotator="alice")
+    assert Wire(reopened)(type="hello")[0]["cursor"] == 3
+    other = Labeler(df, store=path, annotator="carol")
+    assert Wire(other)(type="hello")[0]["cursor"] == 0
+
+
+def test_undo_edit_note_and_fetch_reflect_store(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    df = frame(4)
+    lab = Labeler(df, store=path, annotator="alice", audit_rate=0.0)
+    wire = Wire(lab)
+    wire.label(0, "a")
+    wire.label(1, "b")
+    pid1 = df.pair_id[1]
+    assert wire(type="undo", seq=9, pair_id=pid1, pos=1)[0]["type"] == "saved"
+    assert wire(type="hello")[0]["cursor"] == 1
+    assert set(lab.labels["pair_id"]) == {df.pair_id[0]}
+    wire(type="edit", seq=10, pair_id=df.pair_id[0], pos=0, edited_preferred="better a0")
+    wire(type="note", seq=11, pair_id=df.pair_id[0], pos=0, note="close call")
+    row = lab.labels.set_index("pair_id").loc[df.pair_id[0]]
+    assert (row["edited_preferred"], row["note"], row["label"]) == ("better a0", "close call", "a")
+    item = wire(type="fetch", req=1, anchor=-1, direction=1, count=1, unlabeled_only=False)[0]
+    assert item["items"][0]["edited"] == "better a0"
+    assert item["items"][0]["note"] == "close call"
+    only = wire(type="fetch", req=2, anchor=-1, direction=1, count=10, unlabeled_only=True)[0]
+    assert [i["pos"] for i in only["items"]] == [1, 2, 3]
+    assert only["end"] == 4
+
+
+def test_audit_pushed_once_with_sides_swapped_and_stored_as_audit(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    df = frame(3)
+    lab = Labeler(df, store=path, annotator="alice", audit_rate=1.0, seed=2)
+    wire = Wire(lab)
+    replies = wire.label(0, "a")
+    assert [r["type"] for r in replies] == ["saved", "audit"]
+    audit = replies[1]["item"]
+    first_shown = wire(type="fetch", req=0, anchor=-1, direction=1, count=1, unlabeled_only=False)[
+        0
+    ]["items"][0]["shown"]
+    assert audit["audit"] is True
+    assert audit["shown"] != first_shown
+    assert 3 <= replies[1]["after_labels"] <= 10
+    # Relabeling the same pair does not schedule a second audit.
+    assert [r["type"] for r in wire.label(0, "b")] == ["saved"]
+    wire(
+        type="label",
+        seq=50,
+        pair_id=audit["pair_id"],
+        pos=0,
+        verdict="b",
+        shown=audit["shown"],
+        strength=None,
+        audit=True,
+        duration_ms=3,
+    )
+    events = LabelStore(path).events(annotator="alice")
+    assert list(events["kind"]) == ["label", "label", "audit"]
+    assert (
+        lab.labels.set_index("pair_id").loc[df.pair_id[0], "label"] == "b"
+    )  # audit never overwrites
+    stats = lab.audit()
+    assert stats.loc[0, "n_audits"] == 1
+
+
+def test_bad_messages_get_error_replies_and_store_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    df = frame(3)
+    lab = Labeler(df, store=path, annotator="alice")
+    wire = Wire(lab)
+    err = wire(
+        type="label",
+        seq=1,
+        pair_id="wrong",
+        pos=0,
+        verdict="a",
+        shown="ab",
+        strength=None,
+        audit=False,
+        duration_ms=1,
+    )[0]
+    assert err["type"] == "error"
+    assert err["seq"] == 1
+    assert "not at row 0" in err["message"]
+    err = wire(type="label", seq=2, pair_id=df.pair_id[0], pos=0, verdict="left",
+               shown="ab", strength=None, audit=False, duration_ms=1)[0]  # fmt: skip
+    assert err["type"] == "error"
+    assert "verdict" in err["message"]
+    assert wire(type="nonsense")[0]["message"] == "ValueError: unknown message type 'nonsense'"
+    assert LabelStore(path).events().empty
+
+
+def test_goto_pushes_jump_to_every_view(tmp_path: Path) -> None:
+    df = frame(5)
+    lab = Labeler(df, store=tmp_path / "l.sqlite")
+    wire = Wire(lab)
+    lab.goto(df.pair_id[3])
+    assert wire.out[-1] == {"type": "jump", "view": None, "req": None, "cursor": 3}
+    assert wire(type="goto", req=4, target="#2")[0]["cursor"] == 1
+    assert "no pair with pair_id" in wire(type="goto", req=5, target="zzz")[0]["message"]
+    with pytest.raises(KeyError):
+        lab.goto("zzz")
