@@ -8,6 +8,17 @@ Example:
 
 from __future__ import annotations
 
+from prefnb.formats import (
+    FormatError,
+    binarize,
+    detect_format,
+    read_pairs,
+    write_dpo_jsonl,
+    write_pairs,
+    write_sft_jsonl,
+    write_trl,
+)
+from prefnb.labeler import Labeler
 from prefnb.labels import LabelStore, LabelStoreError, apply_labels, audit_stats
 from prefnb.launch import Job, JobMonitor, jobs, launch_dpo, launch_sft_then_dpo, sweep
 from prefnb.pairs import (
@@ -17,7 +28,9 @@ from prefnb.pairs import (
     pair_id,
     pairs_frame,
 )
+from prefnb.plots import plot_metrics
 from prefnb.sample import load_sample
+from prefnb.training_metrics import metrics
 from prefnb.validation import Finding, ValidationError, ValidationReport, validate
 
 __version__ = "0.1.0"
@@ -25,23 +38,34 @@ __version__ = "0.1.0"
 __all__ = [
     "LABELS",
     "Finding",
+    "FormatError",
     "Job",
     "JobMonitor",
     "LabelStore",
     "LabelStoreError",
+    "Labeler",
     "PairSchemaError",
     "ValidationError",
     "ValidationReport",
     "__version__",
     "apply_labels",
     "audit_stats",
+    "binarize",
     "check_pairs",
+    "detect_format",
     "jobs",
     "launch_dpo",
     "launch_sft_then_dpo",
     "load_sample",
+    "metrics",
     "pair_id",
     "pairs_frame",
+    "plot_metrics",
+    "read_pairs",
     "sweep",
     "validate",
+    "write_dpo_jsonl",
+    "write_pairs",
+    "write_sft_jsonl",
+    "write_trl",
 ]
