@@ -317,7 +317,7 @@ class LineChecker:
         n = sub.count(b"\n") + (0 if sub.endswith(b"\n") else 1)
         try:
             recs = _DECODER.decode_lines(sub)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, ValueError):  # ValueError: msgspec's UnicodeDecodeError
             recs = None
         if recs is not None and len(recs) == n and self._keys_once(sub, recs):
             bad = self._accept(recs, first_line)
@@ -365,7 +365,7 @@ class LineChecker:
             return None
         try:
             rec = _DECODER.decode(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, ValueError):  # ValueError: msgspec's UnicodeDecodeError
             return None
         if not LineChecker._keys_once(raw, [rec]):
             return None
