@@ -1,24 +1,23 @@
 // @ts-check
 /**
- * Labeler front end (anywidget ESM). The full UI lands with the Labeler issue;
- * this first module proves the build wiring: esbuild bundles js/ into prefnb/static/.
+ * Labeler front end (anywidget ESM): side-by-side preference labeling.
+ * The controller lives in lib/app.js; this module only mounts it and returns the cleanup.
  *
- * @typedef {{ title: string }} LabelerModel
+ * @typedef {{ annotator: string, total: number, guidelines: string }} LabelerModel
  */
+import { LabelerApp } from "./lib/app.js";
+import css from "./labeler.css";
 
 /** @type {import("@anywidget/types").Render<LabelerModel>} */
 function render({ model, el }) {
-  const root = document.createElement("div");
-  root.className = "prefnb-labeler";
-  const update = () => {
-    root.textContent = model.get("title");
-  };
-  update();
-  model.on("change:title", update);
-  el.appendChild(root);
+  const style = document.createElement("style");
+  style.textContent = css;
+  el.append(style);
+  const app = new LabelerApp(/** @type {any} */ (model), el);
+  app.mount();
   return () => {
-    model.off("change:title", update);
-    root.remove();
+    app.destroy();
+    style.remove();
   };
 }
 

@@ -1,0 +1,666 @@
+// @ts-check
+/**
+ * The Labeler controller: one per rendered view. Owns the window cache, the cursor, the
+ * outgoing label queue (pending until the kernel says the store committed) and the keys.
+ */
+import { WindowCache } from "./window.js";
+import { renderPair, ensureDiff, h } from "./pair_view.js";
+import { renderMarkdown } from "./markdown.js";
+import { buildLayout } from "./layout.js";
+import { actionFor, isTyping } from "./keys.js";
+import { Rate, progressText } from "./progress.js";
+
+/** @typedef {import("./protocol.js").Item} Item */
+/** @typedef {import("./protocol.js").Verdict} Verdict */
+/** @typedef {import("./protocol.js").KernelMessage} KernelMessage */
+/** @typedef {import("./protocol.js").BrowserMessage} BrowserMessage */
+/** @typedef {{ item: Item, node: HTMLElement | null }} Entry */
+/**
+ * @typedef {{
+ *   get(name: string): any, set(name: string, value: any): void,
+ *   on(name: string, cb: (...args: any[]) => void): void,
+ *   off(name: string, cb: (...args: any[]) => void): void,
+ *   send(content: any, callbacks?: any, buffers?: any[]): void, save_changes(): void
+ * }} Model
+ */
+
+const SIDE_NAME = { a: "A", b: "B", tie: "tie", both_bad: "both bad", skip: "skip" };
+
+export class LabelerApp {
+  /** @param {Model} model @param {HTMLElement} el */
+  constructor(model, el) {
+    this.model = model;
+    this.el = el;
+    this.ui = buildLayout();
+    this.view = Math.random().toString(36).slice(2) + Date.now().toString(36);
+    this.req = 0;
+    this.seq = 0;
+    /** @type {WindowCache<HTMLElement>} */
+    this.cache = new WindowCache(model.get("total") || 0);
+    this.cursor = -1;
+    /** @type {Entry | null} the swap-replay being shown, if any */
+    this.auditCurrent = null;
+    /** @type {{ entry: Entry, due: number }[]} */
+    this.audits = [];
+    this.labelsDone = 0;
+    /** @type {{ pos: number, pair_id: string }[]} */
+    this.history = [];
+    /** @type {Map<number, BrowserMessage & { seq: number }>} */
+    this.unsaved = new Map();
+    /** @type {Set<number>} */
+    this.failed = new Set();
+    /** @type {Map<number, 1 | -1>} */
+    this.fetchReq = new Map();
+    this.stats = { labeled: 0, total: this.cache.total, counts: {} };
+    this.rate = new Rate();
+    this.waiting = true;
+    this.shownAt = performance.now();
+    /** @type {import("./protocol.js").Strength | null} */
+    this.strength = null;
+    this.pendingEdit = false;
+    this.advanceAfterEdit = false;
+    /** @type {Entry[]} */
+    this.renderQueue = [];
+    this.renderTimer = 0;
+    this.syncing = false;
+    this.syncBusy = false;
+    this.destroyed = false;
+
+    this.onMsg = this.onMsg.bind(this);
+    this.onGuidelines = this.onGuidelines.bind(this);
+    this.onKey = this.onKey.bind(this);
+    this.onClick = this.onClick.bind(this);
+    this.onChange = this.onChange.bind(this);
+    this.onScroll = this.onScroll.bind(this);
+    this.onEditorKey = this.onEditorKey.bind(this);
+  }
+
+  mount() {
+    const { root } = this.ui;
+    this.el.append(root);
+    model_on(this.model, "msg:custom", this.onMsg);
+    model_on(this.model, "change:guidelines", this.onGuidelines);
+    root.addEventListener("keydown", this.onKey);
+    root.addEventListener("click", this.onClick);
+    root.addEventListener("change", this.onChange);
+    root.addEventListener("scroll", this.onScroll, true);
+    this.ui.editBox.addEventListener("keydown", this.onEditorKey);
+    this.ui.noteBox.addEventListener("keydown", this.onEditorKey);
+    this.onGuidelines();
+    this.send({ type: "hello", view: this.view });
+  }
+
+  destroy() {
+    this.destroyed = true;
+    this.model.off("msg:custom", this.onMsg);
+    this.model.off("change:guidelines", this.onGuidelines);
+    clearTimeout(this.renderTimer);
+    this.ui.root.remove();
+  }
+
+  /** @param {BrowserMessage} msg */
+  send(msg) {
+    this.model.send(msg);
+  }
+
+  // --- kernel messages -------------------------------------------------------------------
+
+  /** @param {KernelMessage} msg */
+  onMsg(msg) {
+    if (!msg || typeof msg !== "object" || !("type" in msg)) return;
+    if (msg.view !== null && msg.view !== undefined && msg.view !== this.view) return;
+    switch (msg.type) {
+      case "init":
+        this.cache.total = msg.total;
+        this.stats = msg.stats;
+        this.jumpTo(msg.cursor, false);
+        break;
+      case "items": {
+        this.fetchReq.delete(msg.req);
+        const added = this.cache.apply(msg);
+        if (added) this.queueRender(added);
+        if (this.waiting) this.showCursorOrNext();
+        this.pump();
+        break;
+      }
+      case "saved":
+        this.unsaved.delete(msg.seq);
+        this.failed.delete(msg.seq);
+        this.stats = msg.stats;
+        this.updateChrome();
+        break;
+      case "error":
+        if (msg.seq !== null && this.unsaved.has(msg.seq)) this.failed.add(msg.seq);
+        if (msg.req !== null && this.fetchReq.has(msg.req)) {
+          const dir = /** @type {1 | -1} */ (this.fetchReq.get(msg.req));
+          this.fetchReq.delete(msg.req);
+          this.cache.pending[dir] = null;
+        }
+        this.say(msg.message, true);
+        this.updateChrome();
+        break;
+      case "audit": {
+        const entry = { item: msg.item, node: null };
+        this.audits.push({ entry, due: this.labelsDone + msg.after_labels });
+        this.queueRender([entry]);
+        break;
+      }
+      case "jump":
+        this.jumpTo(msg.cursor, true);
+        break;
+    }
+  }
+
+  onGuidelines() {
+    const text = this.model.get("guidelines") || "";
+    const body = /** @type {HTMLElement} */ (this.ui.guidelines.querySelector(".pl-guidelines-body"));
+    this.ui.guidelines.hidden = !text;
+    renderMarkdown(body, text);
+  }
+
+  // --- window ---------------------------------------------------------------------------
+
+  /** Ask for more pairs where the window is thin. */
+  pump() {
+    for (const dir of /** @type {const} */ ([1, -1])) {
+      const want = this.cache.wants(Math.max(this.cursor, -1), dir);
+      if (!want) continue;
+      const req = ++this.req;
+      this.cache.pending[dir] = want.anchor;
+      this.fetchReq.set(req, dir);
+      this.send({
+        type: "fetch",
+        view: this.view,
+        req,
+        anchor: want.anchor,
+        direction: dir,
+        count: want.count,
+        unlabeled_only: this.cache.unlabeledOnly,
+      });
+    }
+  }
+
+  /** @param {Entry[]} entries */
+  queueRender(entries) {
+    this.renderQueue.push(...entries);
+    if (!this.renderTimer) this.renderTimer = window.setTimeout(() => this.renderSome(), 0);
+  }
+
+  /** Pre-render queued pairs in slices of ~8 ms so input stays responsive. */
+  renderSome() {
+    this.renderTimer = 0;
+    if (this.destroyed) return;
+    const until = performance.now() + 8;
+    while (this.renderQueue.length && performance.now() < until) {
+      const entry = /** @type {Entry} */ (this.renderQueue.shift());
+      this.prepare(entry);
+    }
+    if (this.renderQueue.length) this.renderTimer = window.setTimeout(() => this.renderSome(), 0);
+  }
+
+  /** @param {Entry} entry */
+  prepare(entry) {
+    if (!entry.node) entry.node = renderPair(entry.item);
+    if (this.ui.root.classList.contains("pl-mode-diff")) ensureDiff(entry.node, entry.item);
+    return entry.node;
+  }
+
+  /** The entry on screen. */
+  currentEntry() {
+    if (this.auditCurrent) return this.auditCurrent;
+    return this.cache.entries.get(this.cursor) ?? null;
+  }
+
+  /**
+   * @param {number} cursor @param {boolean} explicit a jump the user asked for
+   */
+  jumpTo(cursor, explicit) {
+    if (explicit && this.cache.unlabeledOnly) {
+      // A jump names one pair; showing it must not depend on the filter.
+      this.cache.unlabeledOnly = false;
+      const box = /** @type {HTMLInputElement | null} */ (this.ui.root.querySelector('[data-toggle="unlabeled"]'));
+      if (box) box.checked = false;
+    }
+    if (this.auditCurrent) this.audits.unshift({ entry: this.auditCurrent, due: this.labelsDone });
+    this.auditCurrent = null;
+    this.cache.reset(cursor);
+    this.cursor = cursor;
+    this.waiting = true;
+    this.renderQueue = [];
+    this.paintPlaceholder(cursor >= this.cache.total ? "done" : "loading");
+    this.pump();
+  }
+
+  /** After data arrives: show the cursor if it is here, else the next matching pair. */
+  showCursorOrNext() {
+    if (this.cursor >= this.cache.total) {
+      this.waiting = false;
+      this.paintPlaceholder("done");
+      return;
+    }
+    const here = this.cache.entries.get(this.cursor);
+    if (here && this.cache.matches(here.item)) {
+      this.waiting = false;
+      this.paint();
+      return;
+    }
+    const next = this.cache.step(this.cursor, 1);
+    if (next === "unknown") return;
+    this.waiting = false;
+    if (next === "edge") {
+      this.cursor = this.cache.total;
+      this.paintPlaceholder("done");
+    } else {
+      this.cursor = next;
+      this.paint();
+    }
+  }
+
+  /** @param {1 | -1} direction */
+  move(direction) {
+    if (this.auditCurrent) {
+      this.audits.unshift({ entry: this.auditCurrent, due: this.labelsDone });
+      this.auditCurrent = null;
+    }
+    const from = this.cursor >= this.cache.total && direction === -1 ? this.cache.total : this.cursor;
+    const next = this.cache.step(from, direction);
+    if (next === "unknown") {
+      this.waiting = direction === 1;
+      if (direction === 1) {
+        this.cursor = from;
+        this.paintPlaceholder("loading");
+      }
+      this.pump();
+      return;
+    }
+    if (next === "edge") {
+      if (direction === 1) {
+        this.cursor = this.cache.total;
+        this.paintPlaceholder("done");
+      } else {
+        this.say("This is the first pair.");
+      }
+      this.pump();
+      return;
+    }
+    this.cursor = next;
+    this.paint();
+  }
+
+  /** Show the next pair after a label: a due audit first, else the next queue position. */
+  advance() {
+    const due = this.audits.findIndex((a) => a.due <= this.labelsDone);
+    if (due >= 0) {
+      this.auditCurrent = this.audits.splice(due, 1)[0].entry;
+      this.paint();
+      return;
+    }
+    this.move(1);
+  }
+
+  // --- painting ---------------------------------------------------------------------------
+
+  paint() {
+    const entry = this.currentEntry();
+    if (!entry) return;
+    const node = this.prepare(entry);
+    const { root, stage } = this.ui;
+    if (stage.contains(document.activeElement)) root.focus({ preventScroll: true });
+    stage.replaceChildren(node);
+    root.dataset.pos = String(entry.item.pos);
+    root.dataset.pairId = entry.item.pair_id;
+    root.dataset.state = "pair";
+    this.shownAt = performance.now();
+    this.closeEditors();
+    this.updateChrome();
+    this.cache.evict(this.cursor);
+    this.pump();
+  }
+
+  /** @param {"loading" | "done"} state */
+  paintPlaceholder(state) {
+    const { root, stage } = this.ui;
+    if (stage.contains(document.activeElement)) root.focus({ preventScroll: true });
+    stage.replaceChildren(
+      h("div", `pl-${state}`, state === "done" ? "All pairs in this queue are labeled. (k: previous)" : "Loading…"),
+    );
+    root.dataset.state = state;
+    delete root.dataset.pos;
+    delete root.dataset.pairId;
+    this.updateChrome();
+  }
+
+  updateChrome() {
+    const { progress, position, saved, retry, current } = this.ui;
+    progress.textContent = progressText(this.stats, this.rate.perMinute());
+    position.textContent =
+      this.cursor >= 0 && this.cursor < this.cache.total ? `pair #${this.cursor + 1}` : "";
+    const state = this.failed.size ? "error" : this.unsaved.size ? "saving" : this.seq ? "saved" : "idle";
+    saved.dataset.state = state;
+    saved.textContent = { error: "⚠ not saved", saving: "saving…", saved: "✓ saved", idle: "" }[state];
+    retry.hidden = !this.failed.size;
+    const entry = this.currentEntry();
+    const item = entry && !entry.item.audit ? entry.item : null;
+    const parts = [];
+    if (item && item.label) {
+      const side = item.label === item.shown[0] ? "left" : item.label === item.shown[1] ? "right" : null;
+      parts.push(`your label: ${side ?? SIDE_NAME[item.label]}${item.strength ? ` (${item.strength})` : ""}`);
+    }
+    if (item && item.edited !== null) parts.push("edited");
+    if (item && item.note) parts.push(`note: ${item.note.slice(0, 80)}`);
+    current.textContent = parts.join(" · ");
+    for (const b of this.ui.root.querySelectorAll(".pl-strength .pl-btn")) {
+      b.setAttribute("aria-pressed", String(/** @type {HTMLElement} */ (b).dataset.action === `strength-${this.strength}`));
+    }
+  }
+
+  /** @param {string} text @param {boolean} [error] */
+  say(text, error = false) {
+    this.ui.status.textContent = text;
+    this.ui.status.classList.toggle("pl-error", error);
+  }
+
+  // --- actions ------------------------------------------------------------------------------
+
+  /** @param {"left" | "right" | "tie" | "both_bad" | "skip"} choice */
+  verdict(choice) {
+    const entry = this.currentEntry();
+    if (!entry || this.waiting) return;
+    const { item } = entry;
+    /** @type {Verdict} */
+    const verdict =
+      choice === "left" ? /** @type {Verdict} */ (item.shown[0]) : choice === "right" ? /** @type {Verdict} */ (item.shown[1]) : choice;
+    const seq = ++this.seq;
+    /** @type {import("./protocol.js").LabelRequest} */
+    const msg = {
+      type: "label",
+      view: this.view,
+      seq,
+      pair_id: item.pair_id,
+      pos: item.pos,
+      verdict,
+      shown: item.shown,
+      strength: this.strength,
+      audit: item.audit,
+      duration_ms: Math.round(performance.now() - this.shownAt),
+    };
+    this.unsaved.set(seq, msg);
+    this.send(msg);
+    this.labelsDone += 1;
+    this.rate.tick();
+    if (!item.audit) {
+      item.label = verdict;
+      item.strength = this.strength;
+      this.history.push({ pos: item.pos, pair_id: item.pair_id });
+    } else {
+      this.auditCurrent = null;
+    }
+    this.strength = null;
+    this.say("");
+    if (this.pendingEdit && (verdict === "a" || verdict === "b") && !item.audit) {
+      this.pendingEdit = false;
+      this.advanceAfterEdit = true;
+      this.updateChrome();
+      this.openEditor("edit");
+      return;
+    }
+    this.pendingEdit = false;
+    this.advance();
+  }
+
+  undo() {
+    const last = this.history.pop();
+    if (!last) {
+      this.say("Nothing to undo in this session.");
+      return;
+    }
+    const seq = ++this.seq;
+    /** @type {import("./protocol.js").UndoRequest} */
+    const msg = { type: "undo", view: this.view, seq, pair_id: last.pair_id, pos: last.pos };
+    this.unsaved.set(seq, msg);
+    this.send(msg);
+    this.labelsDone = Math.max(0, this.labelsDone - 1);
+    const entry = this.cache.entries.get(last.pos);
+    if (entry) {
+      entry.item.label = null;
+      entry.item.strength = null;
+      if (this.auditCurrent) this.audits.unshift({ entry: this.auditCurrent, due: this.labelsDone + 1 });
+      this.auditCurrent = null;
+      this.cursor = last.pos;
+      this.paint();
+    } else {
+      this.jumpTo(last.pos, true);
+    }
+    this.say("Undone.");
+  }
+
+  /** @param {"edit" | "note"} kind */
+  openEditor(kind) {
+    const entry = this.currentEntry();
+    if (!entry || entry.item.audit && kind === "edit") return;
+    const { item } = entry;
+    const box = kind === "edit" ? this.ui.editBox : this.ui.noteBox;
+    const ta = /** @type {HTMLTextAreaElement} */ (box.querySelector("textarea"));
+    if (kind === "edit") {
+      if (item.label !== "a" && item.label !== "b") {
+        this.pendingEdit = true;
+        this.say("Which response is better? Press 1/← or 2/→, then edit it.");
+        return;
+      }
+      const side = item.label === item.shown[0] ? "left" : "right";
+      ta.value = item.edited ?? (side === "left" ? item.left : item.right);
+      box.dataset.side = side;
+    } else {
+      ta.value = item.note ?? "";
+    }
+    box.hidden = false;
+    ta.focus();
+  }
+
+  closeEditors() {
+    const active = document.activeElement;
+    this.ui.editBox.hidden = true;
+    this.ui.noteBox.hidden = true;
+    if (active && (this.ui.editBox.contains(active) || this.ui.noteBox.contains(active))) {
+      this.ui.root.focus({ preventScroll: true });
+    }
+  }
+
+  /** @param {"edit" | "note"} kind */
+  saveEditor(kind) {
+    const entry = this.currentEntry();
+    const box = kind === "edit" ? this.ui.editBox : this.ui.noteBox;
+    const ta = /** @type {HTMLTextAreaElement} */ (box.querySelector("textarea"));
+    if (!entry || box.hidden) return;
+    const { item } = entry;
+    const seq = ++this.seq;
+    /** @type {import("./protocol.js").EditRequest | import("./protocol.js").NoteRequest} */
+    const msg =
+      kind === "edit"
+        ? { type: "edit", view: this.view, seq, pair_id: item.pair_id, pos: item.pos, edited_preferred: ta.value }
+        : { type: "note", view: this.view, seq, pair_id: item.pair_id, pos: item.pos, note: ta.value };
+    if (kind === "edit") item.edited = ta.value;
+    else item.note = ta.value;
+    this.unsaved.set(seq, msg);
+    this.send(msg);
+    this.closeEditors();
+    this.updateChrome();
+    if (kind === "edit" && this.advanceAfterEdit) {
+      this.advanceAfterEdit = false;
+      this.advance();
+    }
+  }
+
+  /** @param {"edit" | "note"} kind */
+  cancelEditor(kind) {
+    this.closeEditors();
+    if (kind === "edit" && this.advanceAfterEdit) {
+      this.advanceAfterEdit = false;
+      this.advance();
+    }
+  }
+
+  /** @param {boolean} [force] */
+  toggleHelp(force) {
+    const help = this.ui.help;
+    help.hidden = force === undefined ? !help.hidden : !force;
+    if (help.hidden) this.ui.root.focus({ preventScroll: true });
+  }
+
+  retry() {
+    for (const seq of this.failed) {
+      const msg = this.unsaved.get(seq);
+      if (msg) this.send(msg);
+    }
+    this.failed.clear();
+    this.updateChrome();
+  }
+
+  /** @param {string} action */
+  run(action) {
+    switch (action) {
+      case "left":
+      case "right":
+      case "tie":
+      case "both_bad":
+      case "skip":
+        return this.verdict(action);
+      case "undo":
+        return this.undo();
+      case "next":
+        return this.move(1);
+      case "prev":
+        return this.move(-1);
+      case "edit":
+      case "note":
+        return this.openEditor(action);
+      case "help":
+        return this.toggleHelp();
+      case "help-close":
+        return this.toggleHelp(false);
+      case "close":
+        if (!this.ui.help.hidden) return this.toggleHelp(false);
+        this.pendingEdit = false;
+        return this.closeEditors();
+      case "edit-save":
+        return this.saveEditor("edit");
+      case "note-save":
+        return this.saveEditor("note");
+      case "edit-cancel":
+        return this.cancelEditor("edit");
+      case "note-cancel":
+        return this.cancelEditor("note");
+      case "retry":
+        return this.retry();
+      case "jump": {
+        const target = this.ui.jumpInput.value.trim();
+        if (target) this.send({ type: "goto", view: this.view, req: ++this.req, target });
+        return;
+      }
+      default:
+        if (action.startsWith("strength-")) {
+          const s = /** @type {import("./protocol.js").Strength} */ (action.slice("strength-".length));
+          this.strength = this.strength === s ? null : s;
+          this.updateChrome();
+        }
+    }
+  }
+
+  // --- DOM events -------------------------------------------------------------------------
+
+  /** @param {KeyboardEvent} event */
+  onKey(event) {
+    // Keys pressed in the widget are the widget's: the notebook must not see them either.
+    event.stopPropagation();
+    if (event.target === this.ui.jumpInput && event.key === "Enter") {
+      event.preventDefault();
+      this.run("jump");
+      return;
+    }
+    if (isTyping(event.target)) return;
+    const action = actionFor(event);
+    if (!action) return;
+    event.preventDefault();
+    if (!this.ui.help.hidden && action !== "help" && action !== "close") return;
+    this.run(action);
+  }
+
+  /** @param {KeyboardEvent} event */
+  onEditorKey(event) {
+    const box = /** @type {HTMLElement} */ (event.currentTarget);
+    const kind = box === this.ui.editBox ? "edit" : "note";
+    if (event.key === "Escape") {
+      event.preventDefault();
+      this.cancelEditor(kind);
+    } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      this.saveEditor(kind);
+    }
+  }
+
+  /** @param {MouseEvent} event */
+  onClick(event) {
+    const target = /** @type {HTMLElement} */ (event.target);
+    const btn = target.closest("[data-action]");
+    if (btn instanceof HTMLElement && this.ui.root.contains(btn)) {
+      this.run(/** @type {string} */ (btn.dataset.action));
+      if (!isTyping(document.activeElement) && btn.dataset.action !== "help") this.ui.root.focus({ preventScroll: true });
+      return;
+    }
+    if (!isTyping(target) && !target.closest("summary, label, .pl-body")) this.ui.root.focus({ preventScroll: true });
+  }
+
+  /** @param {Event} event */
+  onChange(event) {
+    const input = /** @type {HTMLInputElement} */ (event.target);
+    const name = input.dataset.toggle;
+    if (!name) return;
+    const on = input.checked;
+    if (name === "raw" || name === "diff") {
+      this.ui.root.classList.toggle(`pl-mode-${name}`, on);
+      if (on) {
+        const other = /** @type {HTMLInputElement} */ (this.ui.root.querySelector(`[data-toggle="${name === "raw" ? "diff" : "raw"}"]`));
+        other.checked = false;
+        this.ui.root.classList.remove(`pl-mode-${name === "raw" ? "diff" : "raw"}`);
+      }
+      if (name === "diff" && on) {
+        const entry = this.currentEntry();
+        if (entry && entry.node) ensureDiff(entry.node, entry.item);
+      }
+    } else if (name === "sync") {
+      this.syncing = on;
+    } else if (name === "unlabeled") {
+      this.cache.unlabeledOnly = on;
+      const keep = this.currentEntry();
+      this.cache.reset(this.cursor);
+      if (keep && !keep.item.audit) this.cache.entries.set(keep.item.pos, keep);
+      this.cache.hi = this.cursor + 1;
+      this.pump();
+    }
+    this.ui.root.focus({ preventScroll: true });
+  }
+
+  /** @param {Event} event */
+  onScroll(event) {
+    if (!this.syncing || this.syncBusy) return;
+    const body = /** @type {HTMLElement} */ (event.target);
+    if (!(body instanceof HTMLElement) || !body.classList.contains("pl-body")) return;
+    const bodies = this.ui.stage.querySelectorAll(".pl-body");
+    const max = body.scrollHeight - body.clientHeight;
+    const ratio = max > 0 ? body.scrollTop / max : 0;
+    this.syncBusy = true;
+    for (const other of bodies) {
+      if (other === body) continue;
+      const o = /** @type {HTMLElement} */ (other);
+      o.scrollTop = ratio * (o.scrollHeight - o.clientHeight);
+    }
+    requestAnimationFrame(() => {
+      this.syncBusy = false;
+    });
+  }
+}
+
+/** @param {Model} model @param {string} name @param {(...args: any[]) => void} cb */
+function model_on(model, name, cb) {
+  model.on(name, cb);
+}

@@ -1,0 +1,92 @@
+// @ts-check
+/**
+ * Builds the DOM of one pair (prompt conversation + two responses) ahead of time. Markdown,
+ * sanitizing and highlighting happen here, off the keypress path; the word diff is built
+ * lazily the first time a pair is shown in diff mode.
+ */
+import { renderMarkdown } from "./markdown.js";
+import { renderDiff } from "./diff.js";
+
+/** @typedef {import("./protocol.js").Item} Item */
+
+/**
+ * @param {string} tag @param {string} [cls] @param {string} [text]
+ * @returns {HTMLElement}
+ */
+export function h(tag, cls, text) {
+  const el = document.createElement(tag);
+  if (cls) el.className = cls;
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+/** @param {string} text */
+export function lengths(text) {
+  const words = text.trim() ? text.trim().split(/\s+/).length : 0;
+  return `${text.length.toLocaleString()} chars · ${words.toLocaleString()} words`;
+}
+
+/**
+ * @param {"left" | "right"} side @param {string} text @param {string} letter
+ */
+function pane(side, text, letter) {
+  const sec = h("section", `pl-pane pl-${side}`);
+  sec.setAttribute("aria-label", `${side} response`);
+  const head = h("header", "pl-pane-head");
+  head.append(
+    h("span", "pl-pane-title", side === "left" ? "Left (1 / ←)" : "Right (2 / →)"),
+    h("span", "pl-len", lengths(text)),
+  );
+  const body = h("div", "pl-body");
+  body.tabIndex = -1;
+  const md = h("div", "pl-md");
+  renderMarkdown(md, text);
+  const raw = h("pre", "pl-raw", text);
+  const diff = h("pre", "pl-diffview");
+  body.append(md, raw, diff);
+  sec.append(head, body);
+  sec.dataset.letter = letter;
+  return sec;
+}
+
+/**
+ * Render `item` into a detached node.
+ * @param {Item} item
+ * @returns {HTMLElement}
+ */
+export function renderPair(item) {
+  const root = h("div", "pl-pair");
+  root.dataset.pos = String(item.pos);
+  root.dataset.pairId = item.pair_id;
+  if (item.error) root.append(h("div", "pl-row-error", item.error));
+  const prompt = h("div", "pl-prompt");
+  for (const turn of item.prompt) {
+    const md = h("div", "pl-md");
+    renderMarkdown(md, turn.content);
+    if (turn.role === "system") {
+      const det = /** @type {HTMLDetailsElement} */ (h("details", "pl-turn pl-role-system"));
+      const sum = h("summary", "pl-role", `system prompt · ${lengths(turn.content)}`);
+      det.append(sum, md);
+      prompt.append(det);
+    } else {
+      const div = h("div", `pl-turn pl-role-${turn.role === "user" ? "user" : "other"}`);
+      div.append(h("div", "pl-role", turn.role), md);
+      prompt.append(div);
+    }
+  }
+  const panes = h("div", "pl-panes");
+  panes.append(pane("left", item.left, item.shown[0]), pane("right", item.right, item.shown[1]));
+  root.append(prompt, panes);
+  return root;
+}
+
+/**
+ * Fill the diff views of a rendered pair once.
+ * @param {HTMLElement} node @param {Item} item
+ */
+export function ensureDiff(node, item) {
+  if (node.dataset.diffed) return;
+  const views = node.querySelectorAll(".pl-diffview");
+  renderDiff(/** @type {HTMLElement} */ (views[0]), /** @type {HTMLElement} */ (views[1]), item.left, item.right);
+  node.dataset.diffed = "1";
+}
