@@ -275,6 +275,7 @@ class LineChecker:
             self.profile != "openai"
             and self.dataset_format in (None, _PREF)
             and b"\r" not in data
+            and len(data) <= LONG_LINE_BYTES  # bigger blocks hold a long line: warn about it
             and not self.full
         )
         if fast:
