@@ -79,7 +79,9 @@ def _drift(p: CurveParams, step: int, total_steps: int) -> float:
     lr_scale = min(math.sqrt(p.learning_rate / 1e-5), 4.0)
     rate = 3.0 * lr_scale * (0.1 / beta) ** 0.5 * (0.6 if p.normalize_by_length else 1.0)
     ceiling = 10.0 * (0.1 / beta) ** 1.3
-    return float(ceiling) * (1 - math.exp(-rate * step / max(total_steps, 1)))
+    # Step 1 is logged from the first batch, before any update: the policy is the reference.
+    done = (step - 1) / max(total_steps - 1, 1)
+    return float(ceiling) * (1 - math.exp(-rate * done))
 
 
 def _margin_stats(margin: float, spread: float, offset: float = 0.0) -> tuple[float, float]:
@@ -100,7 +102,10 @@ def _dpo(
         margin += p.simpo_gamma * 0.9 * (drift / max(_drift(p, total_steps, total_steps), 1e-9))
     spread = 0.3 + 0.9 * margin
     loss, accuracy = _margin_stats(margin, spread, offset=p.simpo_gamma)
-    jitter = (8 / max(p.batch_size, 1)) ** 0.5
+    # Before the first update every log-ratio is 0, so the first row is exact (loss ln 2,
+    # accuracy 0.5); batch-to-batch noise grows in as the margins spread.
+    settle = min(1.0, 4 * (step - 1) / max(total_steps - 1, 1))
+    jitter = (8 / max(p.batch_size, 1)) ** 0.5 * settle
     row = {
         "loss": loss * (1 + 0.04 * jitter * rng.gauss(0, 1)),
         "reward/accuracy": min(max(accuracy + 0.04 * jitter * rng.gauss(0, 1), 0.0), 1.0),

@@ -714,15 +714,18 @@ def get_metrics(state: State, req: Request, job_id: str) -> Response:
         if params.get("logged_at_to")
         else None
     )
+    # Timestamps are compared in whole milliseconds, the precision the rows carry.
+    ms_from = round(t_from * 1000) if t_from is not None else None
+    ms_to = round(t_to * 1000) if t_to is not None else None
     rows: list[dict[str, float]] = []
     for at, row in rec.job.metrics_at(state.clock.now(), seed=job_id):
-        wall = state.clock.wall(at)
+        ms = round(state.clock.wall(at) * 1000)
         step = row["train/global_step"]
         if (step_from is not None and step < step_from) or (step_to is not None and step > step_to):
             continue
-        if (t_from is not None and wall < t_from) or (t_to is not None and wall > t_to):
+        if (ms_from is not None and ms < ms_from) or (ms_to is not None and ms > ms_to):
             continue
-        rows.append({**row, "timestamp": round(wall, 3)})
+        rows.append({**row, "timestamp": ms / 1000})
     if resolution is not None:
         train = [r for r in rows if "train/loss" in r]
         if len(train) > resolution:

@@ -46,6 +46,13 @@ def _unrequire(*fields: str) -> Callable[[Schema], None]:
     return patch
 
 
+def _drop_type(prop: str) -> Callable[[Schema], None]:
+    def patch(schema: Schema) -> None:
+        schema["properties"][prop].pop("type", None)
+
+    return patch
+
+
 def _allow_property(name: str, prop: Schema) -> Callable[[Schema], None]:
     def patch(schema: Schema) -> None:
         schema.setdefault("properties", {})[name] = prop
@@ -71,6 +78,12 @@ OVERRIDES: tuple[tuple[str, Callable[[Schema], None], str], ...] = (
         _unrequire("Processed"),
         "the SDK's FileResponse has processing_status/validation_report, not Processed "
         "(LocalTogether sends both)",
+    ),
+    (
+        "schemas/TrainingMethodSFT",
+        _drop_type("train_on_inputs"),
+        "the spec gives train_on_inputs type boolean *and* oneOf [boolean, 'auto'], so 'auto' "
+        "(the SDK's default) could never pass; the oneOf is kept",
     ),
     (
         "POST /v1/fine-tunes/request",
