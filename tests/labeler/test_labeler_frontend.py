@@ -1,0 +1,350 @@
+"""The Labeler's front end in real headless Chromium, on a static page with a fake model.
+
+The fake model forwards every custom message to the real Python widget (and its real SQLite
+store) through ``page.expose_function``, so these tests cover the browser code and the
+kernel handlers together; only Jupyter's transport is replaced.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from prefnb.labeler import Labeler
+from prefnb.labeler.static_host import host
+from prefnb.labels import LabelStore
+from prefnb.pairs import pairs_frame
+
+pytestmark = pytest.mark.browser
+
+ROOT = ".prefnb-labeler"
+
+
+def frame(n: int) -> pd.DataFrame:
+    rows = []
+    for i in range(n):
+        rows.append(
+            {
+                "prompt": [
+                    {"role": "system", "content": f"You are assistant {i}."},
+                    {"role": "user", "content": f"Question **{i}**?"},
+                    {"role": "assistant", "content": "Earlier answer."},
+                    {"role": "user", "content": "And now?"},
+                ],
+                "response_a": f"Alpha answer {i}\n\n```python\ndef f():\n    return {i}\n```\n",
+                "response_b": f"Beta answer {i} with more words here",
+            }
+        )
+    return pairs_frame(rows)
+
+
+def start(page: Any, tmp_path: Path, df: pd.DataFrame | None = None, **kw: Any) -> Labeler:
+    df = frame(30) if df is None else df
+    kw.setdefault("store", tmp_path / "labels.sqlite")
+    kw.setdefault("audit_rate", 0.0)
+    kw.setdefault("seed", 11)
+    lab = Labeler(df, **kw)
+    host(page, lab)
+    page.locator(f"{ROOT}[data-state]").wait_for()
+    page.locator(ROOT).focus()
+    return lab
+
+
+def pos(page: Any) -> int:
+    return int(page.locator(ROOT).get_attribute("data-pos"))
+
+
+def wait_pos(page: Any, p: int) -> None:
+    page.wait_for_function(
+        "p => document.querySelector('.prefnb-labeler').dataset.pos === String(p)", arg=p
+    )
+
+
+def wait_saved(page: Any) -> None:
+    page.wait_for_function("() => document.querySelector('.pl-saved').dataset.state === 'saved'")
+
+
+def test_renders_conversation_panes_lengths_and_code(page: Any, tmp_path: Path) -> None:
+    lab = start(page, tmp_path, guidelines="Prefer **correct** answers.")
+    wait_pos(page, 0)
+    item = lab._window.item(0)
+    system = page.locator(".pl-stage details.pl-role-system")
+    assert system.count() == 1
+    assert system.get_attribute("open") is None  # collapsed by default
+    assert page.locator(".pl-stage .pl-role-user").count() == 2
+    assert page.locator(".pl-stage .pl-role-user strong").first.inner_text() == "0"
+    left = page.locator(".pl-stage .pl-left")
+    assert item["left"].split("\n")[0] in left.inner_text()
+    assert f"{len(item['left'])} chars" in left.locator(".pl-len").inner_text()
+    code_side = ".pl-left" if item["shown"] == "ab" else ".pl-right"
+    assert page.locator(f".pl-stage {code_side} code.hljs .hljs-keyword").count() >= 1
+    assert page.locator(".pl-progress").inner_text().startswith("0 / 30 labeled")
+    assert page.locator(".pl-guidelines strong").text_content() == "correct"
+    assert page.locator(ROOT).get_attribute("data-lm-suppress-shortcuts") == "true"
+
+
+def test_every_verdict_key_records_a_b_through_shown_order(page: Any, tmp_path: Path) -> None:
+    lab = start(page, tmp_path)
+    keys = ["1", "ArrowLeft", "2", "ArrowRight", "t", "b", "s", " "]
+    expected = {}
+    for i, key in enumerate(keys):
+        wait_pos(page, i)
+        shown = lab._window.shown(lab._window.pair_id(i))
+        side = {"1": 0, "ArrowLeft": 0, "2": 1, "ArrowRight": 1}.get(key)
+        expected[lab._window.pair_id(i)] = (
+            shown[side] if side is not None else {"t": "tie", "b": "both_bad"}.get(key, "skip")
+        )
+        page.keyboard.press(key)
+    wait_pos(page, len(keys))
+    wait_saved(page)
+    labels = lab.labels.set_index("pair_id")["label"].to_dict()
+    assert labels == expected
+    assert page.locator(".pl-progress").inner_text().startswith("8 / 30 labeled")
+    events = LabelStore(tmp_path / "labels.sqlite").events()
+    assert set(events["shown"]) <= {"ab", "ba"}
+    assert events["duration_ms"].notna().all()
+
+
+def test_strength_button_applies_to_next_label(page: Any, tmp_path: Path) -> None:
+    lab = start(page, tmp_path)
+    page.locator('[data-action="strength-strong"]').click()
+    assert page.locator('[data-action="strength-strong"]').get_attribute("aria-pressed") == "true"
+    page.keyboard.press("1")
+    page.keyboard.press("2")
+    wait_pos(page, 2)
+    wait_saved(page)
+    labels = lab.labels.set_index("pair_id")
+    assert labels.loc[lab._window.pair_id(0), "strength"] == "strong"
+    assert pd.isna(labels.loc[lab._window.pair_id(1), "strength"])
+
+
+def test_undo_and_navigation_keys(page: Any, tmp_path: Path) -> None:
+    lab = start(page, tmp_path)
+    page.keyboard.press("1")
+    page.keyboard.press("1")
+    wait_pos(page, 2)
+    page.keyboard.press("u")
+    wait_pos(page, 1)
+    page.keyboard.press("Backspace")
+    wait_pos(page, 0)
+    wait_saved(page)
+    assert lab.labels.empty
+    kinds = list(LabelStore(tmp_path / "labels.sqlite").events()["kind"])
+    assert kinds == ["label", "label", "undo", "undo"]
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    wait_pos(page, 2)
+    page.keyboard.press("k")
+    wait_pos(page, 1)
+    assert lab.labels.empty  # moving never labels
+    page.keyboard.press("u")
+    assert "Nothing to undo" in page.locator(".pl-status").inner_text()
+
+
+def test_buttons_do_the_same_as_keys(page: Any, tmp_path: Path) -> None:
+    lab = start(page, tmp_path)
+    page.get_by_role("button", name="Right better").click()
+    wait_pos(page, 1)
+    page.get_by_role("button", name="Tie").click()
+    wait_pos(page, 2)
+    page.get_by_role("button", name="Prev").click()
+    wait_pos(page, 1)
+    page.get_by_role("button", name="Undo").click()
+    wait_saved(page)
+    assert list(lab.labels["pair_id"]) == [lab._window.pair_id(0)]
+    # after a click, focus returns to the widget so keys keep working
+    page.keyboard.press("t")
+    wait_pos(page, 2)
+
+
+def test_help_overlay_and_keys_ignored_while_typing(page: Any, tmp_path: Path) -> None:
+    lab = start(page, tmp_path)
+    page.keyboard.press("?")
+    help_box = page.locator(".pl-help")
+    assert help_box.is_visible()
+    assert "both bad" in help_box.inner_text()
+    page.keyboard.press("1")  # keys other than help/escape do nothing under the overlay
+    page.keyboard.press("Escape")
+    assert not help_box.is_visible()
+    assert pos(page) == 0
+    page.locator(".pl-jump").click()
+    page.keyboard.type("12ts")
+    assert page.locator(".pl-jump").input_value() == "12ts"
+    assert pos(page) == 0
+    assert lab.labels.empty
+
+
+def test_edit_better_response_inline(page: Any, tmp_path: Path) -> None:
+    lab = start(page, tmp_path)
+    page.keyboard.press("e")  # no verdict yet: asks which one is better first
+    assert "Which response is better" in page.locator(".pl-status").inner_text()
+    page.keyboard.press("2")
+    textarea = page.locator(".pl-editor-edit textarea")
+    assert textarea.is_visible()
+    assert pos(page) == 0  # stays on the pair while editing
+    chosen = lab._window.item(0)["right"]
+    assert textarea.input_value() == chosen
+    textarea.fill("A much better answer, 1 2 t b")  # keys typed here are text
+    page.keyboard.press("Control+Enter")
+    wait_pos(page, 1)
+    wait_saved(page)
+    row = lab.labels.set_index("pair_id").loc[lab._window.pair_id(0)]
+    assert row["edited_preferred"] == "A much better answer, 1 2 t b"
+    assert row["label"] == lab._window.shown(lab._window.pair_id(0))[1]
+    page.keyboard.press("k")
+    wait_pos(page, 0)
+    assert "edited" in page.locator(".pl-current").inner_text()
+    page.keyboard.press("e")  # already labeled: opens directly, prefilled with the edit
+    assert textarea.input_value() == "A much better answer, 1 2 t b"
+    page.keyboard.press("Escape")
+    assert not textarea.is_visible()
+    assert pos(page) == 0
+
+
+def test_note(page: Any, tmp_path: Path) -> None:
+    lab = start(page, tmp_path)
+    page.keyboard.press("1")
+    wait_pos(page, 1)
+    page.keyboard.press("n")
+    note = page.locator(".pl-editor-note textarea")
+    note.fill("both verbose")
+    page.get_by_role("button", name="Save").last.click()
+    wait_saved(page)
+    assert pos(page) == 1
+    events = LabelStore(tmp_path / "labels.sqlite").events()
+    assert events.iloc[-1]["kind"] == "note"
+    assert events.iloc[-1]["pair_id"] == lab._window.pair_id(1)
+    assert "note: both verbose" in page.locator(".pl-current").inner_text()
+
+
+def test_diff_and_raw_toggles(page: Any, tmp_path: Path) -> None:
+    start(page, tmp_path)
+    page.locator('[data-toggle="diff"]').check()
+    diff = page.locator(".pl-stage .pl-diffview").first
+    assert diff.is_visible()
+    assert page.locator(".pl-stage ins.pl-ins").count() >= 1
+    assert page.locator(".pl-stage del.pl-del").count() >= 1
+    assert not page.locator(".pl-stage .pl-body .pl-md").first.is_visible()
+    page.keyboard.press("j")  # the next pair is diffed too
+    wait_pos(page, 1)
+    assert page.locator(".pl-stage ins.pl-ins").count() >= 1
+    page.locator('[data-toggle="raw"]').check()
+    assert not page.locator('[data-toggle="diff"]').is_checked()
+    raw = page.locator(".pl-stage pre.pl-raw").first
+    assert raw.is_visible()
+    assert "answer 1" in raw.inner_text()
+
+
+def test_resume_jump_and_unlabeled_only(page: Any, tmp_path: Path) -> None:
+    df = frame(30)
+    path = tmp_path / "labels.sqlite"
+    with LabelStore(path) as store:
+        for i in (0, 1, 2, 4, 5):
+            store.record(pair_id=df.pair_id[i], annotator="alice", kind="label", verdict="a")
+    lab = start(page, tmp_path, df)
+    wait_pos(page, 3)  # resumes at the first unlabeled pair
+    assert page.locator(".pl-progress").inner_text().startswith("5 / 30 labeled")
+    page.locator('[data-toggle="unlabeled"]').check()
+    page.locator(ROOT).focus()
+    page.keyboard.press("j")
+    wait_pos(page, 6)  # 4 and 5 are labeled
+    page.keyboard.press("k")
+    wait_pos(page, 3)
+    page.keyboard.press("k")
+    assert "first pair" in page.locator(".pl-status").inner_text()
+    page.locator(".pl-jump").fill("#20")
+    page.locator(".pl-jump").press("Enter")
+    wait_pos(page, 19)
+    page.locator(".pl-jump").fill(df.pair_id[1])
+    page.get_by_role("button", name="Go").click()
+    wait_pos(page, 1)  # a labeled pair: jumping turns "unlabeled only" off
+    assert not page.locator('[data-toggle="unlabeled"]').is_checked()
+    assert "your label: " in page.locator(".pl-current").inner_text()
+    lab.goto(df.pair_id[25])
+    page.evaluate("m => model.push(m)", {"type": "jump", "view": None, "req": None, "cursor": 25})
+    wait_pos(page, 25)
+
+
+def test_window_stays_small_while_labeling(page: Any, tmp_path: Path) -> None:
+    lab = start(page, tmp_path, frame(120))
+    for i in range(60):
+        wait_pos(page, i)
+        page.keyboard.press("1")
+    wait_pos(page, 60)
+    wait_saved(page)
+    fetches = page.evaluate("() => model.sent.filter(m => m.type === 'fetch')")
+    assert all(f["count"] <= 16 for f in fetches)
+    received = page.evaluate(
+        "() => model.received.filter(m => m.type === 'items')"
+        ".reduce((n, m) => n + m.items.length, 0)"
+    )
+    assert received <= 60 + 30  # what was labeled plus one window, never the table
+    assert len(lab.labels) == 60
+
+
+def test_audit_replays_swapped_unannounced(page: Any, tmp_path: Path) -> None:
+    df = frame(40)
+    lab = start(page, tmp_path, df, audit_rate=1.0)
+    first = lab._window.pair_id(0)
+    seen = []
+    for _ in range(30):
+        page.wait_for_function(
+            "() => document.querySelector('.prefnb-labeler').dataset.state === 'pair'"
+        )
+        seen.append(page.locator(ROOT).get_attribute("data-pair-id"))
+        if seen.count(first) == 2:
+            break
+        page.keyboard.press("1")
+    assert seen.count(first) == 2, seen
+    replay_at = len(seen) - 1
+    assert 4 <= replay_at <= 11  # 3..10 labels later
+    assert page.locator(".pl-current").inner_text() == ""  # nothing says "audit"
+    left_now = page.locator(".pl-stage .pl-left .pl-raw").inner_text()
+    item = lab._window.item(0)
+    assert left_now == item["right"]  # sides swapped
+    page.keyboard.press("1")
+    wait_saved(page)
+    events = LabelStore(tmp_path / "labels.sqlite").events()
+    audit = events[events["kind"] == "audit"]
+    assert list(audit["pair_id"]) == [first]
+    assert audit.iloc[0]["shown"] != item["shown"]
+    assert lab.labels.set_index("pair_id").loc[first, "label"] == item["shown"][0]
+
+
+def test_unsaved_label_shows_error_and_retry_saves_it(page: Any, tmp_path: Path) -> None:
+    path = tmp_path / "labels.sqlite"
+    LabelStore(path).close()
+    lab = start(page, tmp_path, store=LabelStore(path, timeout=0.3))
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock past the timeout
+    page.keyboard.press("1")
+    page.wait_for_function("() => document.querySelector('.pl-saved').dataset.state === 'error'")
+    assert page.locator(".pl-saved").inner_text() == "⚠ not saved"
+    assert "locked" in page.locator(".pl-status").inner_text().lower()
+    assert lab.labels.empty
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    page.get_by_role("button", name="Retry saving").click()
+    wait_saved(page)
+    assert page.locator(".pl-saved").inner_text() == "✓ saved"
+    assert list(lab.labels["pair_id"]) == [lab._window.pair_id(0)]
+
+
+def test_done_screen_and_cleanup_removes_listeners(page: Any, tmp_path: Path) -> None:
+    start(page, tmp_path, frame(2))
+    page.keyboard.press("1")
+    page.keyboard.press("2")
+    page.wait_for_function(
+        "() => document.querySelector('.prefnb-labeler').dataset.state === 'done'"
+    )
+    assert "All pairs" in page.locator(".pl-stage").inner_text()
+    page.keyboard.press("k")
+    wait_pos(page, 1)
+    assert page.evaluate("() => model.listeners()") == 2
+    page.evaluate("() => window.cleanup()")
+    assert page.evaluate("() => model.listeners()") == 0
+    assert page.locator(ROOT).count() == 0
