@@ -1,0 +1,65 @@
+"""TRL preference rows → pair rows: standard, conversational and implicit-prompt.
+
+- standard: ``{"prompt": str, "chosen": str, "rejected": str}``
+- conversational: ``{"prompt": [messages], "chosen": [assistant message], "rejected": [...]}``
+  (system messages in the prompt are kept)
+- implicit prompt: ``{"chosen": [full conversation], "rejected": [full conversation]}``; the
+  prompt is the longest run of messages both conversations start with.
+
+Chosen becomes ``response_a``, rejected ``response_b``, label ``a``. Other keys pass through.
+
+Example:
+    >>> to_pair({"prompt": "2+2?", "chosen": "4", "rejected": "5"}, "row 1")["prompt"]
+    [{'role': 'user', 'content': '2+2?'}]
+    >>> conv = lambda a: [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": a}]
+    >>> to_pair({"chosen": conv("4"), "rejected": conv("5")}, "row 1")["response_b"]
+    '5'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from prefnb.formats.fields import describe, messages, response, split_shared_prefix
+from prefnb.formats.sources import FormatError
+
+__all__ = ["kind", "to_pair"]
+
+
+def kind(rec: Mapping[str, Any]) -> str:
+    """Which TRL flavour a row is: ``trl``, ``trl_conversational`` or ``trl_implicit``."""
+    if "prompt" not in rec:
+        return "trl_implicit"
+    if isinstance(rec.get("prompt"), str) and isinstance(rec.get("chosen"), str):
+        return "trl"
+    return "trl_conversational"
+
+
+def to_pair(rec: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """One pair row from any TRL preference row (the flavour is decided per row)."""
+    for key in ("chosen", "rejected"):
+        if key not in rec:
+            raise FormatError(f"{where}: missing {key!r}")
+    row: dict[str, Any] = {
+        k: v for k, v in rec.items() if k not in ("prompt", "chosen", "rejected")
+    }
+    prompt = rec.get("prompt")
+    if prompt is None:
+        chosen, rejected = rec["chosen"], rec["rejected"]
+        if isinstance(chosen, str) or isinstance(rejected, str):
+            raise FormatError(
+                f"{where}: without a 'prompt', 'chosen' and 'rejected' must be full "
+                f"conversations (message lists), got {describe(chosen)}; add a 'prompt' column"
+            )
+        row["prompt"], row["response_a"], row["response_b"] = split_shared_prefix(
+            messages(chosen, where, "chosen", allow_string=False),
+            messages(rejected, where, "rejected", allow_string=False),
+            where,
+        )
+    else:
+        row["prompt"] = messages(prompt, where, "prompt")
+        row["response_a"] = response(rec["chosen"], where, "chosen")
+        row["response_b"] = response(rec["rejected"], where, "rejected")
+    row["label"] = "a"
+    return row
