@@ -43,6 +43,8 @@ def detect_row(rec: Mapping[str, Any]) -> str | None:
     if set(TOGETHER_KEYS) <= keys:
         return "together"
     if {"chosen", "rejected"} <= keys:
+        if hh.looks_like_transcript(rec.get("prompt")):
+            return "hh"
         if rec.get("prompt") is not None:
             return trl.kind(rec)
         if hh.looks_like_transcript(rec["chosen"]):

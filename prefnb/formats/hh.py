@@ -4,7 +4,8 @@ Each row has ``chosen`` and ``rejected`` transcripts like
 ``"\n\nHuman: Hi\n\nAssistant: Hello!"``; both share the conversation up to the final
 assistant turn, which is the response. Real dumps are untidy, so turn markers are matched
 case-insensitively, with any spacing around the colon, after any number of newlines (or at the
-very start), and the text of each turn is stripped.
+very start), and the text of each turn is stripped. Split variants, with a ``prompt``
+transcript ending in ``Assistant:`` and bare ``chosen``/``rejected`` replies, are read too.
 
 Example:
     >>> parse_transcript("\n\nHuman: 2+2?\n\nAssistant: 4", "row 1", "chosen")
@@ -20,7 +21,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from prefnb.formats.fields import describe, split_shared_prefix
+from prefnb.formats.fields import describe, split_shared_prefix, text
 from prefnb.formats.sources import FormatError
 from prefnb.pairs import Message
 
@@ -70,6 +71,18 @@ def to_pair(rec: Mapping[str, Any], where: str) -> dict[str, Any]:
         if key not in rec:
             raise FormatError(f"{where}: missing {key!r}")
     row: dict[str, Any] = {k: v for k, v in rec.items() if k not in ("chosen", "rejected")}
+    prompt = rec.get("prompt")
+    if looks_like_transcript(prompt) and not looks_like_transcript(rec["chosen"]):
+        # Split variants (prompt "…Assistant:", bare chosen/rejected replies).
+        turns = parse_transcript(prompt, where, "prompt")
+        if turns[-1]["role"] == "assistant" and not turns[-1]["content"]:
+            turns.pop()
+        row["prompt"] = turns
+        row["response_a"] = text(rec["chosen"], where, "chosen").strip()
+        row["response_b"] = text(rec["rejected"], where, "rejected").strip()
+        row["label"] = "a"
+        return row
+    row.pop("prompt", None)
     row["prompt"], row["response_a"], row["response_b"] = split_shared_prefix(
         parse_transcript(rec["chosen"], where, "chosen"),
         parse_transcript(rec["rejected"], where, "rejected"),

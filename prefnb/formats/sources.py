@@ -21,7 +21,7 @@ import csv
 import io
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -224,16 +224,27 @@ def _read_csv(data: bytes, name: str, delimiter: str) -> Rows:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FormatError(f"{name}: not valid UTF-8 (byte {exc.start})") from None
+    # Responses can be long: lift the csv module's default 128 KiB cell limit (process-wide,
+    # and only ever raised).
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     records: list[dict[str, Any]] = []
-    for rec in reader:
+    try:
+        for rec in _csv_rows(reader, name):
+            records.append(rec)
+    except csv.Error as exc:
+        raise FormatError(f"{name} row {len(records) + 1}: malformed CSV: {exc}") from None
+    return Rows(records, name=name, unit="row", positions=list(range(1, len(records) + 1)))
+
+
+def _csv_rows(reader: csv.DictReader[str], name: str) -> Iterator[dict[str, Any]]:
+    for n, rec in enumerate(reader, 1):
         if None in rec:
             raise FormatError(
-                f"{name} row {len(records) + 1}: more fields than the header's "
+                f"{name} row {n}: more fields than the header's "
                 f"{len(reader.fieldnames or [])} columns"
             )
-        records.append({k: _csv_cell(v) for k, v in rec.items()})
-    return Rows(records, name=name, unit="row", positions=list(range(1, len(records) + 1)))
+        yield {k: _csv_cell(v) for k, v in rec.items()}
 
 
 def _csv_cell(value: str | None) -> Any:

@@ -4,7 +4,9 @@
 - conversational: ``{"prompt": [messages], "chosen": [assistant message], "rejected": [...]}``
   (system messages in the prompt are kept)
 - implicit prompt: ``{"chosen": [full conversation], "rejected": [full conversation]}``; the
-  prompt is the longest run of messages both conversations start with.
+  prompt is the longest run of messages both conversations start with. The same split is
+  used when a ``prompt`` is given but chosen/rejected still hold whole conversations, as in
+  UltraFeedback-binarized.
 
 Chosen becomes ``response_a``, rejected ``response_b``, label ``a``. Other keys pass through.
 
@@ -36,6 +38,15 @@ def kind(rec: Mapping[str, Any]) -> str:
     return "trl_conversational"
 
 
+def _full_conversation(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) > 1
+        and all(isinstance(m, Mapping) for m in value)
+        and value[-1].get("role") == "assistant"
+    )
+
+
 def to_pair(rec: Mapping[str, Any], where: str) -> dict[str, Any]:
     """One pair row from any TRL preference row (the flavour is decided per row)."""
     for key in ("chosen", "rejected"):
@@ -55,6 +66,14 @@ def to_pair(rec: Mapping[str, Any], where: str) -> dict[str, Any]:
         row["prompt"], row["response_a"], row["response_b"] = split_shared_prefix(
             messages(chosen, where, "chosen", allow_string=False),
             messages(rejected, where, "rejected", allow_string=False),
+            where,
+        )
+    elif _full_conversation(rec["chosen"]) and _full_conversation(rec["rejected"]):
+        # Some datasets (UltraFeedback-binarized) repeat the prompt inside chosen/rejected:
+        # the conversations then carry the exact prompt, system messages included.
+        row["prompt"], row["response_a"], row["response_b"] = split_shared_prefix(
+            messages(rec["chosen"], where, "chosen", allow_string=False),
+            messages(rec["rejected"], where, "rejected", allow_string=False),
             where,
         )
     else:

@@ -404,3 +404,48 @@ def test_hugging_face_dataset_in_memory(monkeypatch: pytest.MonkeyPatch) -> None
     assert df.loc[0, "pair_id"] == pair_id("q", "x", "y")
     with pytest.raises(FormatError, match=r"DatasetDict with splits 'train'.*ds\['train'\]"):
         read_pairs(datasets.DatasetDict({"train": ds}))
+
+
+def test_ultrafeedback_binarized_shape_prompt_repeated_in_conversations() -> None:
+    conv = [("system", "s"), ("user", "Name a prime.")]
+    row = {
+        "prompt": "Name a prime.",
+        "prompt_id": "abc",
+        "chosen": msgs(*conv, ("assistant", "7")),
+        "rejected": msgs(*conv, ("assistant", "9")),
+        "messages": msgs(*conv, ("assistant", "7")),
+        "score_chosen": 9.0,
+        "score_rejected": 2.0,
+    }
+    df = read_pairs([row])
+    assert df.attrs["prefnb_format"] == "trl_conversational"
+    assert df.loc[0, "prompt"] == msgs(*conv)
+    assert (df.loc[0, "response_a"], df.loc[0, "response_b"]) == ("7", "9")
+    assert (df.loc[0, "prompt_id"], df.loc[0, "score_rejected"]) == ("abc", 2.0)
+
+
+def test_hh_split_variant_with_prompt_transcript() -> None:
+    row = {
+        "prompt": "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: joke?\n\nAssistant:",
+        "response": " Knock knock.",
+        "chosen": " Knock knock.",
+        "rejected": " No.",
+    }
+    df = read_pairs([row])
+    assert df.attrs["prefnb_format"] == "hh"
+    assert df.loc[0, "prompt"] == msgs(("user", "hi"), ("assistant", "hello"), ("user", "joke?"))
+    assert (df.loc[0, "response_a"], df.loc[0, "response_b"]) == ("Knock knock.", "No.")
+    assert df.loc[0, "response"] == " Knock knock."
+
+
+def test_csv_long_cells_and_ragged_rows(tmp_path: Path) -> None:
+    long = "x" * 300_000
+    frame = pd.DataFrame([{"prompt": "q", "response_a": long, "response_b": "y"}])
+    frame.to_csv(tmp_path / "long.csv", index=False)
+    assert read_pairs(tmp_path / "long.csv").loc[0, "response_a"] == long
+    (tmp_path / "ragged.csv").write_text("prompt,response_a,response_b\nq,x,y\nq,x,y,z\n")
+    with pytest.raises(FormatError, match=r"ragged\.csv row 2: more fields than the header's 3"):
+        read_pairs(tmp_path / "ragged.csv")
+    tsv = tmp_path / "t.tsv"
+    tsv.write_text("prompt\tchosen\trejected\nq\tx, with comma\ty\n")
+    assert read_pairs(tsv).loc[0, "response_a"] == "x, with comma"
