@@ -27,8 +27,11 @@ function getPurifier() {
   const p = DOMPurify(window);
   p.addHook("uponSanitizeAttribute", (_node, data) => {
     if (data.attrName === "class") {
-      // Only highlight.js/marked language tags: a response must not borrow our UI's classes.
-      const kept = data.attrValue.split(/\s+/).filter((c) => /^language-[\w+#.-]{1,30}$/.test(c));
+      // Only code-fence language tags and our inert image placeholder: a response must not
+      // borrow the UI's classes (a fake verdict button, an overlay).
+      const kept = data.attrValue
+        .split(/\s+/)
+        .filter((c) => c === "pl-img" || /^language-[\w+#.-]{1,30}$/.test(c));
       data.attrValue = kept.join(" ");
       data.keepAttr = kept.length > 0;
     }
