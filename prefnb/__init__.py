@@ -28,7 +28,7 @@ from prefnb.pairs import (
     pair_id,
     pairs_frame,
 )
-from prefnb.plots import plot_metrics
+from prefnb.plots import MetricsExplorer, plot_dataset, plot_metrics
 from prefnb.sample import load_sample
 from prefnb.training_metrics import metrics
 from prefnb.validation import Finding, ValidationError, ValidationReport, validate
@@ -44,6 +44,7 @@ __all__ = [
     "LabelStore",
     "LabelStoreError",
     "Labeler",
+    "MetricsExplorer",
     "PairSchemaError",
     "ValidationError",
     "ValidationReport",
@@ -60,6 +61,7 @@ __all__ = [
     "metrics",
     "pair_id",
     "pairs_frame",
+    "plot_dataset",
     "plot_metrics",
     "read_pairs",
     "sweep",

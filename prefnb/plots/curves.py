@@ -220,7 +220,8 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
         yname = CANONICAL.get(metric, metric)
         hover = (
             f"<b>{_esc(name)}</b><br>{_esc(job)} · {_esc(g.raw_key)}<br>"
-            f"{self._x} %{{x}}<br>{_esc(yname)} %{{y:.4g}}<extra></extra>"
+            + ("" if self._x == "step" else "step %{customdata}<br>")
+            + f"{self._x} %{{x}}<br>{_esc(yname)} %{{y:.4g}}<extra></extra>"
         )
         show = job not in self._legend_shown and split == "train"
         if show:
@@ -308,11 +309,15 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
                 tr = self.data[st.main]
                 tr.x = self._x_values(g, idx)
                 tr.y = ys[idx]
+                if self._x != "step":  # keep the step for clicks and hover
+                    tr.customdata = g.step[idx]
                 if st.raw is not None:
                     ridx = st.m4_raw.indices(y)
                     raw = self.data[st.raw]
                     raw.x = self._x_values(g, ridx)
                     raw.y = y[ridx]
+                    if self._x != "step":
+                        raw.customdata = g.step[ridx]
                 st.n_seen = g.n
             if added:
                 has = {st.panel for st in self._states.values() if st.n_seen}
