@@ -88,7 +88,7 @@ def _margin_stats(margin: float, spread: float, offset: float = 0.0) -> tuple[fl
     """Mean DPO loss and reward accuracy over a batch whose margins are N(margin, spread²)."""
     values = [margin + spread * q for q in _QUANTILES]
     loss = sum(_softplus(-(v - offset)) for v in values) / len(values)
-    accuracy = NormalDist().cdf(margin / spread) if spread > 0 else float(margin > 0)
+    accuracy = NormalDist().cdf(margin / spread) if spread > 0 else 0.5
     return loss, accuracy
 
 
@@ -100,7 +100,8 @@ def _dpo(
     if p.simpo_gamma > 0:
         # SimPO's reward is the length-normalized log-likelihood, so it keeps climbing past γ.
         margin += p.simpo_gamma * 0.9 * (drift / max(_drift(p, total_steps, total_steps), 1e-9))
-    spread = 0.3 + 0.9 * margin
+    # Margins differ across examples once training starts; at step 1 they are all 0.
+    spread = (0.3 + 0.9 * margin) * min(1.0, 20 * margin)
     loss, accuracy = _margin_stats(margin, spread, offset=p.simpo_gamma)
     # Before the first update every log-ratio is 0, so the first row is exact (loss ln 2,
     # accuracy 0.5); batch-to-batch noise grows in as the margins spread.
