@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+from prefnb.export import ExportError, ExportResult, export_dpo, export_sft
 from prefnb.formats import (
     FormatError,
     binarize,
@@ -30,6 +31,7 @@ from prefnb.pairs import (
 )
 from prefnb.plots import MetricsExplorer, plot_dataset, plot_metrics
 from prefnb.sample import load_sample
+from prefnb.stats import PairStats, stats
 from prefnb.training_metrics import metrics
 from prefnb.validation import Finding, ValidationError, ValidationReport, validate
 
@@ -37,6 +39,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LABELS",
+    "ExportError",
+    "ExportResult",
     "Finding",
     "FormatError",
     "Job",
@@ -46,6 +50,7 @@ __all__ = [
     "Labeler",
     "MetricsExplorer",
     "PairSchemaError",
+    "PairStats",
     "ValidationError",
     "ValidationReport",
     "__version__",
@@ -54,6 +59,8 @@ __all__ = [
     "binarize",
     "check_pairs",
     "detect_format",
+    "export_dpo",
+    "export_sft",
     "jobs",
     "launch_dpo",
     "launch_sft_then_dpo",
@@ -64,6 +71,7 @@ __all__ = [
     "plot_dataset",
     "plot_metrics",
     "read_pairs",
+    "stats",
     "sweep",
     "validate",
     "write_dpo_jsonl",

@@ -1,0 +1,157 @@
+"""``prefnb convert`` and ``prefnb stats``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import prefnb
+from prefnb.cli import main
+from prefnb.validation import validate
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_PAIRS = ROOT / "prefnb" / "data" / "sample_pairs.jsonl"
+PREFNB = ROOT / ".venv" / "bin" / "prefnb"
+
+
+def _pairs_file(path: Path, *rows: dict[str, object]) -> Path:
+    prefnb.pairs_frame(rows).to_json(path, orient="records", lines=True, force_ascii=False)
+    return path
+
+
+def test_convert_sample_to_dpo_reports_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "train.jsonl"
+    assert main(["convert", str(SAMPLE_PAIRS), str(out), "--to", "dpo"]) == 0
+    text = capsys.readouterr().out
+    df = prefnb.read_pairs(SAMPLE_PAIRS)
+    n = int(df["label"].isin(["a", "b"]).sum())
+    assert f"wrote {n} DPO lines to {out} (train)" in text
+    assert "left out" in text
+    assert "unlabeled" in text
+    assert validate(out).ok
+
+
+def test_convert_with_validation_split_and_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, val = tmp_path / "t.jsonl", tmp_path / "v.jsonl"
+    argv = [
+        "convert",
+        str(SAMPLE_PAIRS),
+        str(out),
+        "--validation",
+        str(val),
+        "--val-fraction",
+        "0.2",
+        "--seed",
+        "3",
+        "--json",
+    ]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["rows_written"]["validation"] > 0
+    assert doc["paths"] == {"train": str(out), "validation": str(val)}
+    assert set(doc["left_out"]) == {"tie", "both_bad", "skip", "unlabeled", "invalid"}
+
+
+def test_convert_invalid_row_fails_without_writing_unless_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = _pairs_file(
+        tmp_path / "pairs.jsonl",
+        {"prompt": "ok", "response_a": "x", "response_b": "y", "label": "a"},
+        {
+            "prompt": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+            "response_a": "x",
+            "response_b": "y",
+            "label": "a",
+        },
+    )
+    out = tmp_path / "out.jsonl"
+    assert main(["convert", str(src), str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("prefnb convert: error: 1 row would make an invalid DPO file")
+    assert "Traceback" not in err
+    assert not out.exists()
+    assert main(["convert", str(src), str(out), "--drop-invalid"]) == 0
+    assert "1 invalid" in capsys.readouterr().out
+    assert validate(out).ok
+
+
+def test_convert_to_sft_and_trl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sft = tmp_path / "sft.jsonl"
+    assert main(["convert", str(SAMPLE_PAIRS), str(sft), "--to", "sft"]) == 0
+    assert "SFT lines" in capsys.readouterr().out
+    first = json.loads(sft.read_text().splitlines()[0])
+    assert list(first) == ["messages"]
+    assert first["messages"][-1]["role"] == "assistant"
+    assert validate(sft).ok
+    trl = tmp_path / "trl.jsonl"
+    assert main(["convert", str(SAMPLE_PAIRS), str(trl), "--to", "trl"]) == 0
+    assert "TRL rows" in capsys.readouterr().out
+    row = json.loads(trl.read_text().splitlines()[0])
+    assert {"chosen", "rejected"} <= set(row)
+
+
+def test_convert_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["convert", str(tmp_path / "missing.jsonl"), str(tmp_path / "o.jsonl")]) == 1
+    assert "missing.jsonl" in capsys.readouterr().err
+    assert (
+        main(["convert", str(SAMPLE_PAIRS), str(tmp_path / "o.jsonl"), "--val-fraction", "0.2"])
+        == 2
+    )
+    assert "--validation" in capsys.readouterr().err
+    assert main(["convert", str(SAMPLE_PAIRS), str(tmp_path / "o.jsonl"), "--to", "csv"]) == 2
+    assert (
+        main(
+            [
+                "convert",
+                str(SAMPLE_PAIRS),
+                str(tmp_path / "o.jsonl"),
+                "--val-fraction",
+                "1.5",
+                "--validation",
+                "v.jsonl",
+            ]
+        )
+        == 2
+    )
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_stats_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stats", str(SAMPLE_PAIRS)]) == 0
+    text = capsys.readouterr().out
+    for word in ("pairs", "labels", "length bias", "duplicates", "tokens"):
+        assert word in text
+    assert main(["stats", str(SAMPLE_PAIRS), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["n_pairs"] == len(prefnb.read_pairs(SAMPLE_PAIRS))
+    assert sum(doc["labels"].values()) == doc["n_pairs"]
+    assert doc["source"] == str(SAMPLE_PAIRS)
+
+
+def test_stats_bad_file_is_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stats", str(tmp_path / "missing.jsonl")]) == 1
+    assert "missing.jsonl" in capsys.readouterr().err
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text('{"foo": 1}\n')
+    assert main(["stats", str(odd)]) == 1
+    err = capsys.readouterr().err
+    assert "foo" in err
+    assert "Traceback" not in err
+
+
+def test_stats_subprocess_on_sample() -> None:
+    exe = [str(PREFNB)] if PREFNB.exists() else [sys.executable, "-m", "prefnb"]
+    proc = subprocess.run(
+        [*exe, "stats", str(SAMPLE_PAIRS)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(str(SAMPLE_PAIRS))
