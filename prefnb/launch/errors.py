@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import httpx
 import together
 
 from prefnb.launch.credentials import redact
@@ -131,7 +132,7 @@ def api_errors(*, model: str | None = None, what: str = "talking to Together") -
             f"Together kept answering HTTP {exc.status_code} while {what}, even after "
             "retrying with backoff. Try again in a few minutes."
         ) from None
-    except together.APIConnectionError:
+    except (together.APIConnectionError, httpx.TransportError):
         raise TogetherUnavailable(
             f"Could not reach Together while {what} (connection failed or was reset, even "
             "after retrying with backoff). Check your network and try again."

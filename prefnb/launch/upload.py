@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import together
 
 from prefnb.launch.credentials import client_base_url
@@ -51,7 +52,8 @@ def file_checksum(path: str | Path) -> str:
 
 
 def _transient(exc: BaseException) -> bool:
-    if isinstance(exc, together.APIConnectionError):
+    # The PUT goes through the SDK's raw httpx client, so its failures arrive unwrapped.
+    if isinstance(exc, (together.APIConnectionError, httpx.TransportError)):
         return True
     if isinstance(exc, together.APIStatusError):
         return exc.status_code in (408, 429) or exc.status_code >= 500
