@@ -37,7 +37,7 @@ __all__ = ["LineChecker"]
 _PREF: Final[str] = "preference_openai"
 _ROLES: Final[frozenset[str]] = frozenset({"system", "user", "assistant"})
 #: decode_lines is tried on sub-blocks of about this size; a bad line costs one sub-block.
-_SUB_BLOCK: Final[int] = 1 << 20
+_SUB_BLOCK: Final[int] = 1 << 18
 
 
 class _Msg(msgspec.Struct, forbid_unknown_fields=True):
@@ -320,18 +320,27 @@ class LineChecker:
             recs = _DECODER.decode_lines(sub)
         except (msgspec.DecodeError, ValueError):  # ValueError: msgspec's UnicodeDecodeError
             recs = None
-        if recs is not None and len(recs) == n and self._keys_once(sub, recs):
+        if recs is not None and len(recs) == n and _keys_once(sub, _n_keys(recs)):
             bad = self._accept(recs, first_line)
             if not bad:
                 return n
-        else:
-            bad = None
-        lines = sub.split(b"\n")
-        if lines and not lines[-1]:
-            lines.pop()
-        terminated = sub.endswith(b"\n")
-        last = len(lines) - 1
-        if bad is None:  # the whole sub-block failed: decode line by line
+            lines = _split(sub)
+        elif recs is not None and len(recs) == n:
+            # some line repeats a key (or has `"key" :`): find it without decoding again
+            lines = _split(sub)
+            bad = [
+                i
+                for i, (raw, rec) in enumerate(zip(lines, recs, strict=True))
+                if not _keys_once(raw, _n_keys([rec]))
+            ]
+            skip = set(bad)
+            ok = [i for i in range(n) if i not in skip]
+            bad += [ok[j] for j in self._accept([recs[i] for i in ok], first_line, ok)]
+            bad.sort()
+        else:  # a line the typed decoder refuses, or a blank line: decode line by line,
+            # in order, since a slow line may set the dataset format for the next ones
+            lines = _split(sub)
+            terminated = sub.endswith(b"\n")
             offset = start
             for i, raw in enumerate(lines):
                 if self.full:
@@ -342,10 +351,14 @@ class LineChecker:
                         raw,
                         first_line + i,
                         offset,
-                        unterminated=at_eof and i == last and not terminated,
+                        unterminated=at_eof and i == len(lines) - 1 and not terminated,
                     )
                 offset += len(raw) + 1
             return len(lines)
+        if not bad:
+            return len(lines)
+        terminated = sub.endswith(b"\n")
+        last = len(lines) - 1
         offsets = [start]
         for raw in lines[: max(bad)]:
             offsets.append(offsets[-1] + len(raw) + 1)
@@ -368,28 +381,16 @@ class LineChecker:
             rec = _DECODER.decode(raw)
         except (msgspec.DecodeError, ValueError):  # ValueError: msgspec's UnicodeDecodeError
             return None
-        if not LineChecker._keys_once(raw, [rec]):
-            return None
-        return rec
+        return rec if _keys_once(raw, _n_keys([rec])) else None
 
-    @staticmethod
-    def _keys_once(data: bytes, recs: list[_Line]) -> bool:
-        # msgspec keeps the last of duplicate keys silently. Every key of a clean line is a
-        # known one, so when each appears exactly as often as decoded, none was repeated.
-        # (A key-like "role" inside a string only makes the count too high: slow path.)
-        n = len(recs)
-        msgs = sum(len(r.input.messages) for r in recs) + 2 * n
-        return (
-            data.count(b'"input"') == n
-            and data.count(b'"messages"') == n
-            and data.count(b'"preferred_output"') == n
-            and data.count(b'"non_preferred_output"') == n
-            and data.count(b'"role"') == msgs
-            and data.count(b'"content"') == msgs
-        )
+    def _accept(
+        self, recs: list[_Line], first_line: int, numbers: list[int] | None = None
+    ) -> list[int]:
+        """Settle decoded clean lines; return indexes of those the slow path must check.
 
-    def _accept(self, recs: list[_Line], first_line: int) -> list[int]:
-        """Settle decoded clean lines; return indexes of those the slow path must check."""
+        Line ``i`` of ``recs`` is line ``first_line + numbers[i]`` (``numbers`` defaults to
+        0, 1, 2, …).
+        """
         bad: list[int] = []
         strict = self.profile == "strict"
         add = self.stats.add
@@ -423,8 +424,41 @@ class LineChecker:
                     bad.append(i)  # the first line chose another format: mismatch error
                     continue
                 self.dataset_format = _PREF
-            add(first_line + i, [(m.role, m.content) for m in msgs], pc, qc)
+            add(
+                first_line + (i if numbers is None else numbers[i]),
+                [(m.role, m.content) for m in msgs],
+                pc,
+                qc,
+            )
         return bad
+
+
+def _split(sub: bytes) -> list[bytes]:
+    lines = sub.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _n_keys(recs: list[_Line]) -> int:
+    """Keys in clean lines: input, messages, the two outputs, role and content per message."""
+    return sum(len(r.input.messages) for r in recs) * 2 + 8 * len(recs)
+
+
+def _keys_once(data: bytes, keys: int) -> bool:
+    """True when no key of these clean lines was repeated.
+
+    msgspec silently keeps the last of duplicate keys (as json does, so the verdict is the
+    same), but a duplicate must still be reported. Each key is written `"key":`; inside a
+    string a quote is escaped, so there `":` reads `\\":` and is subtracted. When the count
+    is exact no key was repeated; otherwise the line takes the slow path, which sees every
+    key. (Only `"key" :` with a space before the colon could hide a duplicate, and then the
+    value both parsers keep, the last one, is still the one checked.)
+    """
+    found = data.count(b'":')
+    if found != keys:
+        found -= data.count(b'\\":')
+    return found == keys
 
 
 def _strict_ok(msgs: list[_Msg], preferred: str, rejected: str) -> bool:

@@ -287,6 +287,7 @@ def validate(
     findings = pre + checker.findings + _file_warnings(checker)
     if other is not None:
         findings += other_pre + other.findings + _file_warnings(other)
+    lb = length_bias(checker.stats.preferred_len, checker.stats.rejected_len)
     id_of = (lambda line: ids[line - 1] if 0 < line <= len(ids) else None) if ids else None
     findings += dataset_findings(
         checker.stats,
@@ -294,10 +295,10 @@ def validate(
         other=other.stats if other is not None else None,
         other_file=other_name,
         pair_ids=id_of,
+        bias=lb,
     )
     if other is not None:
         findings += dataset_findings(other.stats, file=other_name)
-    lb = length_bias(checker.stats.preferred_len, checker.stats.rejected_len)
     return ValidationReport(
         n_rows=n_rows,
         findings=findings,

@@ -145,8 +145,11 @@ def near_identical(a: str, b: str) -> bool:
     if a == b:
         return False
     la, lb = len(a), len(b)
-    if abs(la - lb) > max(8, (la + lb) // 20):  # cheap length gate before normalizing
+    if abs(la - lb) > max(8, (la + lb) // 20):  # cheap gates before normalizing all
         return False
+    wa, wb = a.split(None, 1), b.split(None, 1)
+    if len(wa) == len(wb) == 2 and wa[0].casefold() != wb[0].casefold():
+        return False  # first words differ (and neither is the last, punctuated, word)
     return _normalize(a) == _normalize(b)
 
 
@@ -246,8 +249,12 @@ def dataset_findings(
     other: PairStats | None = None,
     other_file: str | None = None,
     pair_ids: Callable[[int], str | None] | None = None,
+    bias: LengthBias | None = None,
 ) -> list[Finding]:
-    """Turn collected numbers into warnings (``other`` = the validation file's numbers)."""
+    """Turn collected numbers into warnings (``other`` = the validation file's numbers).
+
+    ``bias`` is the length bias of ``stats`` when the caller already computed it.
+    """
     out: list[Finding] = []
     pid = pair_ids or (lambda _line: None)
 
@@ -299,7 +306,7 @@ def dataset_findings(
                 both[0],
                 "input.messages",
             )
-    lb = length_bias(stats.preferred_len, stats.rejected_len)
+    lb = bias if bias is not None else length_bias(stats.preferred_len, stats.rejected_len)
     if lb.strong:
         warn(
             "warning.length_bias",
