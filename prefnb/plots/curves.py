@@ -70,7 +70,7 @@ X_TITLES: Final[dict[str, str]] = {
     "time": "Time logged (UTC)",
 }
 PANEL_TITLES: Final[dict[str, str]] = {
-    "kl": "Approx. KL to the reference — solid: chosen, dashed: rejected",
+    "kl": "Approx. KL — solid: chosen, dashed: rejected",
     "reward": "Implicit rewards — solid: chosen, dashed: rejected",
     "rewards": "Implicit rewards — solid: chosen, dashed: rejected",
     "logp": "Log-probs — solid: chosen, dashed: rejected",
@@ -169,8 +169,11 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
             self.update_yaxes(title_text=AXIS_TITLES.get(p, f"{_esc(p)} (as logged)"), row=r, col=c)
             if p == "accuracy":
                 self.update_yaxes(tickformat=".0%", row=r, col=c)
+            if p == "learning_rate":
+                self.update_yaxes(tickformat=".1e", row=r, col=c)
             if r == rows or (c == 2 and i + self._cols >= n):
-                self.update_xaxes(title_text=X_TITLES[x], row=r, col=c)
+                # the lowest panel of each column carries the x title and tick labels
+                self.update_xaxes(title_text=X_TITLES[x], showticklabels=True, row=r, col=c)
         for i, p in enumerate(self._panels):
             r, c = self._cell(i)
             ax = "" if i == 0 else str(i + 1)

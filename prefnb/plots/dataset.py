@@ -197,23 +197,33 @@ def plot_dataset(
     # 1. length bias
     pref, rej = _preferred_sides(df)
     if pref:
+        # Shared bins up to the 98th percentile: one 10× outlier would otherwise squash every
+        # bin into the first; the outliers stay countable in the hover of the last bin.
+        both = np.asarray(pref + rej, dtype=float)
+        top = float(np.percentile(both, 98)) or 1.0
+        edges = np.linspace(0.0, top, 41)
         for name, vals, color in (
             ("preferred", pref, colors[0]),
             ("non-preferred", rej, colors[1]),
         ):
+            counts_, _ = np.histogram(np.minimum(vals, top), bins=edges)
             fig.add_trace(
-                go.Histogram(
-                    x=vals,
+                go.Scatter(
+                    x=edges[:-1],
+                    y=counts_,
                     name=name,
-                    opacity=0.6,
-                    marker_color=color,
+                    mode="lines",
+                    line={"shape": "hv", "color": color, "width": 2},
+                    fill="tozeroy",
+                    opacity=0.75,
                     legendgroup="length",
-                    hovertemplate=f"{name}<br>%{{x}} chars: %{{y}} pairs<extra></extra>",
+                    customdata=edges[1:],
+                    hovertemplate=f"{name}<br>%{{x:.0f}}–%{{customdata:.0f}} chars: "
+                    "%{y} pairs<extra></extra>",
                 ),
                 row=1,
                 col=1,
             )
-        fig.update_layout(barmode="overlay")
         fig.add_annotation(
             text=(
                 f"preferred longer in {_fmt(lb.share_preferred_longer, True)} of {lb.n} pairs"
@@ -232,7 +242,9 @@ def plot_dataset(
         )
     else:
         _note(fig, "no a/b labels yet", 1, 1)
-    fig.update_xaxes(title_text="Response length (characters)", row=1, col=1)
+    fig.update_xaxes(
+        title_text="Response length (characters; last bin = 98th pct. and up)", row=1, col=1
+    )
     fig.update_yaxes(title_text="Pairs (count)", row=1, col=1)
 
     # 2. label distribution
@@ -320,6 +332,7 @@ def plot_dataset(
                 marker_color=colors[4 % len(colors)],
                 error_y={
                     "type": "data",
+                    "color": fig.layout.template.layout.font.color,
                     "symmetric": False,
                     "array": np.nan_to_num(audit["left_ci_high"].to_numpy(float) - left),
                     "arrayminus": np.nan_to_num(left - audit["left_ci_low"].to_numpy(float)),
@@ -378,6 +391,7 @@ def plot_dataset(
     fig.update_layout(
         title={"text": title or f"Dataset — {s['n_pairs']} pairs"},
         height=1050,
+        barmode="group",
         legend={"orientation": "h", "y": -0.08},
     )
     apply_theme(fig, mode)  # recolour the annotations added above

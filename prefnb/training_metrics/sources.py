@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import re
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+import numpy as np
 import pandas as pd
 
 from prefnb.training_metrics.tidy import TIDY_COLUMNS, MetricsSourceError, Series, series_from_wide
@@ -41,6 +43,7 @@ __all__ = [
     "read_trainer_state",
     "read_wandb_csv",
     "resolve",
+    "rows_frame",
 ]
 
 #: Job statuses after which no more metrics arrive (the SDK's ``COMPLETED_STATUSES``).
@@ -181,12 +184,46 @@ def api_rows(
     return [dict(r) for r in rows or []]
 
 
+def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """A wide frame from metric rows (dicts), faster than ``pd.DataFrame(rows)`` for API rows.
+
+    Rows logged by the same call share their keys (train rows, eval rows), so rows are grouped
+    by key tuple and each group is read as one flat float array; a group holding anything but
+    numbers falls back to pandas. Missing keys become NaN.
+
+    >>> rows_frame([{"s": 1, "a": 0.5}, {"s": 2, "b": 1.0}, {"s": 3, "a": 0.25}]).to_dict("list")
+    {'s': [1.0, 3.0, 2.0], 'a': [0.5, 0.25, nan], 'b': [nan, nan, 1.0]}
+    """
+    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+    for r in rows:
+        k = tuple(r)
+        g = groups.get(k)
+        if g is None:
+            g = groups[k] = []
+        g.append(r)
+    frames: list[pd.DataFrame] = []
+    for keys, group in groups.items():
+        width = len(keys)
+        try:
+            flat = np.fromiter(
+                itertools.chain.from_iterable(r.values() for r in group),
+                np.float64,
+                len(group) * width,
+            )
+            frames.append(pd.DataFrame(flat.reshape(len(group), width), columns=list(keys)))
+        except (TypeError, ValueError):
+            frames.append(pd.DataFrame(list(group)))
+    if not frames:
+        return pd.DataFrame()
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
 def api_series(client: Any, job_id: str, **kwargs: Any) -> list[Series]:
     """Series of one Together job (keyword arguments as :func:`api_rows`)."""
     rows = api_rows(client, job_id, **kwargs)
     if not rows:
         return []
-    return series_from_wide(pd.DataFrame(rows), job_id, source=f"job {job_id}")
+    return series_from_wide(rows_frame(rows), job_id, source=f"job {job_id}")
 
 
 def job_status(client: Any, job_id: str) -> str:

@@ -43,9 +43,14 @@ def launch(api: LocalTogether, beta: float, *, wait: bool = True, **kw: Any) -> 
     return str(job.id)
 
 
+def total_steps(client: Any, job: str) -> int:
+    return int(client.fine_tuning.retrieve(job).total_steps)
+
+
 def test_job_metrics_are_tidy_with_train_and_eval(api: LocalTogether) -> None:
     job = launch(api, 0.1)
     df = prefnb.metrics(job, client=api.client())
+    n = total_steps(api.client(), job)
     assert tuple(df.columns) == (
         "job_id", "step", "split", "metric", "raw_key", "value", "logged_at",
     )  # fmt: skip
@@ -53,7 +58,7 @@ def test_job_metrics_are_tidy_with_train_and_eval(api: LocalTogether) -> None:
     assert sorted(set(train.metric)) == [
         "accuracy", "epoch", "kl_chosen", "kl_rejected", "learning_rate", "loss",
     ]  # fmt: skip
-    assert train[train.metric == "loss"]["step"].tolist() == list(range(1, 21))
+    assert train[train.metric == "loss"]["step"].tolist() == list(range(1, n + 1))
     assert set(train[train.metric == "kl_chosen"].raw_key) == {"train/approx. KL/chosen"}
     ev = df[df.split == "eval"]
     assert set(ev.raw_key) == {
@@ -72,7 +77,7 @@ def test_resolution_and_step_range_reach_the_api(api: LocalTogether) -> None:
     loss = df[(df.metric == "loss") & (df.split == "train")]
     assert len(loss) == 5
     assert loss["step"].iloc[0] == 1
-    assert loss["step"].iloc[-1] == 20
+    assert loss["step"].iloc[-1] == total_steps(client, job)
     assert len(df[(df.metric == "loss") & (df.split == "eval")]) == 4  # eval rows not thinned
     df = prefnb.metrics(job, client=client, step_range=(6, 10))
     assert sorted(set(df["step"])) == [6, 7, 8, 9, 10]
@@ -87,7 +92,7 @@ def test_refresh_fetches_only_new_steps(api: LocalTogether) -> None:
     assert first > 0
     assert r.refresh() == 0  # the last step is re-read (late eval rows) but nothing is new
     q = api.requests_to("GET /v1/fine-tunes/*/metrics")[-1].query
-    assert q == {"global_step_from": "20"}
+    assert q == {"global_step_from": str(total_steps(api.client(), job))}
     assert r.done()
 
 
@@ -115,9 +120,10 @@ def test_live_figure_follows_a_running_job_and_stops(api: LocalTogether) -> None
         assert fig.live_error is None
         assert job_status(c, job) == "completed"
         final = next(t for t in fig.data if t.name == job)  # one job: legend is its id
-        assert len(final.x) == 20
-        # it drew while the job ran: at least one intermediate length between 0 and 20
-        assert any(0 < n < 20 for n in seen), seen
+        n = total_steps(c, job)
+        assert len(final.x) == n
+        # it drew while the job ran: at least one intermediate length
+        assert any(0 < k < n for k in seen), seen
 
 
 def test_unreachable_client_needs_credentials(monkeypatch: pytest.MonkeyPatch) -> None:

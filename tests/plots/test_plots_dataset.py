@@ -111,7 +111,7 @@ def test_without_store_panels_say_what_is_missing(pairs: pd.DataFrame, tmp_path:
     assert "1 pairs (17%) over 50 tokens" in texts
     assert any(t.startswith("preferred longer in 75% of 4 pairs") for t in texts)
     axes = {fig.layout[k].title.text for k in fig.layout if k.startswith(("xaxis", "yaxis"))}
-    assert "Response length (characters)" in axes
+    assert "Response length (characters; last bin = 98th pct. and up)" in axes
     assert "Pairs (count)" in axes
     assert fig.layout.template.layout.paper_bgcolor == "#111418"
     out = tmp_path / "ds.html"
