@@ -1,10 +1,12 @@
-"""The bundled sample dataset: 62 realistic preference pairs for demos, docs and tests.
+"""The bundled sample dataset: 68 realistic preference pairs for demos, docs and tests.
 
 Topics: coding with fenced code blocks (Python, JavaScript, SQL, Bash), math with LaTeX,
 multi-turn chats with a system prompt, refusals of harmful requests (and one over-refusal),
 factual QA, summaries, a ~4 KB markdown answer with headings, lists and a table, and pairs
 that differ only subtly. Some are labeled (``a``, ``b``, ``tie``, ``both_bad``, ``skip``,
-with ``annotator`` alice or bob), the rest unlabeled.
+with ``annotator`` alice or bob), the rest unlabeled. Like much real preference data it
+has a length bias (the preferred answer is longer in most labeled pairs, though not all:
+a few reward the concise reply), so the validator's length-bias warning shows up on it.
 
 Files under ``prefnb/data/``:
 
@@ -14,7 +16,7 @@ Files under ``prefnb/data/``:
 Example:
     >>> df = load_sample()
     >>> len(df), sorted(df["label"].dropna().unique())
-    (62, ['a', 'b', 'both_bad', 'skip', 'tie'])
+    (68, ['a', 'b', 'both_bad', 'skip', 'tie'])
     >>> sample_path("sample_dpo.jsonl").name
     'sample_dpo.jsonl'
 """
