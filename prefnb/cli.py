@@ -1,4 +1,4 @@
-"""The ``prefnb`` command line: ``validate``, ``convert``, ``stats``.
+"""The ``prefnb`` command line: ``validate``, ``convert``, ``stats``, ``demo``.
 
 Exit codes: 0 success (for ``validate``: every file valid), 1 invalid data or a failed
 conversion (missing file, unreadable input, an invalid row), 2 usage errors.
@@ -379,7 +379,19 @@ def _with_source(result: Any, source: str) -> Any:
 
 # --- entry point ---------------------------------------------------------------------------
 
-_COMMANDS: Final[tuple[Callable[[Any], None], ...]] = (_add_validate, _add_convert, _add_stats)
+
+def _add_demo(subparsers: Any) -> None:
+    from prefnb.demo import add_demo_parser  # starts nothing until the command runs
+
+    add_demo_parser(subparsers)
+
+
+_COMMANDS: Final[tuple[Callable[[Any], None], ...]] = (
+    _add_validate,
+    _add_convert,
+    _add_stats,
+    _add_demo,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
