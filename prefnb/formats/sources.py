@@ -1,8 +1,8 @@
 """Load rows from wherever preference data lives, remembering where each row came from.
 
-A source is a path (JSONL, JSON array or JSON lines, CSV, Parquet), a pandas DataFrame, a
-list of dicts, or a Hugging Face ``datasets.Dataset`` (used only if already in memory; nothing
-is ever downloaded). Every row becomes a plain ``dict`` of plain Python values (numpy arrays
+A source is a path (JSONL, JSON array or JSON lines, CSV, Parquet; text formats may be
+gzipped, ``train.jsonl.gz``), a pandas DataFrame, a list of dicts, or a Hugging Face
+``datasets.Dataset`` (used only if already in memory; nothing is ever downloaded). Every row becomes a plain ``dict`` of plain Python values (numpy arrays
 and scalars become lists and numbers, NaN becomes None), and :class:`Rows` can say where a
 row came from (``train.jsonl line 12``, ``data.csv row 3``) so errors can point at it.
 
@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import math
 import os
@@ -99,7 +100,7 @@ def load_rows(source: Source) -> Rows:
     if isinstance(source, pd.DataFrame):
         return _from_frame(source, name="")
     if isinstance(source, str | os.PathLike):
-        return _from_path(Path(source))
+        return _from_path(Path(source).expanduser())
     if _is_hf_dataset(source):
         dataset: Any = source
         return Rows([plain(r) for r in dataset.to_list()], name="", unit="row")
@@ -158,6 +159,13 @@ def _from_path(path: Path) -> Rows:
     if suffix in _PARQUET_SUFFIXES:
         return _read_parquet(path)
     data = path.read_bytes()
+    if suffix == ".gz":
+        # Public dumps (HH-RLHF's train.jsonl.gz) ship gzipped; the inner suffix decides.
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise FormatError(f"{name}: cannot decompress gzip data: {exc}") from None
+        suffix = Path(path.stem).suffix.lower()
     known = (*_JSONL_SUFFIXES, ".json", *_CSV_SUFFIXES)
     if suffix not in known and data.startswith(b"PAR1"):
         return _read_parquet(path)
@@ -173,7 +181,7 @@ def _from_path(path: Path) -> Rows:
         return _read_json(data, name)
     raise FormatError(
         f"{name}: unknown file type {suffix or '(no extension)'!r}; "
-        "expected .jsonl, .json, .csv, .tsv or .parquet"
+        "expected .jsonl, .json, .csv, .tsv or .parquet (optionally .gz, except Parquet)"
     )
 
 

@@ -449,3 +449,16 @@ def test_csv_long_cells_and_ragged_rows(tmp_path: Path) -> None:
     tsv = tmp_path / "t.tsv"
     tsv.write_text("prompt\tchosen\trejected\nq\tx, with comma\ty\n")
     assert read_pairs(tsv).loc[0, "response_a"] == "x, with comma"
+
+
+def test_gzipped_jsonl_as_hh_rlhf_ships_it(tmp_path: Path) -> None:
+    import gzip
+
+    raw = (DATA / "hh_ugly.jsonl").read_bytes()
+    (tmp_path / "train.jsonl.gz").write_bytes(gzip.compress(raw))
+    df = read_pairs(tmp_path / "train.jsonl.gz")
+    assert df.attrs["prefnb_format"] == "hh"
+    assert len(df) == 4
+    (tmp_path / "bad.jsonl.gz").write_bytes(raw)
+    with pytest.raises(FormatError, match=r"bad\.jsonl\.gz: cannot decompress gzip data"):
+        read_pairs(tmp_path / "bad.jsonl.gz")
