@@ -7,7 +7,7 @@ Examples::
 
     $ prefnb validate train.jsonl --profile strict
     $ prefnb validate train.jsonl --validation val.jsonl --json
-    $ prefnb convert hh.jsonl train.jsonl --from hh_rlhf --to dpo --drop-invalid
+    $ prefnb convert hh.jsonl train.jsonl --from hh --to dpo --drop-invalid
     $ prefnb stats pairs.parquet
 
 Every subcommand is added by one ``_add_<command>(subparsers)`` function that registers its
@@ -201,6 +201,12 @@ def _finding_line(finding: Any, path: str) -> str:
     return f"{where}: {finding.severity} [{finding.code}] {finding.message}"
 
 
+def _input_formats() -> tuple[str, ...]:
+    from prefnb.formats.detect import FORMATS
+
+    return ("auto", *FORMATS)
+
+
 # --- convert -----------------------------------------------------------------------------
 
 _TARGETS: Final[tuple[str, ...]] = ("dpo", "trl", "sft")
@@ -223,8 +229,9 @@ def _add_convert(subparsers: Any) -> None:
         "--from",
         dest="from_format",
         default="auto",
+        choices=_input_formats(),
         metavar="FMT",
-        help="input format (default: auto-detect)",
+        help="input format: " + ", ".join(_input_formats()) + " (default auto-detect)",
     )
     p.add_argument("--to", choices=_TARGETS, default="dpo", help="output format (default dpo)")
     p.add_argument(
@@ -351,8 +358,9 @@ def _add_stats(subparsers: Any) -> None:
         "--from",
         dest="from_format",
         default="auto",
+        choices=_input_formats(),
         metavar="FMT",
-        help="input format (default: auto-detect)",
+        help="input format: " + ", ".join(_input_formats()) + " (default auto-detect)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_cmd_stats)

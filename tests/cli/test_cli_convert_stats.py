@@ -155,3 +155,23 @@ def test_stats_subprocess_on_sample() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(str(SAMPLE_PAIRS))
+
+
+def test_convert_from_a_named_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "trl.jsonl"
+    src.write_text(
+        '{"prompt": "2+2?", "chosen": "4", "rejected": "5"}\n'
+        '{"prompt": "Capital of France?", "chosen": "Paris", "rejected": "Lyon"}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "dpo.jsonl"
+    assert main(["convert", str(src), str(out), "--from", "trl"]) == 0
+    assert "wrote 2 DPO lines" in capsys.readouterr().out
+    first = json.loads(out.read_text().splitlines()[0])
+    assert first["preferred_output"] == [{"role": "assistant", "content": "4"}]
+    assert main(["convert", str(src), str(out), "--from", "nope"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+    assert main(["convert", str(src), str(out), "--from", "hh"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("prefnb convert: error:")
+    assert "Traceback" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from prefnb import cli
 from prefnb.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,3 +170,31 @@ def test_module_entry_point_exit_codes(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "invalid choice" in proc.stderr
+
+
+class _Terminal(io.StringIO):
+    """A text stream that says it is a terminal, as stderr is in an interactive shell."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal_and_only_for_big_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = _write(tmp_path / "ok.jsonl", GOOD * 50)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["validate", str(f)]) == 0
+    assert terminal.getvalue() == ""  # a small file: no bar even on a terminal
+    monkeypatch.setattr(cli, "PROGRESS_MIN_BYTES", 1)
+    assert main(["validate", str(f)]) == 0
+    drawn = terminal.getvalue()
+    assert "ok.jsonl [" in drawn
+    assert "100%" in drawn
+    assert drawn.endswith("\r")  # the bar is erased before the report is printed
+    assert "OK" in capsys.readouterr().out
+    plain = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", plain)
+    assert main(["validate", str(f)]) == 0
+    assert plain.getvalue() == ""  # not a terminal: never a bar
