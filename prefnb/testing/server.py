@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import json
 import socket
 import threading
 import time
@@ -16,9 +15,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from prefnb.testing.faults import Fault, Faults
-from prefnb.testing.routes import ApiError, Request, Response, State, error_response, route
+from prefnb.testing.files import form_fields
+from prefnb.testing.routes import route
 from prefnb.testing.simulator import Clock
 from prefnb.testing.spec import Spec
+from prefnb.testing.state import State
+from prefnb.testing.wire import ApiError, Request, Response, error_response
 
 #: The API key :meth:`LocalTogether.client` uses by default; any non-rejected key works.
 SIMULATED_KEY = "sim-local-key"
@@ -273,9 +275,7 @@ class LocalTogether:
         except ValueError:
             body = req.body.decode(errors="replace")
         if req.method == "POST" and req.path == "/v1/files":
-            from prefnb.testing.routes import _form_fields
-
-            body = _form_fields(req)
+            body = form_fields(req)
         if req.method == "PUT":
             body = None  # file bytes: read them back with GET /v1/files/{id}/content
         with self._log_lock:
@@ -329,6 +329,13 @@ class LocalTogether:
                 resp = handler(self.state, req, **params)
         except ApiError as err:
             resp = err.response()
+        except Exception as err:  # a bug here must reach the test as a 500, not a dead socket
+            resp = error_response(
+                500,
+                f"LocalTogether internal error: {type(err).__name__}: {err}",
+                kind="server_error",
+            )
+            resp.headers["x-should-retry"] = "false"
         reasons = []
         if operation is not None and isinstance(resp.body, dict | list):
             reasons = self.spec.check_response(operation, resp.status, resp.body)
@@ -362,7 +369,3 @@ class LocalTogether:
     def __repr__(self) -> str:
         where = self.base_url if self._server is not None else "stopped"
         return f"LocalTogether({where}, speed={self.speed:g}, jobs={len(self.state.jobs)})"
-
-
-def _json_dumps(value: Any) -> str:
-    return json.dumps(value)

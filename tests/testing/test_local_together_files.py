@@ -164,3 +164,18 @@ def test_delete_then_retrieve_is_404(api: LocalTogether, tmp_path: Path) -> None
     assert client.files.delete(uploaded.id).deleted is True
     with pytest.raises(together.NotFoundError):
         client.files.retrieve(uploaded.id)
+
+
+def test_validation_errors_name_the_uploaded_file_not_a_temporary_copy(
+    api: LocalTogether, tmp_path: Path
+) -> None:
+    path = tmp_path / "pairs.csv"
+    path.write_text("prompt,chosen\nhi,yo\n", encoding="utf-8")
+    client = api.client()
+    uploaded = client.files.upload(path, purpose="fine-tune", check=False)
+    report = wait_processed(client, uploaded.id)
+    assert report.validation_report is not None
+    error = report.validation_report.error
+    assert error is not None
+    assert error.startswith("Unknown extension of file pairs.csv.")
+    assert "localtogether-" not in error
