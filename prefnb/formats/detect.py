@@ -17,7 +17,7 @@ from typing import Any, Final
 from prefnb.formats import hh, multi, trl
 from prefnb.formats.together import KEYS as TOGETHER_KEYS
 
-__all__ = ["FORMATS", "detect_row", "known_formats"]
+__all__ = ["FORMATS", "detect_row", "known_formats", "near_miss"]
 
 #: Every format name :func:`prefnb.read_pairs` accepts, with the shape it expects.
 FORMATS: Final[dict[str, str]] = {
@@ -35,6 +35,32 @@ FORMATS: Final[dict[str, str]] = {
 def known_formats() -> str:
     """One line per format, for error messages."""
     return "\n".join(f"  {name}: {shape}" for name, shape in FORMATS.items())
+
+
+# Keys that single out a format (``prompt`` is shared by several, so it decides nothing).
+_DISTINCT_KEYS: Final[dict[str, tuple[str, ...]]] = {
+    "together": TOGETHER_KEYS,
+    "trl": ("prompt", "chosen", "rejected"),
+    "candidates": ("prompt", "response_a", "response_b"),
+    "multi": ("prompt", "completions"),
+}
+
+
+def near_miss(keys: set[str]) -> str | None:
+    """A hint naming the format ``keys`` come closest to and the keys it lacks, if any.
+
+    >>> near_miss({"prompt", "chosen"})
+    "closest format: trl, which also needs 'rejected'"
+    """
+    best: tuple[int, str] | None = None
+    for name, needed in _DISTINCT_KEYS.items():
+        hits = sum(1 for k in needed if k in keys and k != "prompt")
+        if hits and (best is None or hits > best[0]):
+            best = (hits, name)
+    if best is None:
+        return None
+    missing = [k for k in _DISTINCT_KEYS[best[1]] if k not in keys]
+    return f"closest format: {best[1]}, which also needs " + ", ".join(map(repr, missing))
 
 
 def detect_row(rec: Mapping[str, Any]) -> str | None:

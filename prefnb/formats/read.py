@@ -17,9 +17,10 @@ from typing import Any
 import pandas as pd
 
 from prefnb.formats import candidates, hh, multi, together, trl
-from prefnb.formats.detect import FORMATS, detect_row, known_formats
+from prefnb.formats.detect import FORMATS, detect_row, known_formats, near_miss
+from prefnb.formats.fields import describe
 from prefnb.formats.sources import FormatError, Rows, Source, load_rows
-from prefnb.pairs import PairSchemaError, check_pairs, pair_id, pairs_frame
+from prefnb.pairs import PairSchemaError, check_pairs, is_missing, pair_id, pairs_frame
 
 __all__ = ["detect_format", "read_pairs"]
 
@@ -53,9 +54,10 @@ def _detect(rows: Rows) -> str:
     fmt = detect_row(rec)
     if fmt is None:
         keys = ", ".join(map(repr, rec)) or "none"
+        hint = near_miss(set(rec))
         raise FormatError(
-            f"{rows.where(0)}: cannot tell the format from its keys ({keys}). "
-            f"Known formats:\n{known_formats()}\n"
+            f"{rows.where(0)}: cannot tell the format from its keys ({keys})"
+            f"{'; ' + hint if hint else ''}. Known formats:\n{known_formats()}\n"
             "Pass format=... and prompt_key=/chosen_key=/rejected_key= to map other column names.",
             keys=list(rec),
         )
@@ -133,8 +135,12 @@ def _pair_table(
     for i, rec in enumerate(rows.records):
         row = convert(rec, rows.where(i))
         pid = row.get("pair_id")
-        if not isinstance(pid, str) or not pid:
+        if isinstance(pid, int) and not isinstance(pid, bool):
+            pid = row["pair_id"] = str(pid)  # numeric ids from other tools: keep, as text
+        if is_missing(pid) or pid == "":
             pid = row["pair_id"] = pair_id(row["prompt"], row["response_a"], row["response_b"])
+        elif not isinstance(pid, str):
+            raise FormatError(f"{rows.where(i)}: 'pair_id' must be a string, got {describe(pid)}")
         if pid in first_seen:
             j = first_seen[pid]
             if out[j]["label"] != row["label"]:

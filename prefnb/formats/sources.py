@@ -2,9 +2,10 @@
 
 A source is a path (JSONL, JSON array or JSON lines, CSV, Parquet; text formats may be
 gzipped, ``train.jsonl.gz``), a pandas DataFrame, a list of dicts, or a Hugging Face
-``datasets.Dataset`` (used only if already in memory; nothing is ever downloaded). Every row becomes a plain ``dict`` of plain Python values (numpy arrays
-and scalars become lists and numbers, NaN becomes None), and :class:`Rows` can say where a
-row came from (``train.jsonl line 12``, ``data.csv row 3``) so errors can point at it.
+``datasets.Dataset`` (used only if already in memory; nothing is ever downloaded). Every
+row becomes a plain ``dict`` of plain Python values (numpy arrays and scalars become lists
+and numbers, NaN becomes None), and :class:`Rows` can say where a row came from
+(``train.jsonl line 12``, ``data.csv row 3``) so errors can point at it.
 
 Files are tolerant of what editors and other tools leave behind: a UTF-8 byte-order mark,
 CRLF line ends and blank lines.

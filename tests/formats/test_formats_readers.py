@@ -462,3 +462,18 @@ def test_gzipped_jsonl_as_hh_rlhf_ships_it(tmp_path: Path) -> None:
     (tmp_path / "bad.jsonl.gz").write_bytes(raw)
     with pytest.raises(FormatError, match=r"bad\.jsonl\.gz: cannot decompress gzip data"):
         read_pairs(tmp_path / "bad.jsonl.gz")
+
+
+def test_near_miss_hint_names_the_missing_key() -> None:
+    with pytest.raises(FormatError, match=r"closest format: trl, which also needs 'rejected'"):
+        read_pairs([{"prompt": "q", "chosen": "x"}])
+    with pytest.raises(FormatError, match=r"closest format: together, which also needs 'input'"):
+        read_pairs([{"preferred_output": [], "non_preferred_output": []}])
+
+
+def test_pair_ids_from_other_tools() -> None:
+    base = {"prompt": "q", "response_a": "x", "response_b": "y"}
+    df = read_pairs([{**base, "pair_id": 5}, {**base, "response_b": "z", "pair_id": None}])
+    assert df["pair_id"].tolist() == ["5", pair_id("q", "x", "z")]
+    with pytest.raises(FormatError, match=r"record 0: 'pair_id' must be a string, got list"):
+        read_pairs([{**base, "pair_id": [1]}])
