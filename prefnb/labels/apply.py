@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections import Counter
@@ -125,17 +126,14 @@ def apply_labels(
     chosen = _majority(cur) if policy == "majority" else _latest(cur)
 
     out = df.copy()
+    ids = out["pair_id"].tolist()
     for col in _FILLED:
-        out[col] = out[col].astype(object) if col in out.columns else None
+        old = out[col].tolist() if col in out.columns else [None] * len(out)
+        values = [chosen[p][col] if p in chosen else v for p, v in zip(ids, old, strict=True)]
+        out[col] = pd.Series(values, index=out.index, dtype=object)
     if policy == "majority":
-        out["n_votes"] = 0
-        out["agreement"] = float("nan")
-    columns = list(next(iter(chosen.values())).keys()) if chosen else []
-    hit = out["pair_id"].isin(list(chosen))
-    for col in columns:
-        values = [chosen[pid][col] for pid in out.loc[hit, "pair_id"]]
-        out.loc[hit, col] = pd.Series(values, index=out.index[hit], dtype=object)
-    if policy == "majority":
-        out["n_votes"] = out["n_votes"].astype("int64")
-        out["agreement"] = out["agreement"].astype("float64")
+        votes = [chosen[p]["n_votes"] if p in chosen else 0 for p in ids]
+        shares = [chosen[p]["agreement"] if p in chosen else math.nan for p in ids]
+        out["n_votes"] = pd.Series(votes, index=out.index, dtype="int64")
+        out["agreement"] = pd.Series(shares, index=out.index, dtype="float64")
     return out

@@ -42,6 +42,7 @@ CONCURRENT = textwrap.dedent(
     from prefnb.labels import LabelStore
     path, worker, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     store = LabelStore(path, timeout=60)
+    print("ready", flush=True)
     while not os.path.exists(go):
         time.sleep(0.001)
     ids = []
@@ -119,6 +120,7 @@ def test_every_label_printed_as_saved_survives_sigkill(tmp_path: Path, kill_afte
     con.close()
 
 
+@pytest.mark.slow  # four interpreters importing pandas: seconds on a loaded machine
 def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "labels.sqlite"
     go = tmp_path / "go"
@@ -133,7 +135,11 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
         )
         for k in range(workers)
     ]
-    time.sleep(0.5)  # let every worker open the store (creating the schema races too)
+    for proc in procs:  # start only when every writer has imported and opened the store
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "ready":
+            _, err = proc.communicate(timeout=60)
+            pytest.fail(f"writer exited before opening the store: {err}")
     go.touch()
     reported: list[list[int]] = []
     for proc in procs:
