@@ -367,22 +367,14 @@ def _add_stats(subparsers: Any) -> None:
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
-    from prefnb.formats import read_pairs
     from prefnb.stats import stats
 
-    result = stats(read_pairs(args.file, format=args.from_format))
-    result = _with_source(result, args.file)
+    result = stats(args.file, format=args.from_format)
     if args.json:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
         sys.stdout.write(f"{args.file}\n{result.text()}\n")
     return 0
-
-
-def _with_source(result: Any, source: str) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(result, source=source)
 
 
 # --- entry point ---------------------------------------------------------------------------

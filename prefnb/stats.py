@@ -272,21 +272,28 @@ def _bias_dict(pref: Sequence[int], rej: Sequence[int]) -> dict[str, Any] | None
     return out
 
 
-def stats(source: pd.DataFrame | str | os.PathLike[str]) -> PairStats:
+def stats(source: pd.DataFrame | str | os.PathLike[str], format: str = "auto") -> PairStats:
     """Compute :class:`PairStats` for a pair table or a file :func:`prefnb.read_pairs` reads.
+
+    ``format`` is passed to :func:`prefnb.read_pairs` for files. Exact repeats that the reader
+    drops are counted in ``duplicate_pairs`` too.
 
     >>> import prefnb
     >>> stats(prefnb.pairs_frame([{"prompt": "q", "response_a": "x", "response_b": "y"}])).n_pairs
     1
     """
     name: str | None = None
+    dropped_on_read = 0
     if isinstance(source, pd.DataFrame):
         df = source
     else:
         from prefnb.formats import read_pairs
+        from prefnb.formats.sources import load_rows
 
         name = str(Path(source))
-        df = read_pairs(source)
+        df = read_pairs(source, format=format)
+        # read_pairs keeps one copy of a repeated pair; count the rest as duplicates here.
+        dropped_on_read = max(0, len(load_rows(source).records) - len(df))
     for column in ("prompt", "response_a", "response_b"):
         if column not in df.columns:
             known = ", ".join(map(str, df.columns)) or "none"
@@ -344,7 +351,7 @@ def stats(source: pd.DataFrame | str | os.PathLike[str]) -> PairStats:
         rejected_chars=LengthSummary.of(rej_lengths),
         multi_turn_prompts=multi_turn,
         system_prompts=system,
-        duplicate_pairs=len(duplicate_ids),
+        duplicate_pairs=len(duplicate_ids) + dropped_on_read,
         identical_responses=identical,
         length_bias=_bias_dict(pref_lengths, rej_lengths),
         source=name,

@@ -130,3 +130,17 @@ def test_missing_columns_are_named() -> None:
     df = prefnb.pairs_frame([{"prompt": "q", "response_a": "x", "response_b": "y"}])
     with pytest.raises(ValueError, match="response_b"):
         stats(df.drop(columns=["response_b"]))
+
+
+def test_duplicates_dropped_by_the_reader_are_still_counted(tmp_path: Path) -> None:
+    line = (
+        '{"input": {"messages": [{"role": "user", "content": "q"}]}, '
+        '"preferred_output": [{"role": "assistant", "content": "x"}], '
+        '"non_preferred_output": [{"role": "assistant", "content": "y"}]}\n'
+    )
+    swapped = line.replace('"x"', '"TMP"').replace('"y"', '"x"').replace('"TMP"', '"y"')
+    f = tmp_path / "dups.jsonl"
+    f.write_text(line * 3 + swapped, encoding="utf-8")
+    s = stats(f, format="together")
+    assert s.n_pairs == 2  # the reader keeps one copy of the exact repeats
+    assert s.duplicate_pairs == 3  # two exact repeats + one with the responses swapped
