@@ -109,7 +109,7 @@ def job_key(
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class Ledger:
@@ -228,7 +228,10 @@ class Ledger:
     def frame(self) -> pd.DataFrame:
         """Every job, newest first."""
         with self._connect() as con:
-            rows = [dict(r) for r in con.execute("SELECT * FROM jobs ORDER BY created_at DESC")]
+            rows = [
+                dict(r)
+                for r in con.execute("SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC")
+            ]
         cols = [
             "job_id",
             "status",
