@@ -110,10 +110,12 @@ def audit_stats(
     without data are NaN.
     """
     if isinstance(store, LabelStore):
-        events, current = store.events(annotator), store.current(annotator)
+        events = store.events(annotator, audited_only=True)
+        current = store.current(annotator)
     else:
         with LabelStore(store) as opened:
-            events, current = opened.events(annotator), opened.current(annotator)
+            events = opened.events(annotator, audited_only=True)
+            current = opened.current(annotator)
 
     records: list[dict[str, Any]] = events[list(EVENT_COLUMNS)].to_dict("records")  # type: ignore[assignment]
     audits = label_before_each_audit(records)

@@ -509,15 +509,26 @@ class LabelStore:
 
     # -- reading -----------------------------------------------------------------------
 
-    def events(self, annotator: str | None = None) -> pd.DataFrame:
-        """Every event (optionally one annotator's), in the order recorded."""
-        cols = ", ".join(EVENT_COLUMNS)
-        if annotator is None:
-            rows = self._query(f"SELECT {cols} FROM events ORDER BY id")
-        else:
-            rows = self._query(
-                f"SELECT {cols} FROM events WHERE annotator = ? ORDER BY id", (annotator,)
+    def events(self, annotator: str | None = None, *, audited_only: bool = False) -> pd.DataFrame:
+        """Every event (optionally one annotator's), in the order recorded.
+
+        ``audited_only=True`` keeps only the events of (pair, annotator) combinations that
+        have at least one ``audit`` event: all that audit statistics need, usually a few
+        percent of the log.
+        """
+        cols = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
+        where: list[str] = []
+        params: list[str] = []
+        if annotator is not None:
+            where.append("e.annotator = ?")
+            params.append(annotator)
+        if audited_only:
+            where.append(
+                "EXISTS (SELECT 1 FROM events a WHERE a.pair_id = e.pair_id "
+                "AND a.annotator = e.annotator AND a.kind = 'audit')"
             )
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._query(f"SELECT {cols} FROM events e{clause} ORDER BY e.id", params)
         df = pd.DataFrame(rows, columns=list(EVENT_COLUMNS), dtype=object)
         df["id"] = df["id"].astype("int64")
         df["duration_ms"] = pd.to_numeric(df["duration_ms"]).astype("float64")

@@ -180,6 +180,21 @@ def test_audit_never_changes_current_label(store: LabelStore) -> None:
     assert store.events()["kind"].tolist() == ["label", "audit", "audit"]
 
 
+def test_events_audited_only_keeps_audited_pairs_whole(store: LabelStore) -> None:
+    store.record(pair_id="p1", annotator="al", kind="label", verdict="a")
+    store.record(pair_id="p2", annotator="al", kind="label", verdict="a")
+    store.record(pair_id="p1", annotator="bo", kind="label", verdict="b")
+    store.record(pair_id="p1", annotator="al", kind="audit", verdict="b", shown="ba")
+    store.record(pair_id="p1", annotator="al", kind="note", note="after")
+    ev = store.events(audited_only=True)
+    assert list(zip(ev["pair_id"], ev["annotator"], ev["kind"], strict=True)) == [
+        ("p1", "al", "label"),
+        ("p1", "al", "audit"),
+        ("p1", "al", "note"),
+    ]
+    assert store.events("bo", audited_only=True).empty
+
+
 def test_labeled_pair_ids_for_resume(tmp_path: Path) -> None:
     path = tmp_path / "labels.sqlite"
     with LabelStore(path) as s:
