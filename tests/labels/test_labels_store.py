@@ -149,6 +149,17 @@ def test_edit_and_note_attach_and_survive_relabel(store: LabelStore) -> None:
     assert (row["edited_preferred"], row["note"]) == (None, None)
 
 
+def test_current_label_lookup(store: LabelStore) -> None:
+    assert store.current_label("p1", "al") is None
+    eid = store.record(pair_id="p1", annotator="al", kind="label", verdict="b", shown="ba")
+    store.record(pair_id="p1", annotator="al", kind="note", note="n")
+    got = store.current_label("p1", "al")
+    assert got is not None
+    assert (got["label"], got["shown"], got["note"], got["event_id"]) == ("b", "ba", "n", eid)
+    assert got["labeled_at"].endswith("+00:00")
+    assert store.current_label("p1", "bo") is None
+
+
 def test_label_event_can_carry_note_and_edit(store: LabelStore) -> None:
     store.record(
         pair_id="p1",
