@@ -284,7 +284,12 @@ def _validate_lines(
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return cast("list[dict[str, Any]]", df.to_dict("records"))
+    # Column-wise tolist() is several times faster than to_dict("records") on Arrow strings.
+    if df.columns.has_duplicates:
+        return cast("list[dict[str, Any]]", df.to_dict("records"))
+    columns = [str(c) for c in df.columns]
+    data = [df[c].tolist() for c in df.columns]
+    return [dict(zip(columns, values, strict=True)) for values in zip(*data, strict=True)]
 
 
 def _export(
@@ -325,9 +330,10 @@ def _export(
             continue
         candidates.append(_Candidate(index, row["pair_id"], _prompt_key(row["prompt"]), line))
 
+    first: ValidationReport | None = None
+    bad: dict[int, list[Finding]] = {}
     if candidates:
         first = _validate_lines([c.line for c in candidates], profile)
-        bad: dict[int, list[Finding]] = {}
         for finding in first.errors:
             if finding.line is not None:
                 bad.setdefault(finding.line - 1, []).append(finding)
@@ -353,8 +359,11 @@ def _export(
     train = [c.line for c, v in zip(candidates, in_val, strict=True) if not v]
     val = [c.line for c, v in zip(candidates, in_val, strict=True) if v]
 
-    # The validation file is checked in the same call, which also reports prompt overlap.
-    report = _validate_lines(train, profile, val if val_target is not None else None)
+    if first is not None and not bad and val_target is None:
+        report = first  # it checked exactly these lines, in this order
+    else:
+        # The validation file is checked in the same call, which also reports prompt overlap.
+        report = _validate_lines(train, profile, val if val_target is not None else None)
     if not report.ok:
         # Row-level errors were handled above; what is left concerns the files as a whole.
         raise ExportError(

@@ -240,7 +240,12 @@ class PairStats:
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return cast("list[dict[str, Any]]", df.to_dict("records"))
+    # Column-wise tolist() is several times faster than to_dict("records") on Arrow strings.
+    if df.columns.has_duplicates:
+        return cast("list[dict[str, Any]]", df.to_dict("records"))
+    columns = [str(c) for c in df.columns]
+    data = [df[c].tolist() for c in df.columns]
+    return [dict(zip(columns, values, strict=True)) for values in zip(*data, strict=True)]
 
 
 def _content_length(content: object) -> int:
