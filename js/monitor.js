@@ -31,6 +31,8 @@ const CSS = `
 .prefnb-monitor__status[data-status="cancel_requested"] { background: #9a6700; }
 .prefnb-monitor__model { color: var(--jp-ui-font-color2, #57606a); font-family: var(--jp-code-font-family, ui-monospace, monospace); font-size: 12px; }
 .prefnb-monitor__spacer { flex: 1; }
+.prefnb-monitor__wandb { font-size: 12px; color: var(--jp-content-link-color, #0969da); text-decoration: none; }
+.prefnb-monitor__wandb:hover { text-decoration: underline; }
 .prefnb-monitor__bar { height: 6px; border-radius: 3px; background: var(--jp-layout-color3, #eaeef2); overflow: hidden; }
 .prefnb-monitor__fill { height: 100%; background: #0969da; transition: width .4s ease; }
 .prefnb-monitor__card[data-status="completed"] .prefnb-monitor__fill { background: #1a7f37; }
@@ -163,7 +165,7 @@ function render({ model, el }) {
     const polled = model.get("last_poll");
     head.textContent = "";
     head.append(
-      h("span", "", `${rows.length} job${rows.length === 1 ? "" : "s"}, ${running} running`),
+      h("span", "", `${rows.length} job${rows.length === 1 ? "" : "s"}, ${running} active`),
       h("span", "prefnb-monitor__poll", model.get("polling") ? `updated ${polled}` : polled ? `stopped · last update ${polled}` : "stopped"),
     );
     list.replaceChildren(...rows.map(card));

@@ -261,3 +261,20 @@ def test_dataframe_is_exported_validated_and_launched(
     assert len(exported) == 2
     assert len(lines) == labeled
     assert job.id.startswith("ft-")
+
+
+def test_pairs_too_long_for_half_the_context_are_reported(
+    api: LocalTogether, client: Any, tmp_path: Path
+) -> None:
+    from prefnb.launch import LaunchWarning
+
+    path = write_dpo(tmp_path / "long.jsonl", 4)
+    lines = path.read_text().splitlines()
+    rec = json.loads(lines[2])
+    rec["preferred_output"][0]["content"] = "word " * 1000  # ≈1,250 tokens > 1,024
+    lines[2] = json.dumps(rec)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.warns(LaunchWarning, match=r"1 pair\(s\) in long\.jsonl \(lines 3\)") as rec_w:
+        launch_dpo(path, model=MODEL, max_seq_length=2048, client=client, progress=False)
+    assert "half of the 2048-token context" in str(rec_w[0].message)
+    assert rec_w[0].filename == __file__
