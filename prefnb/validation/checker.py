@@ -40,16 +40,18 @@ _ROLES: Final[frozenset[str]] = frozenset({"system", "user", "assistant"})
 _SUB_BLOCK: Final[int] = 1 << 18
 
 
-class _Msg(msgspec.Struct, forbid_unknown_fields=True):
+# gc=False: these structs never form cycles, so the collector need not track them;
+# frozen=True: _Msg is hashable, so a prompt's hash is hash(tuple(messages)) in C
+class _Msg(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
     role: str
     content: str
 
 
-class _Input(msgspec.Struct, forbid_unknown_fields=True):
+class _Input(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
     messages: list[_Msg]
 
 
-class _Line(msgspec.Struct, forbid_unknown_fields=True):
+class _Line(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
     input: _Input
     preferred_output: list[_Msg]
     non_preferred_output: list[_Msg]
@@ -104,6 +106,9 @@ class LineChecker:
         self.first_crlf: int | None = None
         self.nan_lines: list[int] = []
         self.dup_key_lines: list[tuple[int, str]] = []
+        #: (line, byte offset, length, unterminated) of every line that got a finding, so a
+        #: parallel run can re-check it under its final line number
+        self.finding_lines: list[tuple[int, int, int, bool]] = []
 
     # -- findings ---------------------------------------------------------------------------
 
@@ -168,17 +173,25 @@ class LineChecker:
 
     def _add_stats(self, obj: Mapping[str, Any], n: int) -> None:
         try:
-            messages = [(m.get("role"), m.get("content")) for m in obj["input"]["messages"]]
+            messages = obj["input"]["messages"]
+            key = hash(tuple(_prompt_item(m.get("role"), m.get("content")) for m in messages))
             pref = text_of(obj["preferred_output"][0].get("content"))
             rej = text_of(obj["non_preferred_output"][0].get("content"))
         except (AttributeError, IndexError, KeyError, TypeError):
             return  # openai lines may hold tool-call-only outputs: no text to compare
-        self.stats.add(n, messages, pref, rej)
+        texts = [text_of(m.get("content")) for m in messages] if self.stats.budget else []
+        self.stats.add(n, key, pref, rej, texts)
 
     # -- raw lines ----------------------------------------------------------------------------
 
     def check_raw(self, raw: bytes, n: int, offset: int, *, unterminated: bool) -> None:
         """The slow path for one line of bytes (terminator stripped)."""
+        before = len(self.findings)
+        self._check_raw(raw, n, offset, unterminated=unterminated)
+        if len(self.findings) != before:
+            self.finding_lines.append((n, offset, len(raw), unterminated))
+
+    def _check_raw(self, raw: bytes, n: int, offset: int, *, unterminated: bool) -> None:
         if len(raw) > LONG_LINE_BYTES:
             self.add(
                 "warning",
@@ -269,8 +282,19 @@ class LineChecker:
 
     # -- blocks -------------------------------------------------------------------------------
 
-    def check_block(self, data: bytes, *, first_line: int, start: int, at_eof: bool) -> int:
-        """Check a block of whole lines; returns the number of lines in it."""
+    def check_block(
+        self,
+        data: bytes,
+        *,
+        first_line: int,
+        start: int,
+        at_eof: bool,
+        n_lines: int | None = None,
+    ) -> int:
+        """Check a block of whole lines; returns the number of lines in it.
+
+        ``n_lines``, when the caller already counted them, saves a scan.
+        """
         fast = (
             self.profile != "openai"
             and self.dataset_format in (None, _PREF)
@@ -279,6 +303,8 @@ class LineChecker:
             and not self.full
         )
         if fast:
+            if n_lines is not None and len(data) <= 2 * _SUB_BLOCK:
+                return self._fast_sub(data, first_line, start, at_eof, n_lines)
             return self._fast_block(data, first_line, start, at_eof)
         lines, offsets, crlf = split_lines(data)
         if crlf:
@@ -314,8 +340,11 @@ class LineChecker:
             pos = end
         return n_lines
 
-    def _fast_sub(self, sub: bytes, first_line: int, start: int, at_eof: bool) -> int:
-        n = sub.count(b"\n") + (0 if sub.endswith(b"\n") else 1)
+    def _fast_sub(
+        self, sub: bytes, first_line: int, start: int, at_eof: bool, n: int | None = None
+    ) -> int:
+        if n is None:
+            n = sub.count(b"\n") + (0 if sub.endswith(b"\n") else 1)
         try:
             recs = _DECODER.decode_lines(sub)
         except (msgspec.DecodeError, ValueError):  # ValueError: msgspec's UnicodeDecodeError
@@ -394,6 +423,7 @@ class LineChecker:
         bad: list[int] = []
         strict = self.profile == "strict"
         add = self.stats.add
+        tokens = self.stats.budget is not None
         for i, rec in enumerate(recs):
             msgs = rec.input.messages
             p = rec.preferred_output
@@ -426,11 +456,19 @@ class LineChecker:
                 self.dataset_format = _PREF
             add(
                 first_line + (i if numbers is None else numbers[i]),
-                [(m.role, m.content) for m in msgs],
+                hash(tuple(msgs)),
                 pc,
                 qc,
+                [m.content for m in msgs] if tokens else (),
             )
         return bad
+
+
+def _prompt_item(role: Any, content: Any) -> Any:
+    """What a prompt message contributes to the prompt's hash, as the fast path computes it."""
+    if isinstance(role, str) and isinstance(content, str):
+        return _Msg(role, content)
+    return (repr(role), repr(content))
 
 
 def _split(sub: bytes) -> list[bytes]:

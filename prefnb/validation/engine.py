@@ -21,14 +21,14 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 import pandas as pd
 
 from prefnb.pairs import is_missing, normalize_prompt
 from prefnb.records import pair_to_dpo
 from prefnb.validation.checker import LineChecker
-from prefnb.validation.lines import file_findings, iter_blocks, plan_ranges, split_lines
+from prefnb.validation.lines import file_findings, iter_blocks, plan_ranges
 from prefnb.validation.profiles import check_profile_name
 from prefnb.validation.report import Finding, ValidationReport
 from prefnb.validation.warnings import PairStats, dataset_findings, length_bias
@@ -70,26 +70,47 @@ def _new_checker(
     )
 
 
-def _check_range(args: tuple[int, int, int]) -> LineChecker:
-    start, end, first_line = args
+def _check_range(args: tuple[int, int]) -> tuple[LineChecker, int]:
+    """Worker: check one byte range, numbering its lines from 1; return (checker, lines)."""
+    start, end = args
     st = _FORK_STATE
     checker = _new_checker(st["profile"], st["file"], st["max_errors"], st["dataset_format"])
+    n = 0
     with open(st["path"], "rb") as fh:
         for block in iter_blocks(fh, start=start, end=end):
             if checker.full:
                 break
-            checker.check_block(
+            n += checker.check_block(
                 block.data,
-                first_line=first_line + block.first_line - 1,
+                first_line=block.first_line,
                 start=block.start,
                 at_eof=block.at_eof and end == st["size"],
+                n_lines=block.n_lines,
             )
-    return checker
+    return checker, n
 
 
-def _merge(into: LineChecker, part: LineChecker) -> None:
+def _merge(into: LineChecker, part: LineChecker, offset: int, fh: BinaryIO) -> None:
+    """Fold a worker's range into ``into``; its line ``k`` is line ``offset + k``.
+
+    Statistics are shifted. Findings carry line numbers inside their (SDK-exact) messages,
+    so the few lines that had any are re-checked here under their final numbers.
+    """
+    if part.finding_lines:
+        redo = LineChecker(
+            into.profile,
+            dataset_format=into.dataset_format,
+            file=into.file,
+            max_errors=max(1, into.max_errors - into.n_errors),
+        )
+        for line, start, length, unterminated in part.finding_lines:
+            fh.seek(start)
+            redo.check_raw(fh.read(length), offset + line, start, unterminated=unterminated)
+        findings = redo.findings
+    else:
+        findings = []
     room = into.max_errors - into.n_errors
-    for f in part.findings:
+    for f in findings:
         if f.severity == "error":
             if room <= 0:
                 into.truncated = True
@@ -98,11 +119,12 @@ def _merge(into: LineChecker, part: LineChecker) -> None:
             into.n_errors += 1
         into.findings.append(f)
     into.truncated |= part.truncated
+    part.stats.shift(offset)
     into.stats.extend(part.stats)
     into.crlf += part.crlf
     into.lone_cr += part.lone_cr
-    if into.first_crlf is None:
-        into.first_crlf = part.first_crlf
+    if into.first_crlf is None and part.first_crlf is not None:
+        into.first_crlf = part.first_crlf + offset
 
 
 def _check_file(
@@ -116,15 +138,21 @@ def _check_file(
     n_lines = 0
     n_workers = _workers() if workers is None else max(1, workers)
     parallel = n_workers > 1 and size >= PARALLEL_MIN_BYTES and _FORK_STATE.get("tokenizer") is None
+    done = 0
     with open(path, "rb") as fh:
         for block in iter_blocks(fh):
             checker.check_block(
-                block.data, first_line=block.first_line, start=block.start, at_eof=block.at_eof
+                block.data,
+                first_line=block.first_line,
+                start=block.start,
+                at_eof=block.at_eof,
+                n_lines=block.n_lines,
             )
-            n_lines = block.first_line - 1 + _lines_in(block.data)
+            n_lines = block.first_line - 1 + block.n_lines
             done = block.start + len(block.data)
             if progress is not None:
                 progress(done, size)
+            # the first block decides the dataset format; workers take the rest
             if parallel and done < size:
                 break
         else:
@@ -132,12 +160,6 @@ def _check_file(
     if parallel:
         n_lines = _check_parallel(path, size, done, n_lines, checker, n_workers, progress)
     return checker, n_lines, pre
-
-
-def _lines_in(data: bytes) -> int:
-    if b"\r" in data:
-        return len(split_lines(data)[0])
-    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
 
 def _check_parallel(
@@ -149,8 +171,7 @@ def _check_parallel(
     n_workers: int,
     progress: Progress | None,
 ) -> int:
-    planned, rest = plan_ranges(path, done, RANGE_BYTES)
-    ranges = [(s, e, n_lines + first) for s, e, first in planned]
+    ranges = plan_ranges(path, done, size, RANGE_BYTES)
     _FORK_STATE.update(
         path=str(path),
         size=size,
@@ -160,15 +181,13 @@ def _check_parallel(
         dataset_format=checker.dataset_format,
     )
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(min(n_workers, len(ranges))) as pool:
-        for (_s, end, _first), part in zip(ranges, pool.imap(_check_range, ranges), strict=True):
-            _merge(checker, part)
+    with ctx.Pool(min(n_workers, len(ranges))) as pool, open(path, "rb") as fh:
+        for (_s, end), (part, count) in zip(ranges, pool.imap(_check_range, ranges), strict=False):
+            _merge(checker, part, n_lines, fh)
+            n_lines += count
             if progress is not None:
                 progress(end, size)
-            if checker.full:
-                pool.terminate()
-                break
-    return n_lines + rest
+    return n_lines
 
 
 def _check_records(

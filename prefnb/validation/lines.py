@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import stat
@@ -34,8 +35,9 @@ __all__ = [
     "split_lines",
 ]
 
-#: Bytes read per block (a block is extended to the end of its last line).
-BLOCK_BYTES: Final[int] = 4 * 2**20
+#: Bytes read per block (a block is extended to the end of its last line). Small enough to
+#: stay in the CPU cache between reading, scanning and decoding: 4 MiB blocks ran 3x slower.
+BLOCK_BYTES: Final[int] = 256 * 2**10
 #: Lines longer than this get a warning: no model context holds them.
 LONG_LINE_BYTES: Final[int] = 32 * 2**20
 
@@ -50,6 +52,7 @@ class Block:
     start: int
     first_line: int
     at_eof: bool
+    n_lines: int
 
 
 def file_findings(path: Path, *, profile: str) -> tuple[list[Finding], int | None]:
@@ -168,7 +171,8 @@ def iter_blocks(fh: BinaryIO, *, start: int = 0, end: int | None = None) -> Iter
             remaining -= len(chunk)
         if not chunk:
             if parts:
-                yield Block(b"".join(parts), pos, line, True)
+                data = b"".join(parts)
+                yield Block(data, pos, line, True, _count_lines(data))
             return
         cut = _cut(chunk)
         if cut == 0:  # no line end yet: a long line, keep reading
@@ -177,31 +181,39 @@ def iter_blocks(fh: BinaryIO, *, start: int = 0, end: int | None = None) -> Iter
         parts.append(chunk[:cut])
         data = b"".join(parts)
         parts = [chunk[cut:]] if cut < len(chunk) else []
-        yield Block(data, pos, line, False)
+        n = _count_lines(data)
+        yield Block(data, pos, line, False, n)
         pos += len(data)
-        line += _count_lines(data)
+        line += n
 
 
-def plan_ranges(path: Path, start: int, range_bytes: int) -> tuple[list[tuple[int, int, int]], int]:
-    """Split a file from byte ``start`` into ``(start, end, first_line)`` ranges at line ends.
+def plan_ranges(path: Path, start: int, size: int, range_bytes: int) -> list[tuple[int, int]]:
+    """Split a file from byte ``start`` into ``(start, end)`` byte ranges that end at a ``\\n``.
 
-    ``first_line`` counts from 1 at ``start``. Also returns the number of lines after
-    ``start``. Counting lines takes one fast pass over the bytes (no JSON parsing).
+    Only a few bytes around each cut are read. A ``\\n`` ends a line in every newline
+    convention, so each range holds whole lines.
     """
-    ranges: list[tuple[int, int, int]] = []
-    total = 0
+    cuts = [start]
     with open(path, "rb") as fh:
-        range_start, range_first = start, 1
-        block_end = start
-        for block in iter_blocks(fh, start=start):
-            block_end = block.start + len(block.data)
-            total = block.first_line - 1 + _count_lines(block.data)
-            if block_end - range_start >= range_bytes:
-                ranges.append((range_start, block_end, range_first))
-                range_start, range_first = block_end, total + 1
-        if block_end > range_start:
-            ranges.append((range_start, block_end, range_first))
-    return ranges, total
+        pos = start + range_bytes
+        while pos < size:
+            fh.seek(pos)
+            while True:
+                window = fh.read(64 * 1024)
+                if not window:
+                    pos = size
+                    break
+                nl = window.find(b"\n")
+                if nl >= 0:
+                    pos += nl + 1
+                    break
+                pos += len(window)
+            if pos >= size:
+                break
+            cuts.append(pos)
+            pos += range_bytes
+    cuts.append(size)
+    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
 
 def read_range(fh: BinaryIO, start: int, end: int) -> Iterator[Block]:

@@ -153,10 +153,6 @@ def near_identical(a: str, b: str) -> bool:
     return _normalize(a) == _normalize(b)
 
 
-def _prompt_key(messages: Iterable[tuple[str, Any]]) -> int:
-    return hash(tuple((r, c if isinstance(c, str) else repr(c)) for r, c in messages))
-
-
 @dataclass
 class PairStats:
     """Per-line numbers needed for dataset-level warnings, mergeable across chunks.
@@ -197,22 +193,29 @@ class PairStats:
         return self.max_tokens // 2 if self.lora_long_context else self.max_tokens
 
     def add(
-        self, line: int, messages: Sequence[tuple[str, Any]], preferred: str, rejected: str
+        self,
+        line: int,
+        prompt_key: int,
+        preferred: str,
+        rejected: str,
+        prompt_texts: Iterable[str] = (),
     ) -> None:
-        """Record one preference line (prompt messages as (role, content), output texts)."""
-        pk = _prompt_key(messages)
+        """Record one preference line: a hash of its prompt and its two output texts.
+
+        ``prompt_texts`` (the prompt messages' texts) is only needed with ``max_tokens``.
+        """
         self.lines.append(line)
         self.preferred_len.append(len(preferred))
         self.rejected_len.append(len(rejected))
-        self.prompt_hash.append(pk)
-        self.pair_hash.append(hash((pk, preferred, rejected)))
+        self.prompt_hash.append(prompt_key)
+        self.pair_hash.append(hash((prompt_key, preferred, rejected)))
         if preferred == rejected:
             self.identical.append(line)
         elif near_identical(preferred, rejected):
             self.near.append(line)
         budget = self.budget
         if budget is not None:
-            prompt_tokens = sum(self.tokens(text_of(c)) for _, c in messages)
+            prompt_tokens = sum(self.tokens(t) for t in prompt_texts)
             for key, text in (("preferred_output", preferred), ("non_preferred_output", rejected)):
                 # chars/4 over-estimates rarely; skip exact counting when clearly short
                 if self.tokenizer is None and (len(text) + 3) // 4 + prompt_tokens <= budget:
@@ -222,6 +225,14 @@ class PairStats:
                     self.n_over_tokens += 1
                     if len(self.over_tokens) < _EXAMPLES:
                         self.over_tokens.append((line, key, total))
+
+    def shift(self, offset: int) -> None:
+        """Add ``offset`` to every line number (a worker numbered its range from 1)."""
+        if offset:
+            self.lines = array("q", [n + offset for n in self.lines])
+            self.identical = [n + offset for n in self.identical]
+            self.near = [n + offset for n in self.near]
+            self.over_tokens = [(n + offset, k, t) for n, k, t in self.over_tokens]
 
     def extend(self, other: PairStats) -> None:
         """Append another chunk's numbers (chunks arrive in line order)."""
