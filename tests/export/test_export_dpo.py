@@ -301,7 +301,7 @@ def test_split_by_prompt_keeps_groups_together_and_both_sides_non_empty() -> Non
     assert split_by_prompt(keys, 0.99, 0).count(False) >= 1
 
 
-def test_failing_second_file_leaves_both_targets_untouched(
+def test_unwritable_validation_target_leaves_both_files_untouched(
     mixed: pd.DataFrame, tmp_path: Path
 ) -> None:
     df = _many(10, 2)

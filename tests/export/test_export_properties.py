@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import prefnb
@@ -55,7 +55,12 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 any_rows = st.lists(
     st.fixed_dictionaries(
-        {"prompt": any_prompt(), "response_a": ugly_text, "response_b": ugly_text, "label": label},
+        {
+            "prompt": st.one_of(valid_prompt(), any_prompt()),
+            "response_a": ugly_text,
+            "response_b": ugly_text,
+            "label": label,
+        },
         optional={"edited_preferred": st.one_of(st.none(), ugly_text)},
     ),
     min_size=1,
@@ -84,31 +89,47 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
     on_invalid=st.sampled_from(["raise", "drop"]),
     existing=st.booleans(),
     sft=st.booleans(),
+    split=st.booleans(),
 )
-def test_export_raises_before_writing_or_writes_a_clean_file(
-    rows: list[dict[str, Any]], profile: str, on_invalid: Any, existing: bool, sft: bool
+def test_export_raises_before_writing_or_writes_clean_files(
+    rows: list[dict[str, Any]],
+    profile: str,
+    on_invalid: Any,
+    existing: bool,
+    sft: bool,
+    split: bool,
 ) -> None:
     df = _frame(rows)
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "out.jsonl"
+        out, val = Path(tmp) / "out.jsonl", Path(tmp) / "val.jsonl"
+        targets = [out, val] if split else [out]
         if existing:
-            out.write_bytes(b"previous\n")
+            for t in targets:
+                t.write_bytes(b"previous\n")
+        kwargs: dict[str, Any] = {"on_invalid": on_invalid}
+        if split:
+            kwargs |= {"validation_path": val, "val_fraction": 0.5}
         try:
             if sft:
-                result = export_sft(df, out, on_invalid=on_invalid)
+                result = export_sft(df, out, **kwargs)
             else:
-                result = export_dpo(df, out, profile=profile, on_invalid=on_invalid)
-        except ValueError:  # ExportError, PairSchemaError
-            assert [p.name for p in Path(tmp).iterdir()] == (["out.jsonl"] if existing else [])
-            if existing:
-                assert out.read_bytes() == b"previous\n"
+                result = export_dpo(df, out, profile=profile, **kwargs)
+        except ValueError:  # ExportError, PairSchemaError, a split with one prompt
+            event("refused")
+            names = sorted(p.name for p in Path(tmp).iterdir())
+            assert names == (sorted(t.name for t in targets) if existing else [])
+            for t in targets if existing else []:
+                assert t.read_bytes() == b"previous\n"
             return
+        event("written")
         check_profile = "together" if sft else profile
-        report = validate(out, check_profile)
-        assert report.ok, report
-        assert report.n_rows == result.rows_written["train"] > 0
+        for split_name, t in result.paths.items():
+            report = validate(t, check_profile)
+            assert report.ok, report
+            assert report.n_rows == result.rows_written[split_name] > 0
+        assert set(result.paths.values()) == set(targets)
         assert result.n_written + result.n_left_out == len(df)
-        assert [p.name for p in Path(tmp).iterdir()] == ["out.jsonl"]
+        assert sorted(p.name for p in Path(tmp).iterdir()) == sorted(t.name for t in targets)
 
 
 def _expected(df: pd.DataFrame) -> list[tuple[list[dict[str, Any]], str, str]]:
