@@ -9,9 +9,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import prefnb
 from prefnb.formats import FormatError, detect_format, read_pairs
+from prefnb.formats.hh import _MARKER, parse_transcript
 from prefnb.pairs import check_pairs, pair_id
 
 DATA = Path(__file__).parent / "data"
@@ -477,3 +480,36 @@ def test_pair_ids_from_other_tools() -> None:
     assert df["pair_id"].tolist() == ["5", pair_id("q", "x", "z")]
     with pytest.raises(FormatError, match=r"record 0: 'pair_id' must be a string, got list"):
         read_pairs([{**base, "pair_id": [1]}])
+
+
+# ---------------------------------------------------------------- property: HH transcripts
+
+_turn_text = (
+    st.lists(
+        st.sampled_from([*"abc xyz:\n\t", "Human", "human", "Assistant", "é", "😀"]), max_size=12
+    )
+    .map("".join)
+    .map(str.strip)
+)
+_speaker = st.sampled_from(
+    [
+        ("user", "Human:"),
+        ("user", "HUMAN :"),
+        ("user", "human:"),
+        ("assistant", "Assistant:"),
+        ("assistant", "ASSISTANT\t:"),
+    ]
+)
+_sep = st.sampled_from(["\n\n", "\n", "\n \n  ", "\n\n\n"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(turns=st.lists(st.tuples(_speaker, _turn_text, _sep), min_size=1, max_size=6))
+def test_property_hh_transcripts_parse_back(
+    turns: list[tuple[tuple[str, str], str, str]],
+) -> None:
+    # Texts that themselves start a line with a speaker marker are ambiguous by design.
+    assume(all(not _MARKER.search("\n" + text) for _, text, _ in turns))
+    transcript = "".join(f"{sep}{marker} {text}" for (_, marker), text, sep in turns)
+    parsed = parse_transcript(transcript, "row 1", "chosen")
+    assert parsed == [{"role": role, "content": text} for (role, _), text, _ in turns]
