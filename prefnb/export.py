@@ -41,6 +41,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import html
 import os
@@ -80,8 +81,8 @@ _MAX_LISTED: Final[int] = 10
 class ExportError(ValueError):
     """An export was refused before anything was written.
 
-    ``findings`` holds the validation errors (with ``line`` replaced by nothing: the row and
-    ``pair_id`` are in each message) when the refusal comes from validation.
+    ``findings`` holds the validator's errors when the refusal comes from validation, each
+    with the ``pair_id`` of its row (``line`` counts the rows that would have been written).
     """
 
     def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
@@ -400,7 +401,7 @@ def _invalid_error(
     findings: list[Finding] = []
     for i in sorted(bad):
         for finding in bad[i]:
-            findings.append(finding)
+            findings.append(dataclasses.replace(finding, pair_id=candidates[i].pair_id))
             if len(items) < _MAX_LISTED:
                 where = f" at {finding.path}" if finding.path else ""
                 items.append(

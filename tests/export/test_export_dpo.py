@@ -115,7 +115,7 @@ def test_invalid_row_raises_naming_row_pair_and_path_and_writes_nothing(tmp_path
     assert "input.messages" in message
     assert "must not be from the assistant" in message
     assert "nothing was written" in message
-    assert info.value.findings
+    assert [f.pair_id for f in info.value.findings] == [bad_id]
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # no temporary file left behind either
 
