@@ -52,6 +52,7 @@ __all__ = [
     "Strength",
     "Verdict",
     "fold_events",
+    "label_before_each_audit",
 ]
 
 Kind = Literal["label", "undo", "edit", "note", "audit"]

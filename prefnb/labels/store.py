@@ -187,7 +187,7 @@ class LabelStore:
         timeout: float = 10.0,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
     ) -> None:
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         if not isinstance(timeout, (int, float)) or not timeout > 0 or math.isinf(timeout):
             raise LabelStoreError(
                 f"label store {self.path}: timeout must be a positive number of seconds, "
