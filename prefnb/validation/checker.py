@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
@@ -35,26 +35,35 @@ from prefnb.validation.warnings import PairStats, text_of
 __all__ = ["LineChecker"]
 
 _PREF: Final[str] = "preference_openai"
-_ROLES: Final[frozenset[str]] = frozenset({"system", "user", "assistant"})
 #: decode_lines is tried on sub-blocks of about this size; a bad line costs one sub-block.
 _SUB_BLOCK: Final[int] = 1 << 18
 
 
+# The clean shape, as types the decoder checks in C: exactly these keys, string contents,
+# known roles, a non-empty prompt and exactly one assistant message per output.
 # gc=False: these structs never form cycles, so the collector need not track them;
-# frozen=True: _Msg is hashable, so a prompt's hash is hash(tuple(messages)) in C
+# frozen=True: _Msg is hashable, so a prompt's hash is hash(tuple(messages)) in C.
 class _Msg(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
-    role: str
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class _Out(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
+    role: Literal["assistant"]
     content: str
 
 
 class _Input(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
-    messages: list[_Msg]
+    messages: Annotated[list[_Msg], msgspec.Meta(min_length=1)]
+
+
+_One = Annotated[list[_Out], msgspec.Meta(min_length=1, max_length=1)]
 
 
 class _Line(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
     input: _Input
-    preferred_output: list[_Msg]
-    non_preferred_output: list[_Msg]
+    preferred_output: _One
+    non_preferred_output: _One
 
 
 _DECODER: Final = msgspec.json.Decoder(_Line)
@@ -421,39 +430,33 @@ class LineChecker:
         0, 1, 2, …).
         """
         bad: list[int] = []
+        if self.dataset_format != _PREF:
+            if self.dataset_format is not None:
+                return list(range(len(recs)))  # the first line chose another format
+            self.dataset_format = _PREF
         strict = self.profile == "strict"
         add = self.stats.add
         tokens = self.stats.budget is not None
         for i, rec in enumerate(recs):
             msgs = rec.input.messages
-            p = rec.preferred_output
-            q = rec.non_preferred_output
-            if not msgs or len(p) != 1 or len(q) != 1:
+            # the decoder checked roles, counts and types; left: no role twice in a row,
+            # and the prompt must not end with the assistant
+            if len(msgs) == 1:
+                ok = msgs[0].role != "assistant"
+            else:
+                prev = ""
+                ok = True
+                for m in msgs:
+                    if m.role == prev:
+                        ok = False
+                        break
+                    prev = m.role
+                ok = ok and prev != "assistant"
+            pc = rec.preferred_output[0].content
+            qc = rec.non_preferred_output[0].content
+            if not ok or (strict and not _strict_ok(msgs, pc, qc)):
                 bad.append(i)
                 continue
-            prev = None
-            ok = True
-            for m in msgs:
-                r = m.role
-                if r == prev or r not in _ROLES:
-                    ok = False
-                    break
-                prev = r
-            pc, qc = p[0].content, q[0].content
-            if (
-                not ok
-                or prev == "assistant"
-                or p[0].role != "assistant"
-                or q[0].role != "assistant"
-                or (strict and not _strict_ok(msgs, pc, qc))
-            ):
-                bad.append(i)
-                continue
-            if self.dataset_format != _PREF:
-                if self.dataset_format is not None:
-                    bad.append(i)  # the first line chose another format: mismatch error
-                    continue
-                self.dataset_format = _PREF
             add(
                 first_line + (i if numbers is None else numbers[i]),
                 hash(tuple(msgs)),
@@ -467,7 +470,8 @@ class LineChecker:
 def _prompt_item(role: Any, content: Any) -> Any:
     """What a prompt message contributes to the prompt's hash, as the fast path computes it."""
     if isinstance(role, str) and isinstance(content, str):
-        return _Msg(role, content)
+        # the Literal type only constrains decoding; any role hashes the same way
+        return _Msg(role, content)  # type: ignore[arg-type]
     return (repr(role), repr(content))
 
 
