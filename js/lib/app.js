@@ -4,7 +4,7 @@
  * outgoing label queue (pending until the kernel says the store committed) and the keys.
  */
 import { WindowCache } from "./window.js";
-import { renderPair, ensureDiff, h } from "./pair_view.js";
+import { pairSkeleton, ensureDiff, h } from "./pair_view.js";
 import { renderMarkdown } from "./markdown.js";
 import { buildLayout } from "./layout.js";
 import { actionFor, isTyping } from "./keys.js";
@@ -14,7 +14,10 @@ import { Rate, progressText } from "./progress.js";
 /** @typedef {import("./protocol.js").Verdict} Verdict */
 /** @typedef {import("./protocol.js").KernelMessage} KernelMessage */
 /** @typedef {import("./protocol.js").BrowserMessage} BrowserMessage */
-/** @typedef {{ item: Item, node: HTMLElement | null }} Entry */
+/**
+ * A pair in the window; `node` is its DOM, complete once `steps` is empty.
+ * @typedef {{ item: Item, node: HTMLElement | null, steps?: (() => void)[] }} Entry
+ */
 /**
  * @typedef {{
  *   get(name: string): any, set(name: string, value: any): void,
@@ -62,6 +65,8 @@ export class LabelerApp {
     /** @type {Entry[]} */
     this.renderQueue = [];
     this.renderTimer = 0;
+    this.tick = new MessageChannel();
+    this.tick.port1.onmessage = () => this.renderSome();
     this.syncing = false;
     this.syncBusy = false;
     this.destroyed = false;
@@ -94,7 +99,9 @@ export class LabelerApp {
     this.destroyed = true;
     this.model.off("msg:custom", this.onMsg);
     this.model.off("change:guidelines", this.onGuidelines);
-    clearTimeout(this.renderTimer);
+    this.tick.port1.onmessage = null;
+    this.tick.port1.close();
+    this.renderQueue = [];
     this.ui.root.remove();
   }
 
@@ -183,24 +190,66 @@ export class LabelerApp {
   /** @param {Entry[]} entries */
   queueRender(entries) {
     this.renderQueue.push(...entries);
-    if (!this.renderTimer) this.renderTimer = window.setTimeout(() => this.renderSome(), 0);
+    this.scheduleRender();
   }
 
-  /** Pre-render queued pairs in slices of ~8 ms so input stays responsive. */
+  scheduleRender() {
+    if (this.renderTimer || !this.renderQueue.length) return;
+    this.renderTimer = 1;
+    // A message-channel task, not setTimeout: nested timeouts are clamped to 4 ms.
+    this.tick.port2.postMessage(null);
+  }
+
+  /**
+   * Pre-render in small tasks (one turn or response each), nearest to the cursor first, and
+   * yield whenever input is waiting: a keypress never queues behind more than one step.
+   */
   renderSome() {
     this.renderTimer = 0;
-    if (this.destroyed) return;
-    const until = performance.now() + 8;
-    while (this.renderQueue.length && performance.now() < until) {
-      const entry = /** @type {Entry} */ (this.renderQueue.shift());
-      this.prepare(entry);
+    if (this.destroyed || !this.renderQueue.length) return;
+    const scheduling = /** @type {any} */ (navigator).scheduling;
+    if (scheduling?.isInputPending?.()) {
+      setTimeout(() => this.scheduleRender(), 0);
+      return;
     }
-    if (this.renderQueue.length) this.renderTimer = window.setTimeout(() => this.renderSome(), 0);
+    let best = 0;
+    for (let i = 1; i < this.renderQueue.length; i++) {
+      const d = Math.abs(this.renderQueue[i].item.pos - this.cursor);
+      if (d < Math.abs(this.renderQueue[best].item.pos - this.cursor)) best = i;
+    }
+    const entry = this.renderQueue[best];
+    const live =
+      this.audits.some((a) => a.entry === entry) || this.cache.entries.get(entry.item.pos) === entry;
+    if (!live) {
+      this.renderQueue.splice(best, 1);
+    } else {
+      if (!entry.node) {
+        const { node, steps } = pairSkeleton(entry.item);
+        entry.node = node;
+        entry.steps = steps;
+      }
+      const step = entry.steps?.shift();
+      if (step) step();
+      if (!entry.steps?.length) {
+        this.renderQueue.splice(best, 1);
+        if (this.ui.root.classList.contains("pl-mode-diff")) ensureDiff(entry.node, entry.item);
+      }
+    }
+    this.scheduleRender();
   }
 
-  /** @param {Entry} entry */
+  /**
+   * The entry's finished node (rendering whatever pre-rendering has not done yet).
+   * @param {Entry} entry
+   */
   prepare(entry) {
-    if (!entry.node) entry.node = renderPair(entry.item);
+    if (!entry.node) {
+      const { node, steps } = pairSkeleton(entry.item);
+      entry.node = node;
+      entry.steps = steps;
+    }
+    for (const step of entry.steps ?? []) step();
+    entry.steps = [];
     if (this.ui.root.classList.contains("pl-mode-diff")) ensureDiff(entry.node, entry.item);
     return entry.node;
   }
@@ -313,8 +362,12 @@ export class LabelerApp {
     this.shownAt = performance.now();
     this.closeEditors();
     this.updateChrome();
-    this.cache.evict(this.cursor);
-    this.pump();
+    // Window upkeep after the swap, so it never delays the frame that shows the pair.
+    setTimeout(() => {
+      if (this.destroyed) return;
+      this.cache.evict(this.cursor);
+      this.pump();
+    }, 0);
   }
 
   /** @param {"loading" | "done"} state */

@@ -28,8 +28,9 @@ export function lengths(text) {
 
 /**
  * @param {"left" | "right"} side @param {string} text @param {string} letter
+ * @param {(() => void)[]} steps receives the markdown rendering, to run later
  */
-function pane(side, text, letter) {
+function pane(side, text, letter, steps) {
   const sec = h("section", `pl-pane pl-${side}`);
   sec.setAttribute("aria-label", `${side} response`);
   const head = h("header", "pl-pane-head");
@@ -40,7 +41,7 @@ function pane(side, text, letter) {
   const body = h("div", "pl-body");
   body.tabIndex = -1;
   const md = h("div", "pl-md");
-  renderMarkdown(md, text);
+  steps.push(() => renderMarkdown(md, text));
   const raw = h("pre", "pl-raw", text);
   const diff = h("pre", "pl-diffview");
   body.append(md, raw, diff);
@@ -50,11 +51,14 @@ function pane(side, text, letter) {
 }
 
 /**
- * Render `item` into a detached node.
+ * Build the node of `item` with its markdown still to render: the returned steps (one per
+ * turn or response) render it, so pre-rendering can yield to input between them.
  * @param {Item} item
- * @returns {HTMLElement}
+ * @returns {{ node: HTMLElement, steps: (() => void)[] }}
  */
-export function renderPair(item) {
+export function pairSkeleton(item) {
+  /** @type {(() => void)[]} */
+  const steps = [];
   const root = h("div", "pl-pair");
   root.dataset.pos = String(item.pos);
   root.dataset.pairId = item.pair_id;
@@ -62,7 +66,7 @@ export function renderPair(item) {
   const prompt = h("div", "pl-prompt");
   for (const turn of item.prompt) {
     const md = h("div", "pl-md");
-    renderMarkdown(md, turn.content);
+    steps.push(() => renderMarkdown(md, turn.content));
     if (turn.role === "system") {
       const det = /** @type {HTMLDetailsElement} */ (h("details", "pl-turn pl-role-system"));
       const sum = h("summary", "pl-role", `system prompt · ${lengths(turn.content)}`);
@@ -75,9 +79,23 @@ export function renderPair(item) {
     }
   }
   const panes = h("div", "pl-panes");
-  panes.append(pane("left", item.left, item.shown[0]), pane("right", item.right, item.shown[1]));
+  panes.append(
+    pane("left", item.left, item.shown[0], steps),
+    pane("right", item.right, item.shown[1], steps),
+  );
   root.append(prompt, panes);
-  return root;
+  return { node: root, steps };
+}
+
+/**
+ * Render `item` into a detached node, all at once.
+ * @param {Item} item
+ * @returns {HTMLElement}
+ */
+export function renderPair(item) {
+  const { node, steps } = pairSkeleton(item);
+  for (const step of steps) step();
+  return node;
 }
 
 /**

@@ -109,7 +109,7 @@ class Labeler(anywidget.AnyWidget):
         self._store = store if isinstance(store, LabelStore) else LabelStore(store)
         self._session = uuid.uuid4().hex
         current = self._store.current(annotator=annotator)
-        labeled = _current_map(current[current["pair_id"].isin(df["pair_id"])])
+        labeled = _current_map(current)  # ids outside df are ignored by the window
         self._window = LabelWindow(
             df, seed=seed, shuffle=shuffle, audit_rate=float(audit_rate), labeled=labeled
         )

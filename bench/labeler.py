@@ -1,0 +1,253 @@
+"""Labeler speed in real headless Chromium, printed beside its budgets and a same-run floor.
+
+Run: ``.venv/bin/python bench/labeler.py`` (about a minute; ``--labels N``, ``--rows N``).
+
+1. keypress → next pair painted, over 200 labels of ~4 KB markdown responses. Measured in the
+   page like ``labeling-latency-anchors.md``: from the keydown event's ``timeStamp`` until a
+   MutationObserver sees the next pair and two animation frames have run. Baseline in the
+   same browser: the "floor", a minimal widget swapping in prefetched plain text.
+2. keypress → label committed in SQLite: keydown time (``performance.timeOrigin`` +
+   ``timeStamp``) to the moment ``LabelStore.record`` returned (after COMMIT) in Python;
+   baseline: ``LabelStore.record`` alone. The page talks to Python through Playwright's
+   ``expose_function`` instead of a Jupyter websocket (see ``prefnb.labeler.static_host``).
+3. a 1,000,000-row DataFrame: Labeler construction → first pair painted, and kernel memory
+   added by the Labeler relative to the DataFrame's own memory (process RSS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from prefnb.labeler import Labeler
+from prefnb.labeler.static_host import HARNESS_HTML, ORIGIN, host
+from prefnb.labels import LabelStore
+from prefnb.pairs import pairs_frame
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
+
+MEASURE_JS = """() => {
+  window.__lat = []; window.__dom = []; window.__keys = []; window.__t0 = null;
+  window.addEventListener('keydown', (e) => {
+    window.__t0 = e.timeStamp; window.__keys.push(performance.timeOrigin + e.timeStamp);
+  }, true);
+  const root = document.querySelector('.prefnb-labeler');
+  const done = (t0) => () => window.__lat.push(performance.now() - t0);
+  new MutationObserver(() => {
+    const t0 = window.__t0; if (t0 === null) return; window.__t0 = null;
+    window.__dom.push(performance.now() - t0);
+    requestAnimationFrame(() => requestAnimationFrame(done(t0)));
+  }).observe(root, { attributes: true, attributeFilter: ['data-pos', 'data-pair-id'] });
+}"""
+
+# The floor: swap in prefetched text of the same size as the Labeler's markdown, no parsing.
+FLOOR_ESM = """export default { render({ model, el }) {
+  const root = document.createElement('div'); root.className = 'prefnb-labeler'; root.tabIndex = 0;
+  const items = model.get('items'); let i = 0;
+  const show = () => { root.dataset.pos = String(i); root.textContent = items[i % items.length]; };
+  const onKey = () => { i += 1; show(); model.send({ type: 'label', i }); };
+  root.addEventListener('keydown', onKey); show(); el.append(root);
+  return () => root.remove();
+} };"""
+
+
+def markdown_response(i: int, side: str) -> str:
+    """About 4 KB of markdown with headings, lists, a table and a fenced code block."""
+    parts = [f"## Answer {side}{i}\n", f"Here is a **careful** answer to question {i}.\n"]
+    for k in range(12):
+        parts.append(f"- point {k}: the value of `x{k}` depends on *context* {i * k}")
+    table = "\n".join(f"| {n} | {n * n} |" for n in range(8))
+    parts.append("\n| n | square |\n|---|---|\n" + table)
+    code = "\n".join(f"def f{n}(x):\n    return x * {n} + {i}  # step {n}" for n in range(30))
+    parts.append(f"\n```python\n{code}\n```\n")
+    parts.append(
+        " ".join(f"Sentence {s} explains the trade-off in option {side}." for s in range(40))
+    )
+    return "\n".join(parts)
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def press_and_measure(page: Any, n: int) -> tuple[list[float], list[float]]:
+    """Press ``1`` n times; return keypress→painted and keypress→in-DOM latencies (ms)."""
+    page.evaluate(MEASURE_JS)
+    page.locator(".prefnb-labeler").focus()
+    for i in range(n):
+        page.keyboard.press("1")
+        page.wait_for_function("n => window.__lat.length >= n", arg=i + 1)
+        page.wait_for_timeout(30)  # an annotator reads for seconds; 30 ms is a hard case
+    lat: list[float] = page.evaluate("() => window.__lat")
+    dom: list[float] = page.evaluate("() => window.__dom")
+    return lat, dom
+
+
+def bench_floor(browser: Any, n: int) -> tuple[list[float], list[float]]:
+    page = browser.new_page()
+    page.route(ORIGIN, lambda r: r.fulfill(status=200, content_type="text/html", body=HARNESS_HTML))
+    page.expose_function("pyKernel", lambda msg: [])
+    page.goto(ORIGIN)
+    items = [markdown_response(i, "A") for i in range(n + 5)]
+    page.evaluate("([esm, state]) => mountWidget(esm, state)", [FLOOR_ESM, {"items": items}])
+    result = press_and_measure(page, n)
+    page.close()
+    return result
+
+
+def bench_labeler(
+    browser: Any, n: int, workdir: Path
+) -> tuple[list[float], list[float], list[float]]:
+    df = pairs_frame(
+        [
+            {
+                "prompt": [{"role": "user", "content": f"Question {i}: explain option A vs B."}],
+                "response_a": markdown_response(i, "A"),
+                "response_b": markdown_response(i, "B"),
+            }
+            for i in range(n + 40)
+        ]
+    )
+    lab = Labeler(df, store=workdir / "latency.sqlite", annotator="bench", seed=1)
+    commits: list[float] = []
+    record = lab.store.record
+
+    def timed_record(**kw: Any) -> int:
+        event_id = record(**kw)
+        if kw.get("kind") in ("label", "audit"):
+            commits.append(time.time() * 1000)
+        return event_id
+
+    lab.store.record = timed_record  # type: ignore[method-assign]
+    page = browser.new_page()
+    host(page, lab)
+    page.locator(".prefnb-labeler[data-pos='0']").wait_for()
+    page.wait_for_timeout(500)
+    lat, dom = press_and_measure(page, n)
+    page.wait_for_function(
+        "() => document.querySelector('.pl-saved').dataset.state === 'saved'", timeout=60_000
+    )
+    keys: list[float] = page.evaluate("() => window.__keys")
+    page.close()
+    commit_lat = [c - k for k, c in zip(keys, commits, strict=False)]
+    return lat, dom, commit_lat
+
+
+def bench_store_alone(workdir: Path, n: int) -> list[float]:
+    store = LabelStore(workdir / "alone.sqlite")
+    out = []
+    for i in range(n):
+        t = time.perf_counter()
+        store.record(pair_id=f"p{i}", annotator="bench", kind="label", verdict="a", shown="ab")
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def bench_million(browser: Any, rows: int, workdir: Path) -> dict[str, float]:
+    gc.collect()
+    rss0 = rss_bytes()
+    idx = pd.Series(range(rows)).astype(str)
+    prompt = [{"role": "user", "content": "Which answer is better?"}]
+    df = pd.DataFrame(
+        {
+            "pair_id": idx.str.zfill(16),
+            "prompt": pd.Series([prompt] * rows, dtype=object),
+            "response_a": "Answer A for row " + idx + ": " + "a" * 200,
+            "response_b": "Answer B for row " + idx + ": " + "b" * 200,
+            "label": pd.Series([None] * rows, dtype=object),
+        }
+    )
+    gc.collect()
+    rss1 = rss_bytes()
+    page = browser.new_page()
+    page.route(ORIGIN, lambda r: r.fulfill(status=200, content_type="text/html", body=HARNESS_HTML))
+    page.goto(ORIGIN)  # a notebook page is already open when the cell runs
+    page.unroute(ORIGIN)
+    t0 = time.perf_counter()
+    lab = Labeler(df, store=workdir / "million.sqlite", annotator="bench")
+    t_construct = time.perf_counter() - t0
+    host(page, lab)
+    page.locator(".prefnb-labeler[data-pos='0']").wait_for()
+    t_paint = time.perf_counter() - t0
+    page.wait_for_timeout(300)
+    received = page.evaluate(
+        "() => model.received.filter(m => m.type === 'items')"
+        ".reduce((n, m) => n + m.items.length, 0)"
+    )
+    gc.collect()
+    rss2 = rss_bytes()
+    page.close()
+    return {
+        "construct_s": t_construct,
+        "first_paint_s": t_paint,
+        "df_mb": (rss1 - rss0) / 2**20,
+        "labeler_mb": (rss2 - rss1) / 2**20,
+        "overhead": (rss2 - rss1) / max(rss1 - rss0, 1),
+        "items_in_browser": float(received),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--labels", type=int, default=200)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        workdir = Path(tmp)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        floor, floor_dom = bench_floor(browser, args.labels)
+        paint, dom, commit = bench_labeler(browser, args.labels, workdir)
+        alone = bench_store_alone(workdir, args.labels)
+        million = bench_million(browser, args.rows, workdir)
+        browser.close()
+
+    def row(name: str, values: list[float], note: str) -> None:
+        p50, p95 = pct(values, 50), pct(values, 95)
+        print(f"{name:40} {p50:7.1f} {p95:7.1f} {max(values):7.1f}  {note}")
+
+    def verdict(ok: bool) -> str:
+        return "OK" if ok else "OVER"
+
+    print(f"Labeler bench: {args.labels} labels, ~4 KB markdown responses, headless Chromium")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'measure (ms)':40} {'p50':>7} {'p95':>7} {'max':>7}  budget / baseline")
+    p95, f95 = pct(paint, 95), pct(floor, 95)
+    row("keypress → next pair painted", paint, f"p95 ≤ 16: {verdict(p95 <= 16)}")
+    row("  floor: swap prefetched plain text", floor, f"Labeler/floor at p95 = {p95 / f95:.2f}×")
+    row("keypress → next pair in the DOM", dom, "the widget's own work")
+    row("  floor: keypress → text in the DOM", floor_dom, "")
+    c95 = pct(commit, 95)
+    row("keypress → label committed in SQLite", commit, f"p95 ≤ 50: {verdict(c95 <= 50)}")
+    added = pct(commit, 50) - pct(alone, 50)
+    row("  baseline: LabelStore.record alone", alone, f"browser path adds {added:.1f} at p50")
+    m = million
+    paint_ok = verdict(m["first_paint_s"] <= 1)
+    mem_ok = verdict(m["overhead"] <= 0.2)
+    print(f"{args.rows:,}-row DataFrame:")
+    print(f"  Labeler() {m['construct_s']:.2f} s; first pair painted {m['first_paint_s']:.2f} s")
+    print(f"    after the cell started (budget ≤ 1 s: {paint_ok})")
+    print(f"  DataFrame {m['df_mb']:.0f} MB RSS; the Labeler adds {m['labeler_mb']:.1f} MB")
+    print(f"    = {m['overhead']:.1%} (budget ≤ 20%: {mem_ok})")
+    print(f"  pairs sent to the browser: {m['items_in_browser']:.0f} of {args.rows:,}")
+
+
+if __name__ == "__main__":
+    main()
