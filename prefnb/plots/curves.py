@@ -94,7 +94,7 @@ class _TraceState:
     raw: int | None  # trace index of the faint raw line, when smoothing
     ema: EmaState | None
     n_seen: int = 0
-    smooth: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty(0, np.float64))
+    smooth_buf: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty(0, np.float64))
     m4_main: M4Cache = field(default_factory=M4Cache)
     m4_raw: M4Cache = field(default_factory=M4Cache)
 
@@ -151,7 +151,7 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
         super().__init__(base)
         self._mode = apply_theme(self, theme)
         self._colorway = list(self.layout.template.layout.colorway)
-        jobs = len(refresher.job_ids)
+        jobs = len(self._labels)
         smooth_note = (
             f" · EMA smoothing {self._smoothing:g} (faint: raw)" if self._smoothing else ""
         )
@@ -204,7 +204,7 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
 
     def _x_values(self, g: GrowingSeries, idx: npt.NDArray[np.int64]) -> Any:
         if self._x == "step":
-            return g.step[idx]
+            return _compact_steps(g.step[idx])
         if self._x == "time":
             secs = g.time[idx]
             return pd.to_datetime(secs, unit="s", utc=True).tz_localize(None).to_numpy()
@@ -213,7 +213,7 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
             return np.full(len(idx), np.nan)
         return np.interp(g.step[idx], ep.step, ep.value)
 
-    def _new_traces(self, g: GrowingSeries, panel: int) -> _TraceState:
+    def _new_traces(self, g: GrowingSeries, panel: int) -> tuple[_TraceState, list[go.Scattergl]]:
         job, split, metric = g.job_id, g.split, g.metric
         label = self._labels.get(job, job)
         side = next((s for s in _SIDE_NAMES if metric.endswith(s)), "")
@@ -230,7 +230,6 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
         if show:
             self._legend_shown.add(job)
         traces: list[go.Scattergl] = []
-        raw_i: int | None = None
         if split == "eval":
             traces.append(
                 go.Scattergl(
@@ -266,68 +265,102 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
                     hovertemplate=hover,
                 )
             )
-        r, c = self._cell(panel)
-        first = len(self.data)
-        self.add_traces(traces, rows=[r] * len(traces), cols=[c] * len(traces))
-        if self._smoothing and split != "eval":
-            raw_i = first
         ema = EmaState(self._smoothing) if self._smoothing and split != "eval" else None
         m = self._max_points
-        return _TraceState(
-            g_key(g),
-            panel,
-            first + len(traces) - 1,
-            raw_i,
-            ema,
-            m4_main=M4Cache(m),
-            m4_raw=M4Cache(m),
-        )
+        # Trace indices are assigned when the traces are added (see update_data).
+        st = _TraceState(g_key(g), panel, -1, None, ema, m4_main=M4Cache(m), m4_raw=M4Cache(m))
+        return st, traces
 
     def update_data(self) -> int:
         """Push points that arrived in the store since the last call into the traces.
 
-        Returns the number of new points drawn. Only new points are smoothed and bucketed.
+        Returns the number of new points drawn. Only new points are smoothed and bucketed;
+        traces of series seen for the first time are added in one message, with their data.
         """
         store = self._r.store
         added = 0
-        with self.batch_update():
-            for key, g in store.series.items():
-                panel = self._panel_of.get(g.metric)
-                if panel is None or g.job_id not in self._labels:
-                    continue
-                st = self._states.get(key)
-                if st is None:
-                    st = self._states[key] = self._new_traces(g, panel)
-                if g.n == st.n_seen:
-                    continue
-                added += g.n - st.n_seen
-                y = g.value
-                if st.ema is not None:
-                    new = st.ema.extend(y[st.n_seen :])
-                    st.smooth = np.concatenate([st.smooth, new])
-                    ys = st.smooth
-                else:
-                    ys = y
-                idx = st.m4_main.indices(ys)
-                tr = self.data[st.main]
-                tr.x = self._x_values(g, idx)
-                tr.y = ys[idx]
-                if self._x != "step":  # keep the step for clicks and hover
-                    tr.customdata = g.step[idx]
-                if st.raw is not None:
-                    ridx = st.m4_raw.indices(y)
-                    raw = self.data[st.raw]
-                    raw.x = self._x_values(g, ridx)
-                    raw.y = y[ridx]
-                    if self._x != "step":
-                        raw.customdata = g.step[ridx]
-                st.n_seen = g.n
-            if added:
-                has = {st.panel for st in self._states.values() if st.n_seen}
+        fresh: list[tuple[_TraceState, list[go.Scattergl]]] = []
+        # One restyle for every changed trace: plotly_restyle writes the arrays straight into
+        # the figure (setting trace.x / trace.y one by one re-validates each array) and sends
+        # a single message.
+        changes: dict[int, dict[str, Any]] = {}
+        for key, g in store.series.items():
+            panel = self._panel_of.get(g.metric)
+            if panel is None or g.job_id not in self._labels:
+                continue
+            st = self._states.get(key)
+            if st is None:
+                st, traces = self._new_traces(g, panel)
+                self._states[key] = st
+                fresh.append((st, traces))
+                added += g.n
+                main, raw = self._fill(st, g)
+                traces[-1].update(main)
+                if raw is not None:
+                    traces[0].update(raw)
+                continue
+            if g.n == st.n_seen:
+                continue
+            added += g.n - st.n_seen
+            main, raw = self._fill(st, g)
+            changes[st.main] = main
+            if raw is not None and st.raw is not None:
+                changes[st.raw] = raw
+        if changes:
+            idx = list(changes)
+            keys = sorted({k for c in changes.values() for k in c})
+            self.plotly_restyle({k: [changes[i].get(k) for i in idx] for k in keys}, idx)
+        if fresh:
+            first = len(self.data)
+            flat: list[go.Scattergl] = []
+            rows: list[int] = []
+            cols: list[int] = []
+            for st, traces in fresh:
+                r, c = self._cell(st.panel)
+                if len(traces) == 2:
+                    st.raw = first + len(flat)
+                st.main = first + len(flat) + len(traces) - 1
+                flat.extend(traces)
+                rows.extend([r] * len(traces))
+                cols.extend([c] * len(traces))
+            self.add_traces(flat, rows=rows, cols=cols)
+        if added:
+            has = {st.panel for st in self._states.values() if st.n_seen}
+            with self.batch_update():
                 for ann in self.layout.annotations:
                     if ann.name and ann.name.startswith("nodata-"):
-                        ann.visible = int(ann.name[7:]) not in has
+                        visible = int(ann.name[7:]) not in has
+                        if ann.visible is not visible:
+                            ann.visible = visible
         return added
+
+    def _fill(
+        self, st: _TraceState, g: GrowingSeries
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Smooth the new points and re-bucket the tail; returns the (main, raw) trace data."""
+        y = g.value
+        if st.ema is not None:
+            # Over-allocated like the store's arrays: a refresh appends without copying history.
+            if len(st.smooth_buf) < g.n:
+                grown = np.empty(max(g.n, 2 * len(st.smooth_buf), 256), np.float64)
+                grown[: st.n_seen] = st.smooth_buf[: st.n_seen]
+                st.smooth_buf = grown
+            st.smooth_buf[st.n_seen : g.n] = st.ema.extend(y[st.n_seen :])
+            ys = st.smooth_buf[: g.n]
+        else:
+            ys = y
+        idx = st.m4_main.indices(ys)
+        main: dict[str, Any] = {"x": self._x_values(g, idx), "y": ys[idx]}
+        if self._x != "step":  # keep the step for clicks and hover
+            main["customdata"] = _compact_steps(g.step[idx])
+        raw: dict[str, Any] | None = None
+        if st.ema is not None:
+            ridx = st.m4_raw.indices(y)
+            raw = {"x": self._x_values(g, ridx), "y": y[ridx]}
+            if self._x != "step":
+                raw["customdata"] = _compact_steps(g.step[ridx])
+        st.n_seen = g.n
+        return main, raw
 
     # --- public API -----------------------------------------------------------------------
 
@@ -381,6 +414,14 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
         """Stop live updates."""
         if self._live is not None:
             self._live.stop()
+
+
+def _compact_steps(steps: npt.NDArray[np.int64]) -> Any:
+    # plotly's widget serializer sends int64 arrays as Python lists (slow, large); int32 and
+    # float64 go as binary buffers.
+    if len(steps) and (steps.max() >= 2**31 or steps.min() < -(2**31)):
+        return steps.astype(np.float64)
+    return steps.astype(np.int32)
 
 
 def g_key(g: GrowingSeries) -> tuple[str, str, str, str]:

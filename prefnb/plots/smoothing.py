@@ -66,7 +66,7 @@ class EmaState:
         if w == 0.0:
             return out
         num, den = self.num, self.den
-        if len(y) > 64:
+        if len(y) > 1024:
             # Closed form per chunk: weights w**(m-1-i) for the chunk plus the decayed carry.
             return self._extend_vector(y)
         for i, v in enumerate(y.tolist()):

@@ -146,7 +146,8 @@ class Refresher:
     """Reads sources into a :class:`MetricsStore`, fetching only what is new on each call.
 
     ``resolution`` and ``step_range`` are passed to the API for the first fetch of long runs;
-    later refreshes ask for steps from the last one seen.
+    later refreshes ask for steps from the last one seen. ``store`` lets several refreshers
+    (or data fed by hand) share one :class:`MetricsStore`.
     """
 
     def __init__(
@@ -156,12 +157,13 @@ class Refresher:
         *,
         resolution: int | None = None,
         step_range: tuple[int | None, int | None] = (None, None),
+        store: MetricsStore | None = None,
     ) -> None:
         self.sources: list[Source] = resolve(jobs, client)
         for s in self.sources:
             if s.kind == "api" and s.client is None:
                 s.client = client if client is not None else default_client()
-        self.store = MetricsStore()
+        self.store = store if store is not None else MetricsStore()
         self.resolution = resolution
         self.step_range = step_range
         self.statuses: dict[str, str] = {}

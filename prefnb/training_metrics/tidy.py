@@ -97,6 +97,8 @@ def to_epoch_seconds(col: pd.Series | Sequence[object]) -> FloatArray:
     s = col if isinstance(col, pd.Series) else pd.Series(list(col), dtype=object)
     num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     num = np.where(num > 1e11, num / 1000.0, num)
+    if s.dtype != object:  # numeric columns cannot hold ISO strings: skip the per-cell check
+        return num.astype(np.float64)
     text = s.map(lambda v: isinstance(v, str))
     if bool(text.any()):
         parsed = pd.to_datetime(s[text], utc=True, errors="coerce", format="ISO8601")
@@ -201,4 +203,5 @@ def build_frame(series: Iterable[Series]) -> pd.DataFrame:
             "logged_at": logged,
         },
         columns=list(TIDY_COLUMNS),
+        copy=False,  # the arrays above are fresh; skip pandas' block-consolidation copy
     )
