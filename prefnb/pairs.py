@@ -189,7 +189,9 @@ def pair_id(prompt: str | Sequence[Mapping[str, Any]], response_a: str, response
         sort_keys=True,
         separators=(",", ":"),
     )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    # surrogatepass: a lone surrogate (seen in scraped data) must still get an id; the
+    # validator, not the id, is where such text is rejected.
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def pairs_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

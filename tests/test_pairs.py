@@ -82,3 +82,7 @@ def test_duplicate_pair_ids_rejected() -> None:
     with pytest.raises(PairSchemaError, match="unique") as info:
         check_pairs(df)
     assert info.value.rows == [0, 1, 2, 3]
+
+
+def test_pair_id_accepts_lone_surrogates() -> None:
+    assert pair_id("q\ud800", "a", "b") != pair_id("q", "a", "b")
