@@ -19,7 +19,9 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
@@ -43,9 +45,19 @@ PARALLEL_MIN_BYTES: Final[int] = 48 * 2**20
 #: Size of the byte ranges handed to workers.
 RANGE_BYTES: Final[int] = 16 * 2**20
 
-# Worker configuration, set before forking so that workers inherit it (a tokenizer need not
-# be picklable) and only byte ranges travel to them.
+# Worker configuration, set just before forking so that workers inherit it and only byte
+# ranges travel to them. The lock keeps concurrent validate() calls in threads apart.
 _FORK_STATE: dict[str, Any] = {}
+_FORK_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Config:
+    profile: str
+    max_errors: int
+    max_tokens: int | None = None
+    lora_long_context: bool = False
+    tokenizer: Callable[[str], int] | None = None
 
 
 def _workers() -> int:
@@ -56,17 +68,18 @@ def _workers() -> int:
     return max(1, min(cpus, 8))
 
 
-def _new_checker(
-    profile: str, file: str | None, max_errors: int, dataset_format: str | None = None
-) -> LineChecker:
-    st = _FORK_STATE
+def _new_checker(cfg: _Config, file: str | None, dataset_format: str | None = None) -> LineChecker:
     stats = PairStats(
-        max_tokens=st.get("max_tokens"),
-        lora_long_context=bool(st.get("lora_long_context")),
-        tokenizer=st.get("tokenizer"),
+        max_tokens=cfg.max_tokens,
+        lora_long_context=cfg.lora_long_context,
+        tokenizer=cfg.tokenizer,
     )
     return LineChecker(
-        profile, dataset_format=dataset_format, stats=stats, file=file, max_errors=max_errors
+        cfg.profile,
+        dataset_format=dataset_format,
+        stats=stats,
+        file=file,
+        max_errors=cfg.max_errors,
     )
 
 
@@ -74,7 +87,7 @@ def _check_range(args: tuple[int, int]) -> tuple[LineChecker, int]:
     """Worker: check one byte range, numbering its lines from 1; return (checker, lines)."""
     start, end = args
     st = _FORK_STATE
-    checker = _new_checker(st["profile"], st["file"], st["max_errors"], st["dataset_format"])
+    checker = _new_checker(st["config"], st["file"], st["dataset_format"])
     n = 0
     with open(st["path"], "rb") as fh:
         for block in iter_blocks(fh, start=start, end=end):
@@ -128,16 +141,17 @@ def _merge(into: LineChecker, part: LineChecker, offset: int, fh: BinaryIO) -> N
 
 
 def _check_file(
-    path: Path, profile: str, max_errors: int, progress: Progress | None, workers: int | None
+    path: Path, cfg: _Config, progress: Progress | None, workers: int | None
 ) -> tuple[LineChecker | None, int, list[Finding]]:
     name = str(path)
-    pre, size = file_findings(path, profile=profile)
+    pre, size = file_findings(path, profile=cfg.profile)
     if size is None:
         return None, 0, pre
-    checker = _new_checker(profile, name, max_errors)
+    checker = _new_checker(cfg, name)
     n_lines = 0
     n_workers = _workers() if workers is None else max(1, workers)
-    parallel = n_workers > 1 and size >= PARALLEL_MIN_BYTES and _FORK_STATE.get("tokenizer") is None
+    # a tokenizer may hold threads or GPU state that must not be forked
+    parallel = n_workers > 1 and size >= PARALLEL_MIN_BYTES and cfg.tokenizer is None
     done = 0
     with open(path, "rb") as fh:
         for block in iter_blocks(fh):
@@ -158,7 +172,18 @@ def _check_file(
         else:
             parallel = False
     if parallel:
-        n_lines = _check_parallel(path, size, done, n_lines, checker, n_workers, progress)
+        with _FORK_LOCK:
+            _FORK_STATE.update(
+                path=str(path),
+                size=size,
+                config=cfg,
+                file=name,
+                dataset_format=checker.dataset_format,
+            )
+            try:
+                n_lines = _check_parallel(path, size, done, n_lines, checker, n_workers, progress)
+            finally:
+                _FORK_STATE.clear()
     return checker, n_lines, pre
 
 
@@ -172,14 +197,6 @@ def _check_parallel(
     progress: Progress | None,
 ) -> int:
     ranges = plan_ranges(path, done, size, RANGE_BYTES)
-    _FORK_STATE.update(
-        path=str(path),
-        size=size,
-        profile=checker.profile,
-        file=checker.file,
-        max_errors=checker.max_errors,
-        dataset_format=checker.dataset_format,
-    )
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(min(n_workers, len(ranges))) as pool, open(path, "rb") as fh:
         for (_s, end), (part, count) in zip(ranges, pool.imap(_check_range, ranges), strict=False):
@@ -229,28 +246,34 @@ def _frame_records(df: pd.DataFrame, checker: LineChecker) -> Iterable[tuple[Any
 
 
 def _run(
-    source: Source,
-    profile: str,
-    max_errors: int,
-    progress: Progress | None,
-    workers: int | None,
+    source: Source, cfg: _Config, progress: Progress | None, workers: int | None
 ) -> tuple[LineChecker, int, list[Finding], list[str | None] | None, str | None]:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        checker, n, pre = _check_file(path, profile, max_errors, progress, workers)
+        checker, n, pre = _check_file(path, cfg, progress, workers)
         if checker is None:
-            checker = _new_checker(profile, str(path), max_errors)
+            checker = _new_checker(cfg, str(path))
         return checker, n, pre, None, str(path)
-    checker = _new_checker(profile, None, max_errors)
+    checker = _new_checker(cfg, None)
     if isinstance(source, pd.DataFrame):
-        pairs = [(obj, pid) for obj, pid in _frame_records(source, checker)]
-        checkable = ((obj, pid) for obj, pid in pairs)
         n = 0
+        checked = 0
         ids: list[str | None] = []
-        for n, (obj, pid) in enumerate(checkable, start=1):
+        for n, (obj, pid) in enumerate(_frame_records(source, checker), start=1):
             ids.append(pid)
-            if obj is not None and not checker.full:
-                checker.check_obj(obj, n, pid)
+            if obj is not None:
+                checked += 1
+                if not checker.full:
+                    checker.check_obj(obj, n, pid)
+        if n and not checked and not checker.n_errors:
+            checker.add(
+                "warning",
+                "pairs.no_labeled_rows",
+                f"none of the {n} rows is labeled 'a' or 'b', so no preference line would be "
+                "exported; label some pairs first.",
+                None,
+                "label",
+            )
         return checker, n, [], ids, None
     if isinstance(source, (bytes, Mapping)) or not isinstance(source, Iterable):
         raise TypeError(
@@ -288,21 +311,13 @@ def validate(
     check_profile_name(profile)
     if max_errors < 1:
         raise ValueError(f"max_errors must be at least 1, got {max_errors}")
-    _FORK_STATE.clear()
-    _FORK_STATE.update(
-        max_tokens=max_tokens, lora_long_context=lora_long_context, tokenizer=tokenizer
-    )
-    try:
-        checker, n_rows, pre, ids, name = _run(source, profile, max_errors, progress, workers)
-        other: LineChecker | None = None
-        other_pre: list[Finding] = []
-        other_name: str | None = None
-        if validation is not None:
-            other, _n, other_pre, _ids, other_name = _run(
-                validation, profile, max_errors, None, workers
-            )
-    finally:
-        _FORK_STATE.clear()
+    cfg = _Config(profile, max_errors, max_tokens, lora_long_context, tokenizer)
+    checker, n_rows, pre, ids, name = _run(source, cfg, progress, workers)
+    other: LineChecker | None = None
+    other_pre: list[Finding] = []
+    other_name: str | None = None
+    if validation is not None:
+        other, _n, other_pre, _ids, other_name = _run(validation, cfg, None, workers)
     findings = pre + checker.findings + _file_warnings(checker)
     if other is not None:
         findings += other_pre + other.findings + _file_warnings(other)

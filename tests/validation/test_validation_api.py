@@ -130,3 +130,20 @@ def test_progress_reports_bytes(tmp_path: Path) -> None:
     validate(p, progress=lambda done, total: seen.append((done, total)))
     size = p.stat().st_size
     assert seen[-1] == (size, size)
+
+
+def test_dataframe_without_labeled_rows_warns() -> None:
+    df = prefnb.pairs_frame([{"prompt": "q", "response_a": "x", "response_b": "y"}])
+    report = validate(df)
+    assert report.ok
+    assert [w.code for w in report.warnings] == ["pairs.no_labeled_rows"]
+
+
+def test_concurrent_validations_in_threads_do_not_mix(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    good = write(tmp_path / "good.jsonl", [line(f"q{i}") for i in range(50)])
+    bad = write(tmp_path / "bad.jsonl", [line(), {}])
+    with ThreadPoolExecutor(4) as pool:
+        reports = list(pool.map(validate, [good, bad] * 4))
+    assert [r.ok for r in reports] == [True, False] * 4
