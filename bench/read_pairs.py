@@ -1,0 +1,116 @@
+"""How fast prefnb.read_pairs turns files into a pair table, next to baselines in the same run.
+
+For each format (Together DPO, TRL standard, HH-RLHF transcripts) it writes a synthetic JSONL
+file, then times, on that file: reading its lines, decoding every line with the stdlib json
+module (the floor any Python reader pays), ``pandas.read_json(lines=True)`` (what people use
+today, which does no conversion at all), and ``prefnb.read_pairs`` (parse, convert, id and
+check every row). Figures are CPU seconds, MB per CPU second and ratios to the stdlib
+decode. Run:
+    .venv/bin/python bench/read_pairs.py [--rows 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import prefnb
+
+
+def _text(rng: random.Random, words: int) -> str:
+    vocab = [
+        "the",
+        "model",
+        "answer",
+        "gives",
+        "a",
+        "clear",
+        "step",
+        "by",
+        "step",
+        "explanation",
+        "of",
+        "why",
+        "this",
+        "works",
+    ]
+    return " ".join(rng.choice(vocab) for _ in range(words))
+
+
+def _row(fmt: str, i: int, rng: random.Random) -> dict[str, Any]:
+    prompt, good, bad = f"q{i} " + _text(rng, 30), _text(rng, 80), _text(rng, 60)
+    if fmt == "together":
+        return {
+            "input": {"messages": [{"role": "user", "content": prompt}]},
+            "preferred_output": [{"role": "assistant", "content": good}],
+            "non_preferred_output": [{"role": "assistant", "content": bad}],
+        }
+    if fmt == "trl":
+        return {"prompt": prompt, "chosen": good, "rejected": bad}
+    head = f"\n\nHuman: {prompt}\n\nAssistant: ok\n\nHuman: more\n\nAssistant: "
+    return {"chosen": head + good, "rejected": head + bad}
+
+
+def _time(fn: Callable[[], object]) -> float:
+    # CPU time of this process (all threads), best of two: the bench machine's two cores are
+    # shared, and wall time there measures the neighbours as much as the code.
+    best = float("inf")
+    for _ in range(2):
+        start = time.process_time()
+        fn()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    rng = random.Random(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"{'format':<10} {'MB':>6}  {'step':<26} {'CPU s':>8} {'MB/s':>8} {'vs json':>8}")
+        for fmt in ("together", "trl", "hh"):
+            path = Path(tmp) / f"{fmt}.jsonl"
+            with path.open("w", encoding="utf-8") as f:
+                for i in range(args.rows):
+                    f.write(json.dumps(_row(fmt, i, rng)) + "\n")
+            mb = path.stat().st_size / 1e6
+
+            def lines(p: Path = path) -> object:
+                return p.read_bytes().splitlines()
+
+            def stdlib(p: Path = path) -> object:
+                return [json.loads(line) for line in p.read_bytes().splitlines()]
+
+            def pandas(p: Path = path) -> object:
+                return pd.read_json(p, lines=True)
+
+            def prefnb_read(p: Path = path, fmt: str = fmt) -> object:
+                df = prefnb.read_pairs(p)
+                assert df.attrs["prefnb_format"] == fmt
+                return df
+
+            base = _time(stdlib)
+            for name, fn in (
+                ("read lines", lines),
+                ("stdlib json per line", stdlib),
+                ("pandas.read_json(lines)", pandas),
+                ("prefnb.read_pairs", prefnb_read),
+            ):
+                secs = base if fn is stdlib else _time(fn)
+                print(
+                    f"{fmt:<10} {mb:>6.1f}  {name:<26} {secs:>8.2f} {mb / secs:>8.1f} "
+                    f"{base / secs:>7.2f}x"
+                )
+
+
+if __name__ == "__main__":
+    main()
