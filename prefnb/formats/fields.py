@@ -28,6 +28,8 @@ __all__ = [
     "label",
     "messages",
     "response",
+    "role_of",
+    "sharegpt",
     "split_shared_prefix",
     "text",
 ]
@@ -47,6 +49,18 @@ _LABEL_ALIASES: dict[str, str] = {
     "both-bad": "both_bad",
     "both bad": "both_bad",
     "skipped": "skip",
+}
+
+
+_SHAREGPT_ROLES: dict[str, str] = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "chatgpt": "assistant",
+    "bing": "assistant",
+    "bard": "assistant",
+    "system": "system",
 }
 
 
@@ -90,6 +104,7 @@ def messages(value: object, where: str, name: str, *, allow_string: bool = True)
     for i, m in enumerate(value):
         if not isinstance(m, Mapping):
             raise FormatError(f"{where}: {name}[{i}] must be a message dict, got {describe(m)}")
+        m = sharegpt(m)
         role, content = m.get("role"), m.get("content")
         if not isinstance(role, str):
             raise FormatError(f"{where}: {name}[{i}].role must be a string, got {describe(role)}")
@@ -103,14 +118,34 @@ def messages(value: object, where: str, name: str, *, allow_string: bool = True)
     return out
 
 
+def sharegpt(m: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A ShareGPT-style ``{"from": "gpt", "value": ...}`` message as ``{"role", "content"}``.
+
+    >>> sharegpt({"from": "human", "value": "hi"})
+    {'role': 'user', 'content': 'hi'}
+    """
+    if "role" in m or "from" not in m or "value" not in m:
+        return m
+    rest = {k: v for k, v in m.items() if k not in ("from", "value")}
+    role = _SHAREGPT_ROLES.get(str(m["from"]).lower(), m["from"])
+    return {"role": role, "content": m["value"], **rest}
+
+
+def role_of(m: object) -> object:
+    """The role of a message dict in either spelling (``role`` or ShareGPT ``from``)."""
+    return sharegpt(m).get("role") if isinstance(m, Mapping) else None
+
+
 def response(value: object, where: str, name: str) -> str:
     """A response given as text, one assistant message, or a one-message list."""
     if isinstance(value, str):
         return value
+    if isinstance(value, Mapping):
+        value = sharegpt(value)
     if isinstance(value, Mapping) and "content" in value:
         return text(value["content"], where, f"{name}.content")
     if isinstance(value, list) and len(value) == 1 and isinstance(value[0], Mapping):
-        return text(value[0].get("content"), where, f"{name}[0].content")
+        return text(sharegpt(value[0]).get("content"), where, f"{name}[0].content")
     if isinstance(value, list) and value and all(isinstance(m, Mapping) for m in value):
         raise FormatError(
             f"{where}: {name!r} must hold exactly one message, got {len(value)} messages"

@@ -92,7 +92,8 @@ def read_pairs(
     used is logged and stored in ``df.attrs["prefnb_format"]``. The ``*_key`` arguments name
     the source's columns when they differ (``prompt_key="question"``). Imported preference
     pairs get the preferred response in ``response_a`` and ``label="a"``; unknown columns
-    pass through. Raises :class:`FormatError` naming the file, line or row and field.
+    pass through. Messages may also be ShareGPT-style (``{"from": "gpt", "value": ...}``).
+    Raises :class:`FormatError` naming the file, line or row and field.
     """
     if format != "auto" and format not in FORMATS:
         raise FormatError(

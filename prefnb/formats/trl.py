@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from prefnb.formats.fields import describe, messages, response, split_shared_prefix
+from prefnb.formats.fields import describe, messages, response, role_of, split_shared_prefix
 from prefnb.formats.sources import FormatError
 
 __all__ = ["kind", "to_pair"]
@@ -43,7 +43,7 @@ def _full_conversation(value: object) -> bool:
         isinstance(value, list)
         and len(value) > 1
         and all(isinstance(m, Mapping) for m in value)
-        and value[-1].get("role") == "assistant"
+        and role_of(value[-1]) == "assistant"
     )
 
 

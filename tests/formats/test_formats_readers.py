@@ -513,3 +513,24 @@ def test_property_hh_transcripts_parse_back(
     transcript = "".join(f"{sep}{marker} {text}" for (_, marker), text, sep in turns)
     parsed = parse_transcript(transcript, "row 1", "chosen")
     assert parsed == [{"role": role, "content": text} for (role, _), text, _ in turns]
+
+
+def test_sharegpt_style_messages() -> None:
+    conv = [{"from": "system", "value": "s"}, {"from": "human", "value": "2+2?"}]
+    rows = [
+        {
+            "chosen": [*conv, {"from": "gpt", "value": "4"}],
+            "rejected": [*conv, {"from": "gpt", "value": "5"}],
+        },
+        {
+            "prompt": conv,
+            "chosen": {"from": "gpt", "value": "4"},
+            "rejected": [{"from": "gpt", "value": "22"}],
+        },
+    ]
+    implicit = read_pairs(rows[:1])
+    assert implicit.loc[0, "prompt"] == msgs(("system", "s"), ("user", "2+2?"))
+    assert (implicit.loc[0, "response_a"], implicit.loc[0, "response_b"]) == ("4", "5")
+    conversational = read_pairs(rows[1:])
+    assert conversational.loc[0, "prompt"] == msgs(("system", "s"), ("user", "2+2?"))
+    assert conversational.loc[0, "response_b"] == "22"
