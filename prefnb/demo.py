@@ -180,17 +180,22 @@ def _serve(workdir: Path, env: dict[str, str], args: argparse.Namespace) -> int:
     ]
     if args.no_browser:
         cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI run as root
     print(f"JupyterLab on the notebooks in {workdir} (Ctrl-C stops)")
     proc = subprocess.Popen(cmd, env=env, cwd=workdir)
     try:
         return proc.wait()
     except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
+        # One Ctrl-C stops everything: SIGTERM makes the server stop without asking.
+        proc.send_signal(signal.SIGTERM)
         try:
-            return proc.wait(15)
+            proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
-            return 130
+            proc.wait()
+        print("stopped")
+        return 0
 
 
 def add_demo_parser(subparsers: Any) -> None:
