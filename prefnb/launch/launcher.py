@@ -370,6 +370,14 @@ def _launch(
     return job.wait(progress=progress) if wait else job
 
 
+def _checkpoint_model(checkpoint: str, ledger: Ledger | None) -> str:
+    """The base model of a checkpoint's job when this machine launched it, else (as the SDK
+    does) the checkpoint's job id or model name, which Together's limits endpoint accepts."""
+    source = checkpoint.split(":")[0]
+    row = (ledger or Ledger()).get_job(source)
+    return row["model"] if row is not None and row["model"] else source
+
+
 def together_omit() -> Any:
     """The SDK's "leave this field out" marker."""
     from together._types import omit
@@ -458,7 +466,7 @@ def launch_dpo(
     client = resolve_client(client)
     remember_secret(wandb_api_key)
     train, val = _prepare("dpo", data, validation)
-    limits_model = model or base_model or str(from_checkpoint).split(":")[0]
+    limits_model = model or base_model or _checkpoint_model(str(from_checkpoint), ledger)
     return _launch(
         p,
         train,

@@ -69,7 +69,12 @@ def _flatten(jobs: Job | Iterable[Any]) -> list[Job]:
 class JobMonitor(anywidget.AnyWidget):
     """Watch one job or several (``Job``, a list, or ``(sft_job, dpo_job)``)."""
 
-    _esm = _STATIC if _STATIC.exists() else "export default { render() {} };"
+    _esm = (
+        _STATIC
+        if _STATIC.exists()
+        else "export default { render({ el }) { el.textContent = "
+        "'JobMonitor: the front end is not built (run npm run build in the prefnb checkout).'; } };"
+    )
 
     rows = traitlets.List(traitlets.Dict()).tag(sync=True)
     polling = traitlets.Bool(False).tag(sync=True)

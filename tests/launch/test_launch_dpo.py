@@ -278,3 +278,25 @@ def test_pairs_too_long_for_half_the_context_are_reported(
         launch_dpo(path, model=MODEL, max_seq_length=2048, client=client, progress=False)
     assert "half of the 2048-token context" in str(rec_w[0].message)
     assert rec_w[0].filename == __file__
+
+
+def test_a_cancelled_launch_is_not_reused(
+    api: LocalTogether, client: Any, dpo_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = launch_dpo(dpo_file, model=MODEL, client=client, progress=False)
+    first.cancel()
+    assert first.wait(progress=False, poll=0.05).last_status == "cancelled"
+    second = launch_dpo(dpo_file, model=MODEL, client=client, progress=False)
+    assert second.id != first.id
+    assert f"The earlier launch {first.id} ended cancelled" in capsys.readouterr().out
+
+
+def test_continuing_a_job_of_this_machine_checks_its_base_models_limits(
+    api: LocalTogether, client: Any, dpo_file: Path
+) -> None:
+    first = launch_dpo(dpo_file, model=MODEL, client=client, wait=True, progress=False)
+    launch_dpo(dpo_file, from_checkpoint=f"{first.id}:5", dpo_beta=0.3, client=client,
+               progress=False)  # fmt: skip
+    asked = [r.query.get("model_name") for r in api.requests_to("GET /v1/fine-tunes/models/limits")]
+    assert asked == [MODEL, MODEL]
+    assert created(api)[1]["from_checkpoint"] == f"{first.id}:5"
