@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from prefnb.labeler import Labeler
-from prefnb.labeler.static_host import HARNESS_HTML, ORIGIN, host
+from prefnb.labeler.static_host import HARNESS_HTML, ORIGIN, host, open_harness
 from prefnb.labels import LabelStore
 from prefnb.pairs import pairs_frame
 
@@ -176,13 +176,11 @@ def bench_million(browser: Any, rows: int, workdir: Path) -> dict[str, float]:
     gc.collect()
     rss1 = rss_bytes()
     page = browser.new_page()
-    page.route(ORIGIN, lambda r: r.fulfill(status=200, content_type="text/html", body=HARNESS_HTML))
-    page.goto(ORIGIN)  # a notebook page is already open when the cell runs
-    page.unroute(ORIGIN)
+    open_harness(page)  # a notebook page is already open when the cell runs
     t0 = time.perf_counter()
     lab = Labeler(df, store=workdir / "million.sqlite", annotator="bench")
     t_construct = time.perf_counter() - t0
-    host(page, lab)
+    host(page, lab, navigate=False)
     page.locator(".prefnb-labeler[data-pos='0']").wait_for()
     t_paint = time.perf_counter() - t0
     page.wait_for_timeout(300)

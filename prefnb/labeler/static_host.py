@@ -17,7 +17,7 @@ from typing import Any
 
 from prefnb.labeler.widget import Labeler
 
-__all__ = ["HARNESS_HTML", "ORIGIN", "host"]
+__all__ = ["HARNESS_HTML", "ORIGIN", "host", "open_harness"]
 
 #: The fake origin the harness page is served from (by ``page.route``; no server, no network).
 ORIGIN = "http://widget.test/"
@@ -66,8 +66,18 @@ HARNESS_HTML = """<!doctype html>
 </script></body></html>"""
 
 
-def host(page: Any, lab: Labeler) -> list[dict[str, Any]]:
-    """Serve the harness into ``page`` and mount ``lab``'s front end there.
+def open_harness(page: Any) -> None:
+    """Load the harness page (served by ``page.route``) into ``page``."""
+    page.route(
+        ORIGIN,
+        lambda route: route.fulfill(status=200, content_type="text/html", body=HARNESS_HTML),
+    )
+    page.goto(ORIGIN)
+
+
+def host(page: Any, lab: Labeler, *, navigate: bool = True) -> list[dict[str, Any]]:
+    """Serve the harness into ``page`` (unless ``navigate=False``: already open with
+    :func:`open_harness`) and mount ``lab``'s front end there.
 
     Returns the live list of every message the widget sent to the browser (for asserts).
     Python-side pushes (``lab.goto``) are delivered the next time the page calls Python,
@@ -81,12 +91,9 @@ def host(page: Any, lab: Labeler) -> list[dict[str, Any]]:
         return out[start:]
 
     lab.send = lambda msg, buffers=None: out.append(msg)
-    page.route(
-        ORIGIN,
-        lambda route: route.fulfill(status=200, content_type="text/html", body=HARNESS_HTML),
-    )
     page.expose_function("pyKernel", kernel)
-    page.goto(ORIGIN)
+    if navigate:
+        open_harness(page)
     esm = str(lab._esm)
     state = {"annotator": lab.annotator, "total": lab.total, "guidelines": lab.guidelines}
     page.evaluate("([esm, state]) => mountWidget(esm, state)", [esm, state])

@@ -348,3 +348,74 @@ def test_done_screen_and_cleanup_removes_listeners(page: Any, tmp_path: Path) ->
     page.evaluate("() => window.cleanup()")
     assert page.evaluate("() => model.listeners()") == 0
     assert page.locator(ROOT).count() == 0
+
+
+def test_every_message_matches_its_typeddict(page: Any, tmp_path: Path) -> None:
+    from prefnb.labeler import messages as m
+
+    browser_types = {
+        "hello": m.HelloRequest,
+        "fetch": m.FetchRequest,
+        "label": m.LabelRequest,
+        "undo": m.UndoRequest,
+        "edit": m.EditRequest,
+        "note": m.NoteRequest,
+        "goto": m.GotoRequest,
+    }
+    kernel_types = {
+        "init": m.InitReply,
+        "items": m.ItemsReply,
+        "saved": m.SavedReply,
+        "error": m.ErrorReply,
+        "audit": m.AuditPush,
+        "jump": m.JumpPush,
+    }
+    start(page, tmp_path, audit_rate=1.0)
+    for key in ["1", "2", "u"]:
+        page.keyboard.press(key)
+    page.keyboard.press("e")
+    page.keyboard.press("1")
+    page.keyboard.press("Control+Enter")
+    page.keyboard.press("n")
+    page.locator(".pl-editor-note textarea").fill("n")
+    page.keyboard.press("Control+Enter")
+    page.locator(".pl-jump").fill("#7")
+    page.locator(".pl-jump").press("Enter")
+    wait_pos(page, 6)
+    page.locator(".pl-jump").fill("no-such-pair")
+    page.locator(".pl-jump").press("Enter")
+    page.wait_for_function("() => model.received.some(r => r.type === 'error')")
+    wait_saved(page)
+    sent = page.evaluate("() => model.sent")
+    received = page.evaluate("() => model.received")
+    assert {s["type"] for s in sent} == set(browser_types)
+    assert {r["type"] for r in received} == set(kernel_types)
+    for msg in sent:
+        assert set(msg) == set(browser_types[msg["type"]].__annotations__), msg
+    for msg in received:
+        assert set(msg) == set(kernel_types[msg["type"]].__annotations__), msg
+    for msg in received:
+        for item in msg.get("items", []) + ([msg["item"]] if "item" in msg else []):
+            assert set(item) == set(m.Item.__annotations__)
+
+
+def test_sync_scroll_and_stacking_on_narrow_widths(page: Any, tmp_path: Path) -> None:
+    long = "\n\n".join(f"Paragraph {i} " + "word " * 40 for i in range(60))
+    df = pairs_frame([{"prompt": "q", "response_a": long, "response_b": long + "\n\nextra"}])
+    start(page, tmp_path, df, shuffle=False)
+    left = page.locator(".pl-stage .pl-left .pl-body")
+    right = page.locator(".pl-stage .pl-right .pl-body")
+    assert left.bounding_box()["y"] == right.bounding_box()["y"]  # side by side
+    left.evaluate("el => { el.scrollTop = 400; }")
+    page.wait_for_timeout(100)
+    assert right.evaluate("el => el.scrollTop") == 0  # not synced by default
+    page.locator('[data-toggle="sync"]').check()
+    left.evaluate("el => { el.scrollTop = 800; }")
+    page.wait_for_function(
+        "() => document.querySelector('.pl-stage .pl-right .pl-body').scrollTop > 500"
+    )
+    page.evaluate("() => { document.getElementById('host').style.width = '500px'; }")
+    page.wait_for_function(
+        "() => { const [a, b] = document.querySelectorAll('.pl-stage .pl-body');"
+        " return b.getBoundingClientRect().top > a.getBoundingClientRect().bottom; }"
+    )  # stacked
