@@ -435,8 +435,12 @@ class LineChecker:
                 return list(range(len(recs)))  # the first line chose another format
             self.dataset_format = _PREF
         strict = self.profile == "strict"
-        add = self.stats.add
         tokens = self.stats.budget is not None
+        lines: list[int] = []
+        keys: list[int] = []
+        prefs: list[str] = []
+        rejs: list[str] = []
+        texts: list[list[str]] = []
         for i, rec in enumerate(recs):
             msgs = rec.input.messages
             # the decoder checked roles, counts and types; left: no role twice in a row,
@@ -457,13 +461,13 @@ class LineChecker:
             if not ok or (strict and not _strict_ok(msgs, pc, qc)):
                 bad.append(i)
                 continue
-            add(
-                first_line + (i if numbers is None else numbers[i]),
-                hash(tuple(msgs)),
-                pc,
-                qc,
-                [m.content for m in msgs] if tokens else (),
-            )
+            lines.append(first_line + (i if numbers is None else numbers[i]))
+            keys.append(hash(tuple(msgs)))
+            prefs.append(pc)
+            rejs.append(qc)
+            if tokens:
+                texts.append([m.content for m in msgs])
+        self.stats.add_many(lines, keys, prefs, rejs, texts)
         return bad
 
 
