@@ -28,8 +28,9 @@ def prefnb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def api() -> Iterator[LocalTogether]:
-    """A LocalTogether where a small job finishes in well under a second."""
-    with LocalTogether(speed=200) as server:
+    """A LocalTogether where a small job finishes in well under a second; every request and
+    response of a launch must also match Together's OpenAPI spec (strict_spec)."""
+    with LocalTogether(speed=200, strict_spec=True) as server:
         yield server
 
 
