@@ -121,6 +121,7 @@ export class LabelerApp {
         this.cache.total = msg.total;
         this.stats = msg.stats;
         this.jumpTo(msg.cursor, false);
+        if (msg.notice) this.say(msg.notice);
         break;
       case "items": {
         this.fetchReq.delete(msg.req);

@@ -72,7 +72,8 @@ export function buildLayout() {
     toggle("sync", "sync scroll"),
     toggle("unlabeled", "unlabeled only"),
   );
-  top.append(progress, position, saved, retry, toggles, jumpInput, button("jump", "Go"), button("help", "Help", "?"));
+  const hint = h("span", "pl-focus-hint", "click here or Tab in to use the keys");
+  top.append(progress, position, saved, retry, hint, toggles, jumpInput, button("jump", "Go"), button("help", "Help", "?"));
 
   const guidelines = /** @type {HTMLDetailsElement} */ (h("details", "pl-guidelines"));
   guidelines.append(h("summary", "", "Guidelines"), h("div", "pl-md pl-guidelines-body"));

@@ -176,13 +176,15 @@ BrowserMessage = (
 
 
 class InitReply(TypedDict):
-    """Where to start (first unlabeled pair) and the progress so far."""
+    """Where to start (first unlabeled pair), the progress so far, and a notice to show
+    (e.g. that the store holds this annotator's labels for pairs outside the DataFrame)."""
 
     type: Literal["init"]
     view: str
     cursor: int
     total: int
     stats: Stats
+    notice: str | None
 
 
 class ItemsReply(TypedDict):

@@ -114,6 +114,9 @@ class Labeler(anywidget.AnyWidget):
             df, seed=seed, shuffle=shuffle, audit_rate=float(audit_rate), labeled=labeled
         )
         self._df = df
+        # Labels for pairs outside df are normal (the queue is a pandas filter) but must not
+        # look lost: say how many there are; they stay in the store untouched.
+        self._outside = len(labeled) - self._window.stats()["labeled"]
         super().__init__(annotator=annotator, total=len(df), guidelines=guidelines or "")
         self.on_msg(self._on_msg)
 
@@ -146,9 +149,10 @@ class Labeler(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         stats = self._window.stats()
+        outside = f", {self._outside} labels outside this frame" if self._outside else ""
         return (
             f"Labeler({stats['total']} pairs, annotator={self.annotator!r}, "
-            f"labeled={stats['labeled']})"
+            f"labeled={stats['labeled']}{outside})"
         )
 
     # -- messages -------------------------------------------------------------------------
@@ -190,6 +194,12 @@ class Labeler(anywidget.AnyWidget):
             "cursor": self._window.first_unlabeled(),
             "total": self._window.total,
             "stats": self._window.stats(),
+            "notice": (
+                f"The store also holds {self._outside} of {self.annotator}'s labels for pairs "
+                "outside this DataFrame; they are kept, not shown here."
+                if self._outside
+                else None
+            ),
         }
         self._push(reply)
 

@@ -197,3 +197,30 @@ def test_goto_pushes_jump_to_every_view(tmp_path: Path) -> None:
     assert "no pair with pair_id" in wire(type="goto", req=5, target="zzz")[0]["message"]
     with pytest.raises(KeyError):
         lab.goto("zzz")
+
+
+def test_labels_outside_the_frame_are_announced_not_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    df = frame(6)
+    with LabelStore(path) as store:
+        for i in range(6):
+            store.record(pair_id=df.pair_id[i], annotator="alice", kind="label", verdict="a")
+    lab = Labeler(df.iloc[:2], store=path, annotator="alice")
+    assert (
+        repr(lab) == "Labeler(2 pairs, annotator='alice', labeled=2, 4 labels outside this frame)"
+    )
+    init = Wire(lab)(type="hello")[0]
+    assert init["cursor"] == 2  # all done
+    assert "4 of alice's labels for pairs outside this DataFrame" in init["notice"]
+    assert len(LabelStore(path).current(annotator="alice")) == 6
+    assert len(lab.labels) == 2
+
+
+def test_store_that_is_not_sqlite_is_a_clear_error(tmp_path: Path) -> None:
+    from prefnb.labels import LabelStoreError
+
+    bad = tmp_path / "labels.sqlite"
+    bad.write_text("this is not a database\n" * 100)
+    with pytest.raises(LabelStoreError, match=r"labels\.sqlite"):
+        Labeler(frame(2), store=bad)
+    assert bad.read_text().startswith("this is not a database")  # untouched
