@@ -304,10 +304,21 @@ class LineChecker:
 
         ``n_lines``, when the caller already counted them, saves a scan.
         """
+        crlf = lone_cr = 0
+        if b"\r" in data:
+            crlf = data.count(b"\r\n")
+            lone_cr = data.count(b"\r") - crlf
+            self.crlf += crlf
+            self.lone_cr += lone_cr
+            if crlf and self.first_crlf is None:
+                head = data[: data.find(b"\r\n") + 2]
+                self.first_crlf = first_line + len(split_lines(head)[0]) - 1
         fast = (
             self.profile != "openai"
             and self.dataset_format in (None, _PREF)
-            and b"\r" not in data
+            # CRLF is fine (msgspec reads the \r as whitespace, lines still end at \n); a
+            # lone \r splits lines the way only split_lines() does
+            and not lone_cr
             and len(data) <= LONG_LINE_BYTES  # bigger blocks hold a long line: warn about it
             and not self.full
         )
@@ -315,13 +326,7 @@ class LineChecker:
             if n_lines is not None and len(data) <= 2 * _SUB_BLOCK:
                 return self._fast_sub(data, first_line, start, at_eof, n_lines)
             return self._fast_block(data, first_line, start, at_eof)
-        lines, offsets, crlf = split_lines(data)
-        if crlf:
-            self.crlf += crlf
-            if self.first_crlf is None:
-                head = data[: data.find(b"\r\n") + 2]
-                self.first_crlf = first_line + len(split_lines(head)[0]) - 1
-        self.lone_cr += data.count(b"\r") - data.count(b"\r\n")
+        lines, offsets, _ = split_lines(data)
         last = len(lines) - 1
         terminated = data.endswith((b"\n", b"\r"))
         for i, raw in enumerate(lines):
