@@ -1,0 +1,153 @@
+"""plot_metrics(live=True) in a real JupyterLab: the FigureWidget renders, grows while a
+LocalTogether job (started by this test) runs, and stops at the terminal status while the
+kernel stays responsive."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from prefnb.testing import SIMULATED_KEY, LocalTogether
+from prefnb.training_metrics.sources import job_status
+
+pytestmark = [pytest.mark.jupyterlab, pytest.mark.browser, pytest.mark.slow]
+
+SAMPLE = Path(__file__).resolve().parents[2] / "prefnb" / "data" / "sample_dpo.jsonl"
+NAME = "metrics_live.ipynb"
+# The kernel reaches the test's LocalTogether through the SDK's own environment variables.
+CELLS = [
+    """\
+import os, json
+cfg = json.load(open("metrics_live.json"))
+os.environ["TOGETHER_BASE_URL"] = cfg["base_url"]
+os.environ["TOGETHER_API_KEY"] = cfg["api_key"]
+import prefnb""",
+    """\
+fig = prefnb.plot_metrics(cfg["job_id"], metrics=("loss", "accuracy"), live=True, interval=0.3,
+                          theme="dark")
+fig""",
+]
+
+N_POINTS = "() => { const gd = document.querySelector('.js-plotly-plot');" \
+    " return gd && gd.data && gd.data.length ? (gd.data[0].x || []).length : -1; }"  # fmt: skip
+
+
+def lab_api(lab: SimpleNamespace, path: str, method: str = "GET") -> Any:
+    req = urllib.request.Request(f"{lab.url}{path}?token={lab.token}", method=method)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        body = r.read()
+    return json.loads(body) if body else None
+
+
+def kernel_eval(lab: SimpleNamespace, kid: str, expr: str) -> str:
+    from jupyter_client import BlockingKernelClient
+
+    kc = BlockingKernelClient(connection_file=str(lab.runtime_dir / f"kernel-{kid}.json"))
+    kc.load_connection_file()
+    kc.start_channels()
+    try:
+        reply = kc.execute(
+            "", silent=True, store_history=False, user_expressions={"v": expr}, reply=True,
+            timeout=30,
+        )  # fmt: skip
+        value = reply["content"]["user_expressions"]["v"]
+        assert value["status"] == "ok", value
+        return str(value["data"]["text/plain"])
+    finally:
+        kc.stop_channels()
+
+
+@pytest.fixture
+def api() -> Iterator[LocalTogether]:
+    # speed 2: a 24-step job takes ~20 s, long enough to watch it grow in the page.
+    with LocalTogether(speed=2) as server:
+        yield server
+
+
+def start_job(api: LocalTogether) -> str:
+    client = api.client()
+    f = client.files.upload(str(SAMPLE), purpose="fine-tune", check=False)
+    while client.files.retrieve(f.id).processing_status != "COMPLETED":
+        time.sleep(0.05)
+    job = client.fine_tuning.create(
+        training_file=f.id, model=api.models[0], training_method="dpo", dpo_beta=0.1,
+        n_epochs=4, batch_size=8,
+    )  # fmt: skip
+    return str(job.id)
+
+
+def test_live_figure_in_jupyterlab(jupyterlab: SimpleNamespace, browser: Any, api: Any) -> None:
+    nb = {
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+             "outputs": [], "source": src}
+            for i, src in enumerate(CELLS)
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }  # fmt: skip
+    (jupyterlab.root / NAME).write_text(json.dumps(nb))
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{jupyterlab.url}/lab/tree/{NAME}?reset&token={jupyterlab.token}")
+        page.wait_for_function("() => !!window.jupyterapp")
+        page.evaluate(
+            """async () => {
+                const app = window.jupyterapp; await app.restored; let nb;
+                while (!(nb = app.shell.currentWidget) || !nb.sessionContext)
+                    await new Promise(r => setTimeout(r, 50));
+                await nb.context.ready; await nb.sessionContext.ready;
+            }"""
+        )
+        # Start the job only once the kernel is up, so the page sees it while it runs.
+        job_id = start_job(api)
+        (jupyterlab.root / "metrics_live.json").write_text(
+            json.dumps({"base_url": api.base_url, "api_key": SIMULATED_KEY, "job_id": job_id})
+        )
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.wait_for_function(f"() => ({N_POINTS})() > 0", timeout=90_000)
+        first = page.evaluate(N_POINTS)
+        total = int(api.client().fine_tuning.retrieve(job_id).total_steps)
+        kid = next(
+            s["kernel"]["id"] for s in lab_api(jupyterlab, "/api/sessions")
+            if s["path"].endswith(NAME)
+        )  # fmt: skip
+        if first < total:  # still running: the kernel answers while the figure polls
+            t0 = time.monotonic()
+            assert kernel_eval(jupyterlab, kid, "fig.live") in ("True", "False")
+            assert time.monotonic() - t0 < 10
+        page.wait_for_function(f"() => ({N_POINTS})() === {total}", timeout=120_000)
+        assert first < total, f"the figure only appeared after the job ended ({first} points)"
+        # After the last step the job still compresses and uploads; polling goes on until the
+        # status is terminal, then stops by itself.
+        deadline = time.monotonic() + 90
+        while kernel_eval(jupyterlab, kid, "fig.live") != "False":
+            assert time.monotonic() < deadline, "live updates did not stop at completion"
+            time.sleep(0.3)
+        assert job_status(api.client(), job_id) == "completed"
+        assert kernel_eval(jupyterlab, kid, "repr(fig.live_error)") == "'None'"
+        # rendered, themed and labelled in the page itself
+        title = page.evaluate("() => document.querySelector('.js-plotly-plot .gtitle').textContent")
+        assert title.startswith("Training metrics — 1 job")
+        assert page.locator(".js-plotly-plot .ytitle").first.text_content() == "DPO loss (nats)"
+        assert SIMULATED_KEY not in page.content()
+        assert not errors, errors
+    finally:
+        try:
+            for s in lab_api(jupyterlab, "/api/sessions"):
+                if s["path"].endswith(NAME):
+                    lab_api(jupyterlab, f"/api/sessions/{s['id']}", method="DELETE")
+        finally:
+            context.close()
