@@ -22,7 +22,9 @@ from prefnb.testing import LocalTogether
 api = LocalTogether(speed=3).start()
 client = api.client(api_key=open("monitor_key.txt").read().strip())
 job = prefnb.launch_dpo("monitor_train.jsonl", model={MODEL!r}, client=client, progress=False)
-monitor = prefnb.JobMonitor(job, interval=0.3, max_interval=1.0)
+doomed = prefnb.launch_dpo("monitor_train.jsonl", model={MODEL!r}, dpo_beta=0.3, client=client,
+                           progress=False)
+monitor = prefnb.JobMonitor([job, doomed], interval=0.3, max_interval=1.0)
 monitor"""
 
 
@@ -81,8 +83,18 @@ def test_monitor_updates_live_in_jupyterlab_from_its_thread(
                 await app.commands.execute('notebook:run-all-cells');
             }"""
         )
-        card = page.locator(".prefnb-monitor__card")
+        card = page.locator(".prefnb-monitor__card").first
         card.wait_for()
+        # Cancel the second job from the page: confirm, then the kernel cancels it for real.
+        doomed = page.locator(".prefnb-monitor__card").nth(1)
+        doomed.locator(".prefnb-monitor__cancel").click()
+        doomed.locator(".prefnb-monitor__yes").click()
+        page.wait_for_function(
+            "() => document.querySelectorAll('.prefnb-monitor__card')[1]?.dataset.status"
+            " === 'cancelled'",
+            timeout=60_000,
+        )
+        assert "cancel requested" in doomed.inner_text()
         # Steps advance on the page while the cell has long finished: pushed from the thread.
         page.wait_for_function(
             "() => /[1-9]\\d*\\/\\d+ steps/.test("
@@ -105,6 +117,8 @@ def test_monitor_updates_live_in_jupyterlab_from_its_thread(
         while kernel_eval(jupyterlab, kid, "monitor.polling") != "False":
             assert time.monotonic() < deadline, "polling did not stop at the terminal status"
             time.sleep(0.2)
+        assert kernel_eval(jupyterlab, kid, "doomed.status()") == "'cancelled'"
+        assert kernel_eval(jupyterlab, kid, "job.status()") == "'completed'"
         state = kernel_eval(jupyterlab, kid, "__import__('json').dumps(monitor.get_state())")
         assert CANARY not in state
         assert CANARY not in page.content()
