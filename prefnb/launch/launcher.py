@@ -176,6 +176,17 @@ def _export(
 
 def _prepare(method: Literal["dpo", "sft"], data: Any, validation: Any) -> tuple[Path, Path | None]:
     """The training and validation files to upload, exported and validated."""
+    from prefnb.export import ExportResult
+
+    if isinstance(data, ExportResult):
+        if data.kind != method:
+            raise ParameterError(
+                f"This is a {data.kind.upper()} export; a {method.upper()} job needs "
+                f"a {method.upper()} file."
+            )
+        if validation is None:
+            validation = data.paths.get("validation")
+        data = data.paths["train"]
     if isinstance(data, pd.DataFrame):
         fraction = 0.0
         if isinstance(validation, float) and not isinstance(validation, bool):
@@ -419,10 +430,13 @@ def launch_dpo(
 ) -> Job:
     """Start a DPO job on Together from a pair DataFrame or a DPO ``.jsonl`` file.
 
-    ``model`` is the base model, or give ``from_checkpoint`` (a job id or output model name,
-    optionally ``:step``) to continue a job — then ``base_model`` names the model whose
-    limits apply (default: the checkpoint's job as the SDK does). ``validation`` is a
-    ``.jsonl`` path, a DataFrame, or a fraction of ``data`` (DataFrame only). Returns the
+    ``data`` may also be the result of :func:`prefnb.export_dpo` (its validation file is
+    used unless ``validation`` is given). ``model`` is the base model, or give
+    ``from_checkpoint`` (a job id or output model name, optionally ``:step``) to continue a
+    job — then ``base_model`` names the model whose limits apply (default: the job's model
+    when it was launched from this machine, else the checkpoint itself, as the SDK does).
+    ``validation`` is a ``.jsonl`` path, a DataFrame, or a fraction of ``data`` (DataFrame
+    only). Returns the
     existing job when the same data and parameters were launched before, unless ``force``.
     ``wait=True`` blocks until the job finishes (with a progress bar unless ``progress``
     is False).

@@ -133,6 +133,11 @@ class JobMonitor(anywidget.AnyWidget):
             self._thread.join(timeout)
         self.polling = False
 
+    def close(self) -> None:
+        """Stop polling and close the widget."""
+        self.stop(timeout=0)
+        super().close()
+
     def _run(self) -> None:
         delay = self.interval
         try:

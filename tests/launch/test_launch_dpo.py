@@ -300,3 +300,19 @@ def test_continuing_a_job_of_this_machine_checks_its_base_models_limits(
     asked = [r.query.get("model_name") for r in api.requests_to("GET /v1/fine-tunes/models/limits")]
     assert asked == [MODEL, MODEL]
     assert created(api)[1]["from_checkpoint"] == f"{first.id}:5"
+
+
+def test_an_export_result_launches_with_its_validation_file(
+    api: LocalTogether, client: Any, tmp_path: Path
+) -> None:
+    from prefnb.launch import ParameterError
+
+    df = prefnb.load_sample()
+    result = prefnb.export_dpo(
+        df, tmp_path / "t.jsonl", validation_path=tmp_path / "v.jsonl", val_fraction=0.2
+    )
+    launch_dpo(result, model=MODEL, n_evals=1, client=client, progress=False)
+    names = [r.body["file_name"] for r in api.requests_to("POST /v1/files")]
+    assert names == ["t.jsonl", "v.jsonl"]
+    with pytest.raises(ParameterError, match="This is a SFT export"):
+        launch_dpo(prefnb.export_sft(df, tmp_path / "s.jsonl"), model=MODEL, client=client)
