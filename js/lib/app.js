@@ -120,7 +120,7 @@ export class LabelerApp {
       case "init":
         this.cache.total = msg.total;
         this.stats = msg.stats;
-        this.jumpTo(msg.cursor, false);
+        this.jumpTo(msg.cursor, false, msg);
         if (msg.notice) this.say(msg.notice);
         break;
       case "items": {
@@ -262,9 +262,11 @@ export class LabelerApp {
   }
 
   /**
-   * @param {number} cursor @param {boolean} explicit a jump the user asked for
+   * @param {number} cursor
+   * @param {boolean} explicit a jump the user asked for
+   * @param {{ items: Item[], end: number }} [first] the window ahead of `cursor`, if known
    */
-  jumpTo(cursor, explicit) {
+  jumpTo(cursor, explicit, first) {
     if (explicit && this.cache.unlabeledOnly) {
       // A jump names one pair; showing it must not depend on the filter.
       this.cache.unlabeledOnly = false;
@@ -278,6 +280,21 @@ export class LabelerApp {
     this.waiting = true;
     this.renderQueue = [];
     this.paintPlaceholder(cursor >= this.cache.total ? "done" : "loading");
+    if (first && !this.cache.unlabeledOnly) {
+      this.cache.pending[1] = cursor - 1;
+      const added = this.cache.apply({
+        type: "items",
+        view: this.view,
+        req: 0,
+        anchor: cursor - 1,
+        direction: 1,
+        unlabeled_only: false,
+        items: first.items,
+        end: first.end,
+      });
+      if (added) this.queueRender(added);
+      this.showCursorOrNext();
+    }
     this.pump();
   }
 

@@ -32,7 +32,7 @@
  *
  * Kernel → browser
  * @typedef {{ type: "init", view: string, cursor: number, total: number, stats: Stats,
- *   notice: string | null }} InitReply
+ *   notice: string | null, items: Item[], end: number }} InitReply
  * @typedef {{ type: "items", view: string, req: number, anchor: number, direction: 1 | -1,
  *   unlabeled_only: boolean, items: Item[], end: number }} ItemsReply
  * @typedef {{ type: "saved", view: string, seq: number, pair_id: string, event_id: number,

@@ -176,8 +176,11 @@ BrowserMessage = (
 
 
 class InitReply(TypedDict):
-    """Where to start (first unlabeled pair), the progress so far, and a notice to show
-    (e.g. that the store holds this annotator's labels for pairs outside the DataFrame)."""
+    """Where to start (first unlabeled pair), the progress so far, a notice to show (e.g.
+    that the store holds this annotator's labels for pairs outside the DataFrame), and the
+    first window ahead of ``cursor`` so the first pair paints without another round trip:
+    ``items`` and ``end`` mean what they mean in :class:`ItemsReply` with
+    ``anchor=cursor - 1``, ``direction=1`` and no filter."""
 
     type: Literal["init"]
     view: str
@@ -185,6 +188,8 @@ class InitReply(TypedDict):
     total: int
     stats: Stats
     notice: str | None
+    items: list[Item]
+    end: int
 
 
 class ItemsReply(TypedDict):

@@ -52,6 +52,8 @@ __all__ = ["Labeler"]
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"
 _CURRENT_FIELDS = ("label", "strength", "note", "edited_preferred")
+#: Pairs sent with the first reply: the current one and the browser's look-ahead.
+INITIAL_WINDOW = 12
 
 
 class Labeler(anywidget.AnyWidget):
@@ -188,10 +190,16 @@ class Labeler(anywidget.AnyWidget):
             self._push(error)
 
     def _hello(self, msg: Mapping[str, Any]) -> None:
+        cursor = self._window.first_unlabeled()
+        positions, end = self._window.positions(
+            anchor=cursor - 1, direction=1, count=INITIAL_WINDOW, unlabeled_only=False
+        )
         reply: InitReply = {
             "type": "init",
             "view": str(msg["view"]),
-            "cursor": self._window.first_unlabeled(),
+            "cursor": cursor,
+            "items": [self._window.item(p) for p in positions],
+            "end": end,
             "total": self._window.total,
             "stats": self._window.stats(),
             "notice": (
