@@ -27,18 +27,23 @@ __all__ = ["LiveLoop"]
 
 class LiveLoop:
     """Call ``fetch()`` (may block; runs off the kernel thread) then ``apply(result)`` (updates
-    widgets; runs on the loop thread) every ``interval`` seconds until ``apply`` returns False,
-    ``stop()`` is called, or either raises (the error is kept in ``.error``)."""
+    widgets; runs on the loop thread) every ``interval`` seconds until ``apply`` returns False
+    or ``stop()`` is called. A failing ``fetch`` (network blip) is retried on the next tick;
+    after ``max_failures`` failures in a row, or if ``apply`` raises, the loop stops. The last
+    error is kept in ``.error``."""
 
     def __init__(
         self,
         fetch: Callable[[], Any],
         apply: Callable[[Any], bool],
         interval: float = 5.0,
+        max_failures: int = 5,
     ) -> None:
         self.fetch = fetch
         self.apply = apply
         self.interval = float(interval)
+        self.max_failures = int(max_failures)
+        self.failures = 0  # consecutive failed fetches
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._task: asyncio.Task[None] | None = None
@@ -87,13 +92,22 @@ class LiveLoop:
             self.error = e
             return False
 
+    def _failed(self, e: Exception) -> bool:
+        """Record a failed fetch; True when the loop should give up."""
+        self.error = e
+        self.failures += 1
+        return self.failures >= self.max_failures
+
     def _run_thread(self) -> None:
         while not self._stop.is_set():
             try:
                 data = self.fetch()
             except Exception as e:
-                self.error = e
-                return
+                if self._failed(e):
+                    return
+                self._stop.wait(self.interval)
+                continue
+            self.failures = 0
             if not self._tick(data):
                 return
             self._stop.wait(self.interval)
@@ -105,8 +119,11 @@ class LiveLoop:
                 try:
                     data = await loop.run_in_executor(None, self.fetch)
                 except Exception as e:
-                    self.error = e
-                    return
+                    if self._failed(e):
+                        return
+                    await asyncio.sleep(self.interval)
+                    continue
+                self.failures = 0
                 if not self._tick(data):
                     return
                 await asyncio.sleep(self.interval)

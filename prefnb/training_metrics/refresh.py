@@ -37,7 +37,7 @@ from prefnb.training_metrics.sources import (
     api_series,
     default_client,
     job_status,
-    read_trainer_state,
+    read_trainer_state_progress,
     read_wandb_csv,
     resolve,
 )
@@ -198,15 +198,20 @@ class Refresher:
         if mtime == src.mtime:
             return []
         src.mtime = mtime
-        reader = read_wandb_csv if src.kind == "wandb_csv" else read_trainer_state
-        return reader(src.path, src.job_id) if src.kind == "trainer_state" else reader(src.path)
+        if src.kind == "wandb_csv":
+            return read_wandb_csv(src.path)
+        series, src.progress = read_trainer_state_progress(src.path, src.job_id)
+        return series
 
     def status(self) -> dict[str, str]:
-        """Status per source: the API job status, or ``completed`` for files and frames."""
+        """Status per source: the API job status; for a TRL ``trainer_state.json``, ``running``
+        until its ``global_step`` reaches ``max_steps``; ``completed`` for other files/frames."""
         for src in self.sources:
             if src.kind == "api":
                 if self.statuses.get(src.job_id) not in TERMINAL_STATUSES:
                     self.statuses[src.job_id] = job_status(src.client, src.job_id)
+            elif src.progress is not None and src.progress[0] < src.progress[1]:
+                self.statuses[src.job_id] = "running"
             else:
                 self.statuses[src.job_id] = "completed"
         return dict(self.statuses)

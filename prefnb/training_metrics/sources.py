@@ -41,6 +41,7 @@ __all__ = [
     "job_hyperparameters",
     "legend_labels",
     "read_trainer_state",
+    "read_trainer_state_progress",
     "read_wandb_csv",
     "resolve",
     "rows_frame",
@@ -64,6 +65,8 @@ class Source:
     path: Path | None = None
     frame: pd.DataFrame | None = None
     mtime: float = field(default=-1.0, compare=False)
+    #: (global_step, max_steps) of a TRL run, from its trainer_state.json; None if unknown
+    progress: tuple[int, int] | None = field(default=None, compare=False)
 
 
 def default_client() -> Any:
@@ -91,7 +94,7 @@ def resolve(jobs: object, client: Any = None) -> list[Source]:
 
     Items may be a job id string, an object with ``.id`` (and optionally ``.client``, like the
     launcher's ``Job``), a path to ``trainer_state.json`` / its run directory / a W&B ``.csv``,
-    or a tidy DataFrame.
+    a tidy DataFrame, or a job list with a ``job_id`` column (such as ``prefnb.jobs()``).
     """
     items: Sequence[object]
     if isinstance(jobs, (str, Path, pd.DataFrame)) or _job_like(jobs):
@@ -102,7 +105,15 @@ def resolve(jobs: object, client: Any = None) -> list[Source]:
         raise TypeError(f"expected job ids, Job objects or paths, got {type(jobs).__name__}")
     out: list[Source] = []
     for item in items:
-        if isinstance(item, pd.DataFrame):
+        if (
+            isinstance(item, pd.DataFrame)
+            and "job_id" in item.columns
+            and not ({"step", "metric", "value"} & set(item.columns))
+        ):
+            # a job list such as prefnb.jobs(): one Together job per distinct id
+            for jid in dict.fromkeys(item["job_id"].astype(str)):
+                out.append(Source("api", jid, client=client))
+        elif isinstance(item, pd.DataFrame):
             missing = [c for c in TIDY_COLUMNS if c not in item.columns]
             if missing:
                 raise MetricsSourceError(f"metrics frame is missing the columns {missing}")
@@ -308,6 +319,13 @@ def read_trainer_state(path: str | Path, job_id: str | None = None) -> list[Seri
     (``train_runtime``, ``train_loss`` averaged over the run, …) keeps its raw keys so it never
     mixes into the per-step ``loss`` curve.
     """
+    return read_trainer_state_progress(path, job_id)[0]
+
+
+def read_trainer_state_progress(
+    path: str | Path, job_id: str | None = None
+) -> tuple[list[Series], tuple[int, int] | None]:
+    """:func:`read_trainer_state` plus ``(global_step, max_steps)`` when the file has them."""
     p = Path(path)
     if p.is_dir():
         p = p / "trainer_state.json"
@@ -328,15 +346,18 @@ def read_trainer_state(path: str | Path, job_id: str | None = None) -> list[Seri
             raise MetricsSourceError(f"{p}: log_history[{i}] has no 'step'")
         if "train_runtime" in entry:
             summary_keys.update(entry)
+    gs, ms = state.get("global_step"), state.get("max_steps")
+    progress = (int(gs), int(ms)) if isinstance(gs, int) and isinstance(ms, int) else None
     if not history:
-        return []
-    return series_from_wide(
+        return [], progress
+    series = series_from_wide(
         pd.DataFrame(history),
         job_id or _run_name(p),
         step_column="step",
         source=str(p),
         raw_metric_keys=summary_keys - {"step", "epoch"},
     )
+    return series, progress
 
 
 _CHART_COL = re.compile(r"^(?P<run>.+?) - (?P<key>.+?)(?P<agg>__MIN|__MAX)?$")

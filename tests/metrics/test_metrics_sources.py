@@ -212,3 +212,11 @@ def test_legend_names_what_differs() -> None:
         "ft-2": "beta=0.5, lr=1e-05",
         "ft-3": "beta=0.5, lr=2e-05",
     }
+
+
+def test_job_list_frame_means_job_ids() -> None:
+    from prefnb.training_metrics.sources import resolve
+
+    ledger = pd.DataFrame({"job_id": ["ft-2", "ft-1", "ft-2"], "status": ["running"] * 3})
+    srcs = resolve(ledger, client=object())
+    assert [(s.kind, s.job_id) for s in srcs] == [("api", "ft-2"), ("api", "ft-1")]
