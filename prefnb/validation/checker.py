@@ -1,9 +1,10 @@
 """Checking lines: a fast typed path for clean preference lines, the exact rules for the rest.
 
-Most lines of a real preference file are clean. They are decoded straight into msgspec
-structs that only accept the clean shape (exactly the three keys, ``input.messages``, string
-roles and contents, nothing else); a few integer checks then settle them. Anything the typed
-decoder refuses, or that the quick checks doubt, goes through the slow path: the standard
+Most lines of a real preference file are clean. Blocks of them are decoded at once into
+msgspec structs that only accept the clean shape (exactly the three keys, ``input.messages``,
+known roles, string contents, one assistant message per output); two comparisons per line
+and a count of quote bytes (which proves no key was repeated) then settle them. Anything the
+typed decoder refuses, or that these checks doubt, goes through the slow path: the standard
 library's ``json`` (the parser together 1.5.34 uses, NaN and all) and the SDK's rules one by
 one (:mod:`.together`). The fast path can only *accept*; every error comes from the slow one.
 
@@ -363,57 +364,61 @@ class LineChecker:
             recs = _DECODER.decode_lines(sub)
         except (msgspec.DecodeError, ValueError):  # ValueError: msgspec's UnicodeDecodeError
             recs = None
-        if recs is not None and len(recs) == n and _keys_once(sub, _n_keys(recs)):
-            bad = self._accept(recs, first_line)
+        if recs is None or len(recs) != n:
+            # a line the typed decoder refuses, or a blank line: decode line by line, in
+            # order, since a slow line may set the dataset format for the next ones
+            return self._line_by_line(sub, first_line, start, at_eof)
+        batch = self._settle(recs, first_line)
+        if batch is None:  # the first line chose another format: every line is an error
+            bad = list(range(n))
+            lines = _split(sub)
+        elif sub.count(b'"') == batch.quotes:
+            bad = batch.bad
+            batch.commit(self.stats, None)
             if not bad:
                 return n
             lines = _split(sub)
-        elif recs is not None and len(recs) == n:
-            # some line repeats a key (or has `"key" :`): find it without decoding again
+        else:  # some line repeats a key (or spells a quote \u0022): find it, no re-decoding
             lines = _split(sub)
-            bad = [
-                i
-                for i, (raw, rec) in enumerate(zip(lines, recs, strict=True))
-                if not _keys_once(raw, _n_keys([rec]))
-            ]
-            skip = set(bad)
-            ok = [i for i in range(n) if i not in skip]
-            bad += [ok[j] for j in self._accept([recs[i] for i in ok], first_line, ok)]
-            bad.sort()
-        else:  # a line the typed decoder refuses, or a blank line: decode line by line,
-            # in order, since a slow line may set the dataset format for the next ones
-            lines = _split(sub)
-            terminated = sub.endswith(b"\n")
-            offset = start
-            for i, raw in enumerate(lines):
-                if self.full:
-                    break
-                rec = self._decode_one(raw)
-                if rec is None or self._accept([rec], first_line + i):
-                    self.check_raw(
-                        raw,
-                        first_line + i,
-                        offset,
-                        unterminated=at_eof and i == len(lines) - 1 and not terminated,
-                    )
-                offset += len(raw) + 1
-            return len(lines)
-        if not bad:
-            return len(lines)
-        terminated = sub.endswith(b"\n")
-        last = len(lines) - 1
+            repeated = {i for i, raw in enumerate(lines) if raw.count(b'"') != batch.line_quotes[i]}
+            batch.commit(self.stats, repeated)
+            bad = sorted(repeated.union(batch.bad))
+        self._slow_lines(lines, bad, first_line, start, at_eof and not sub.endswith(b"\n"))
+        return len(lines)
+
+    def _slow_lines(
+        self, lines: list[bytes], bad: list[int], first_line: int, start: int, open_end: bool
+    ) -> None:
         offsets = [start]
         for raw in lines[: max(bad)]:
             offsets.append(offsets[-1] + len(raw) + 1)
+        last = len(lines) - 1
         for i in bad:
             if self.full:
                 break
             self.check_raw(
-                lines[i],
-                first_line + i,
-                offsets[i],
-                unterminated=at_eof and i == last and not terminated,
+                lines[i], first_line + i, offsets[i], unterminated=open_end and i == last
             )
+
+    def _line_by_line(self, sub: bytes, first_line: int, start: int, at_eof: bool) -> int:
+        lines = _split(sub)
+        terminated = sub.endswith(b"\n")
+        offset = start
+        for i, raw in enumerate(lines):
+            if self.full:
+                break
+            rec = self._decode_one(raw)
+            batch = self._settle([rec], first_line + i) if rec is not None else None
+            if batch is not None and not batch.bad and raw.count(b'"') == batch.quotes:
+                batch.commit(self.stats, None)
+            else:
+                self.check_raw(
+                    raw,
+                    first_line + i,
+                    offset,
+                    unterminated=at_eof and i == len(lines) - 1 and not terminated,
+                )
+            offset += len(raw) + 1
         return len(lines)
 
     @staticmethod
@@ -421,59 +426,102 @@ class LineChecker:
         if not raw:
             return None
         try:
-            rec = _DECODER.decode(raw)
+            return _DECODER.decode(raw)
         except (msgspec.DecodeError, ValueError):  # ValueError: msgspec's UnicodeDecodeError
             return None
-        return rec if _keys_once(raw, _n_keys([rec])) else None
 
-    def _accept(
-        self, recs: list[_Line], first_line: int, numbers: list[int] | None = None
-    ) -> list[int]:
-        """Settle decoded clean lines; return indexes of those the slow path must check.
+    def _settle(self, recs: list[_Line], first_line: int) -> _Batch | None:
+        """Check decoded clean lines; None if the dataset format forbids preference lines.
 
-        Line ``i`` of ``recs`` is line ``first_line + numbers[i]`` (``numbers`` defaults to
-        0, 1, 2, …).
+        Returns the statistics to commit once the duplicate-key guard passed, the indexes
+        the slow path must check, and the number of ``"`` bytes each line must contain.
         """
-        bad: list[int] = []
         if self.dataset_format != _PREF:
             if self.dataset_format is not None:
-                return list(range(len(recs)))  # the first line chose another format
+                return None
             self.dataset_format = _PREF
         strict = self.profile == "strict"
         tokens = self.stats.budget is not None
-        lines: list[int] = []
-        keys: list[int] = []
-        prefs: list[str] = []
-        rejs: list[str] = []
-        texts: list[list[str]] = []
+        batch = _Batch()
+        index, lines, keys, prefs, rejs, texts = (
+            batch.index,
+            batch.lines,
+            batch.keys,
+            batch.prefs,
+            batch.rejs,
+            batch.texts,
+        )
+        line_quotes = batch.line_quotes
         for i, rec in enumerate(recs):
             msgs = rec.input.messages
-            # the decoder checked roles, counts and types; left: no role twice in a row,
-            # and the prompt must not end with the assistant
+            pc = rec.preferred_output[0].content
+            qc = rec.non_preferred_output[0].content
+            # Duplicate-key guard. msgspec silently keeps the last of repeated keys (as json
+            # does, so the verdict is the same) but a repeat must be reported. A clean line
+            # holds 2m + 8 keys and 2m + 4 string values (m prompt messages), two quotes
+            # each, plus one raw quote per quote inside a text (escaped as \"). Any
+            # repeated key adds at least its own two quotes, so an exact count proves there
+            # is none; counting one byte is cheap, and the texts are already decoded.
+            quotes = 8 * len(msgs) + 24 + pc.count('"') + qc.count('"')
             if len(msgs) == 1:
-                ok = msgs[0].role != "assistant"
+                m0 = msgs[0]
+                quotes += m0.content.count('"')
+                # the decoder checked roles, counts and types; left: no role twice in a
+                # row, and the prompt must not end with the assistant
+                ok = m0.role != "assistant"
             else:
                 prev = ""
                 ok = True
                 for m in msgs:
+                    quotes += m.content.count('"')
                     if m.role == prev:
                         ok = False
-                        break
                     prev = m.role
                 ok = ok and prev != "assistant"
-            pc = rec.preferred_output[0].content
-            qc = rec.non_preferred_output[0].content
+            line_quotes.append(quotes)
             if not ok or (strict and not _strict_ok(msgs, pc, qc)):
-                bad.append(i)
+                batch.bad.append(i)
                 continue
-            lines.append(first_line + (i if numbers is None else numbers[i]))
+            index.append(i)
+            lines.append(first_line + i)
             keys.append(hash(tuple(msgs)))
             prefs.append(pc)
             rejs.append(qc)
             if tokens:
                 texts.append([m.content for m in msgs])
-        self.stats.add_many(lines, keys, prefs, rejs, texts)
-        return bad
+        batch.quotes = sum(line_quotes)
+        return batch
+
+
+class _Batch:
+    """Statistics of settled clean lines, committed only once the guard passed."""
+
+    __slots__ = ("bad", "index", "keys", "line_quotes", "lines", "prefs", "quotes", "rejs", "texts")
+
+    def __init__(self) -> None:
+        self.bad: list[int] = []
+        self.index: list[int] = []
+        self.lines: list[int] = []
+        self.keys: list[int] = []
+        self.prefs: list[str] = []
+        self.rejs: list[str] = []
+        self.texts: list[list[str]] = []
+        self.line_quotes: list[int] = []
+        self.quotes = 0
+
+    def commit(self, stats: PairStats, drop: set[int] | None) -> None:
+        """Add the settled lines to ``stats``, except the indexes in ``drop``."""
+        if not drop:
+            stats.add_many(self.lines, self.keys, self.prefs, self.rejs, self.texts or None)
+            return
+        keep = [j for j, i in enumerate(self.index) if i not in drop]
+        stats.add_many(
+            [self.lines[j] for j in keep],
+            [self.keys[j] for j in keep],
+            [self.prefs[j] for j in keep],
+            [self.rejs[j] for j in keep],
+            [self.texts[j] for j in keep] if self.texts else None,
+        )
 
 
 def _prompt_item(role: Any, content: Any) -> Any:
@@ -489,27 +537,6 @@ def _split(sub: bytes) -> list[bytes]:
     if lines and not lines[-1]:
         lines.pop()
     return lines
-
-
-def _n_keys(recs: list[_Line]) -> int:
-    """Keys in clean lines: input, messages, the two outputs, role and content per message."""
-    return sum(len(r.input.messages) for r in recs) * 2 + 8 * len(recs)
-
-
-def _keys_once(data: bytes, keys: int) -> bool:
-    """True when no key of these clean lines was repeated.
-
-    msgspec silently keeps the last of duplicate keys (as json does, so the verdict is the
-    same), but a duplicate must still be reported. Each key is written `"key":`; inside a
-    string a quote is escaped, so there `":` reads `\\":` and is subtracted. When the count
-    is exact no key was repeated; otherwise the line takes the slow path, which sees every
-    key. (Only `"key" :` with a space before the colon could hide a duplicate, and then the
-    value both parsers keep, the last one, is still the one checked.)
-    """
-    found = data.count(b'":')
-    if found != keys:
-        found -= data.count(b'\\":')
-    return found == keys
 
 
 def _strict_ok(msgs: list[_Msg], preferred: str, rejected: str) -> bool:

@@ -257,3 +257,29 @@ def test_parallel_workers_give_the_same_report_as_serial(
     }
     assert seen[-1] == os.path.getsize(p)
     assert validate(p, workers=2, max_errors=3).truncated
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b'"content": "bye"', b'"content": "x", "content": "bye"'),
+        (b'{"input": ', b'{"input": {"messages": []}, "input": '),
+        (b'"role": "user"', b'"role": "user", "role": "user"'),
+        (b'"content": "bye"}', b'"content": 5, "content" : "bye"}'),
+    ],
+)
+def test_repeated_keys_are_found_among_thousands_of_clean_lines(
+    tmp_path: Path, old: bytes, new: bytes
+) -> None:
+    # 2000 clean lines go through the batch decoder; the guard must still spot line 1234
+    clean = [json.dumps(pref(f"q{i}", 'say "hi"\\n', "bye")).encode() for i in range(2000)]
+    clean[1233] = clean[1233].replace(old, new)
+    assert clean[1233] != json.dumps(pref("q1233", 'say "hi"\\n', "bye")).encode()
+    p = tmp_path / "dup.jsonl"
+    p.write_bytes(b"\n".join(clean) + b"\n")
+    report = validate(p)
+    assert report.ok
+    assert [(w.line, w.code) for w in report.warnings if w.code.startswith("json.")] == [
+        (1234, "json.duplicate_key")
+    ]
+    assert report.stats["n_pairs"] == 2000
