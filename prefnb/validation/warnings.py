@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import numpy as np
+
 from prefnb.validation.report import Finding
 
 __all__ = [
@@ -88,34 +90,28 @@ def length_bias(
     n = len(preferred_lengths)
     if n == 0:
         return LengthBias(0, math.nan, math.nan, math.nan, math.nan, math.nan)
-    diffs = [float(p) - float(r) for p, r in zip(preferred_lengths, rejected_lengths, strict=True)]
-    longer = sum(1.0 if d > 0 else 0.5 if d == 0 else 0.0 for d in diffs)
-    mean_d = sum(diffs) / n
-    var = sum((d - mean_d) ** 2 for d in diffs) / (n - 1) if n > 1 else 0.0
-    sd = math.sqrt(var)
+    pref = np.asarray(preferred_lengths, dtype=np.float64)
+    rej = np.asarray(rejected_lengths, dtype=np.float64)
+    diffs = pref - rej
+    longer = float(np.count_nonzero(diffs > 0) + 0.5 * np.count_nonzero(diffs == 0))
+    mean_d = float(diffs.mean())
+    sd = float(diffs.std(ddof=1)) if n > 1 else 0.0
     cohens_d = mean_d / sd if sd > 0 else (0.0 if mean_d == 0 else math.copysign(math.inf, mean_d))
     # Wilcoxon signed ranks over non-zero differences, average ranks for ties.
-    nz = sorted((abs(d), d > 0) for d in diffs if d != 0)
-    pos = neg = 0.0
-    i = 0
-    while i < len(nz):
-        j = i
-        while j + 1 < len(nz) and nz[j + 1][0] == nz[i][0]:
-            j += 1
-        rank = (i + j) / 2 + 1
-        for k in range(i, j + 1):
-            if nz[k][1]:
-                pos += rank
-            else:
-                neg += rank
-        i = j + 1
+    nz = diffs[diffs != 0]
+    _values, inverse, counts = np.unique(np.abs(nz), return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    avg_rank = ends - (counts - 1) / 2.0  # ranks start - 1 + 1 .. end, averaged
+    ranks = avg_rank[inverse]
+    pos = float(ranks[nz > 0].sum())
+    neg = float(ranks[nz < 0].sum())
     total = pos + neg
     rb = (pos - neg) / total if total else 0.0
     return LengthBias(
         n=n,
         share_preferred_longer=longer / n,
-        mean_preferred=sum(map(float, preferred_lengths)) / n,
-        mean_rejected=sum(map(float, rejected_lengths)) / n,
+        mean_preferred=float(pref.mean()),
+        mean_rejected=float(rej.mean()),
         rank_biserial=rb,
         cohens_d=cohens_d,
     )
@@ -315,12 +311,13 @@ def dataset_findings(
             stats.near[0],
             "non_preferred_output[0].content",
         )
-    seen: dict[int, int] = {}
     dups: list[tuple[int, int]] = []
-    for i, h in enumerate(stats.pair_hash):
-        first = seen.setdefault(h, stats.lines[i])
-        if first != stats.lines[i]:
-            dups.append((stats.lines[i], first))
+    if len(stats.pair_hash) > 1:
+        hashes = np.frombuffer(stats.pair_hash, dtype=np.int64)
+        _u, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        lines = np.frombuffer(stats.lines, dtype=np.int64)
+        repeat = np.nonzero(first[inverse] != np.arange(len(hashes)))[0]
+        dups = [(int(lines[i]), int(lines[first[inverse[i]]])) for i in repeat]
     if dups:
         shown = ", ".join(f"{a} (= line {b})" for a, b in dups[:_EXAMPLES])
         more = f" and {len(dups) - _EXAMPLES} more" if len(dups) > _EXAMPLES else ""
