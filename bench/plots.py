@@ -37,8 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 from prefnb.plots.curves import MetricsFigure  # noqa: E402
 from prefnb.training_metrics import MetricsStore, Refresher, classify  # noqa: E402
-from prefnb.training_metrics.sources import rows_frame  # noqa: E402
-from prefnb.training_metrics.tidy import TIDY_COLUMNS, series_from_wide  # noqa: E402
+from prefnb.training_metrics.tidy import (  # noqa: E402
+    TIDY_COLUMNS,
+    rows_columns,
+    series_from_wide,
+)
 
 METRICS = ("loss", "accuracy", "kl")  # kl = chosen + rejected → 4 logged metrics
 
@@ -80,7 +83,7 @@ def make_rows(job: int, start: int, stop: int, eval_every: int = 500) -> list[di
 def tidy_prefnb(all_rows: dict[str, list[dict[str, float]]]) -> tuple[MetricsStore, pd.DataFrame]:
     store = MetricsStore()
     for job, rows in all_rows.items():
-        store.add(series_from_wide(rows_frame(rows), job))
+        store.add(series_from_wide(rows_columns(rows), job))
     return store, store.frame()
 
 
@@ -188,7 +191,7 @@ KERNEL_CODE = r"""
 import sys, time, statistics, json
 sys.path.insert(0, {bench!r}); sys.path.insert(0, {root!r})
 from plots import make_rows, tidy_prefnb, build_figure
-from prefnb.training_metrics.sources import rows_frame
+from prefnb.training_metrics.tidy import rows_columns
 from prefnb.training_metrics.tidy import series_from_wide
 from IPython.display import display
 J, N = {jobs}, {steps}
@@ -203,7 +206,7 @@ for k in range({rounds}):
     new = {{j: make_rows(i, start, start + 100) for i, j in enumerate(jobs)}}  # not timed
     t, c = time.perf_counter(), time.process_time()
     for j, r in new.items():
-        store.add(series_from_wide(rows_frame(r), j))
+        store.add(series_from_wide(rows_columns(r), j))
     fig.update_data()
     inc.append((time.perf_counter() - t) * 1000)
     inc_cpu.append((time.process_time() - c) * 1000)

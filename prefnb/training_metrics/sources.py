@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 import csv
-import itertools
 import json
 import os
 import re
@@ -27,10 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-import numpy as np
 import pandas as pd
 
-from prefnb.training_metrics.tidy import TIDY_COLUMNS, MetricsSourceError, Series, series_from_wide
+from prefnb.training_metrics.tidy import (
+    TIDY_COLUMNS,
+    MetricsSourceError,
+    Series,
+    rows_columns,
+    series_from_wide,
+)
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -196,37 +200,22 @@ def api_rows(
 
 
 def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """A wide frame from metric rows (dicts), faster than ``pd.DataFrame(rows)`` for API rows.
+    """A wide frame from metric rows (dicts); see :func:`~.tidy.rows_columns`.
 
-    Rows logged by the same call share their keys (train rows, eval rows), so rows are grouped
-    by key tuple and each group is read as one flat float array; a group holding anything but
-    numbers falls back to pandas. Missing keys become NaN.
+    Rows holding anything but numbers (e.g. an ISO time string) go through pandas instead.
 
-    >>> rows_frame([{"s": 1, "a": 0.5}, {"s": 2, "b": 1.0}, {"s": 3, "a": 0.25}]).to_dict("list")
-    {'s': [1.0, 3.0, 2.0], 'a': [0.5, 0.25, nan], 'b': [nan, nan, 1.0]}
+    >>> rows_frame([{"s": 1, "a": 0.5}, {"s": 2, "b": 1.0}]).to_dict("list")
+    {'s': [1.0, 2.0], 'a': [0.5, nan], 'b': [nan, 1.0]}
     """
-    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
-    for r in rows:
-        k = tuple(r)
-        g = groups.get(k)
-        if g is None:
-            g = groups[k] = []
-        g.append(r)
-    frames: list[pd.DataFrame] = []
-    for keys, group in groups.items():
-        width = len(keys)
-        try:
-            flat = np.fromiter(
-                itertools.chain.from_iterable(r.values() for r in group),
-                np.float64,
-                len(group) * width,
-            )
-            frames.append(pd.DataFrame(flat.reshape(len(group), width), columns=list(keys)))
-        except (TypeError, ValueError):
-            frames.append(pd.DataFrame(list(group)))
-    if not frames:
-        return pd.DataFrame()
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return pd.DataFrame(_columns(rows))
+
+
+def _columns(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    try:
+        return rows_columns(rows)
+    except (TypeError, ValueError):
+        frame = pd.DataFrame(list(rows))
+        return {str(c): frame[c].to_numpy() for c in frame.columns}
 
 
 def api_series(client: Any, job_id: str, **kwargs: Any) -> list[Series]:
@@ -234,7 +223,7 @@ def api_series(client: Any, job_id: str, **kwargs: Any) -> list[Series]:
     rows = api_rows(client, job_id, **kwargs)
     if not rows:
         return []
-    return series_from_wide(rows_frame(rows), job_id, source=f"job {job_id}")
+    return series_from_wide(_columns(rows), job_id, source=f"job {job_id}")
 
 
 def job_status(client: Any, job_id: str) -> str:

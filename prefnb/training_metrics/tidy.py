@@ -31,7 +31,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -47,6 +48,7 @@ __all__ = [
     "Series",
     "build_frame",
     "empty_frame",
+    "rows_columns",
     "series_from_wide",
     "to_epoch_seconds",
 ]
@@ -107,6 +109,44 @@ def to_epoch_seconds(col: pd.Series | Sequence[object]) -> FloatArray:
     return num.astype(np.float64)
 
 
+def rows_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, FloatArray]:
+    """Metric rows (dicts) as float columns, NaN where a row lacks a key.
+
+    Rows logged by the same call share their keys (train rows, eval rows), so rows are grouped
+    by key tuple and each group is read as one flat float array — several times faster than
+    ``pd.DataFrame(rows)``. Groups are stacked one after another (row order is not kept; the
+    step column orders the data). Raises ``ValueError`` if a value is not a number.
+
+    >>> {k: v.tolist() for k, v in rows_columns([{"s": 1, "a": 0.5}, {"s": 2, "b": 1.0},
+    ...                                          {"s": 3, "a": 0.25}]).items()}
+    {'s': [1.0, 3.0, 2.0], 'a': [0.5, 0.25, nan], 'b': [nan, nan, 1.0]}
+    """
+    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+    for r in rows:
+        k = tuple(r)
+        g = groups.get(k)
+        if g is None:
+            g = groups[k] = []
+        g.append(r)
+    n = sum(len(g) for g in groups.values())
+    out: dict[str, FloatArray] = {}
+    start = 0
+    for keys, group in groups.items():
+        width = len(keys)
+        block = np.fromiter(
+            itertools.chain.from_iterable(r.values() for r in group),
+            np.float64,
+            len(group) * width,
+        ).reshape(len(group), width)
+        for j, key in enumerate(keys):
+            col = out.get(key)
+            if col is None:
+                col = out[key] = np.full(n, np.nan)
+            col[start : start + len(group)] = block[:, j]
+        start += len(group)
+    return out
+
+
 def _pick_step_column(columns: Sequence[str]) -> str | None:
     steps = [c for c in columns if classify(c).role == "step"]
     for preferred in ("global_step", "step"):
@@ -116,8 +156,18 @@ def _pick_step_column(columns: Sequence[str]) -> str | None:
     return steps[0] if steps else None
 
 
+def _numeric(col: Any) -> FloatArray:
+    """A column (pandas Series or numpy array) as float64, non-numbers as NaN."""
+    if isinstance(col, np.ndarray) and col.dtype.kind in "fiu":
+        return col.astype(np.float64, copy=False)
+    return np.asarray(
+        pd.to_numeric(pd.Series(col), errors="coerce").to_numpy(np.float64, na_value=np.nan),
+        dtype=np.float64,
+    )
+
+
 def series_from_wide(
-    wide: pd.DataFrame,
+    wide: pd.DataFrame | Mapping[str, Any],
     job_id: str,
     *,
     step_column: str | None = None,
@@ -126,23 +176,35 @@ def series_from_wide(
 ) -> list[Series]:
     """Cut a wide frame (one column per raw key) into per-key series.
 
-    ``step_column`` defaults to the best step-like key (``train/global_step`` over ``step``
-    over ``_step``); rows without a step are skipped. ``raw_metric_keys`` are kept under
-    their raw name even if a rule would rename them. ``source`` names the origin in errors.
+    ``wide`` is a DataFrame or a mapping of column name → array (as :func:`rows_columns`
+    gives; the fast path for API rows). ``step_column`` defaults to the best step-like key
+    (``train/global_step`` over ``step`` over ``_step``); rows without a step are skipped.
+    ``raw_metric_keys`` are kept under their raw name even if a rule would rename them.
+    ``source`` names the origin in errors.
     """
-    cols = [str(c) for c in wide.columns]
+    data: Mapping[str, Any] = (
+        {str(c): wide[c].to_numpy() for c in wide.columns}
+        if isinstance(wide, pd.DataFrame)
+        else wide
+    )
+    cols = list(data)
     step_col = step_column or _pick_step_column(cols)
-    if step_col is None or step_col not in wide.columns:
+    if step_col is None or step_col not in data:
         raise MetricsSourceError(
             f"{source}: no step column found; expected one of 'train/global_step', 'step', "
             f"'global_step' or '_step' among the keys {cols[:20]}"
         )
-    steps_f = pd.to_numeric(wide[step_col], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+    steps_f = _numeric(data[step_col])
     has_step = np.isfinite(steps_f)
     steps = steps_f[has_step].astype(np.int64)
     time_cols = [c for c in cols if classify(c).role == "time"]
     if time_cols:
-        times = to_epoch_seconds(wide[time_cols[0]])[has_step]
+        tcol = data[time_cols[0]]
+        if isinstance(tcol, np.ndarray) and tcol.dtype.kind in "fiu":
+            t = tcol.astype(np.float64)
+            times = np.where(t > 1e11, t / 1000.0, t)[has_step]
+        else:
+            times = to_epoch_seconds(pd.Series(tcol))[has_step]
     else:
         times = np.full(len(steps), np.nan)
     raw_keep = set(raw_metric_keys)
@@ -153,8 +215,7 @@ def series_from_wide(
         info = classify(c)
         if info.role != "value":
             continue
-        vals = pd.to_numeric(wide[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
-        vals = vals[has_step]
+        vals = _numeric(data[c])[has_step]
         present = ~np.isnan(vals)
         if not present.any():
             continue
