@@ -1,0 +1,196 @@
+"""Validator throughput, side by side with together 1.5.34's ``check_file`` in the same run.
+
+Generates a synthetic preference JSONL (≥ 200 MB, in bench/_work/, git-ignored) and prints MB/s
+for: raw line reading, bare JSON decoding (stdlib json — the SDK's parser — and msgspec
+typed), ``prefnb.validate`` (together profile; one process and all cores) and together
+1.5.34's ``check_file`` when a side virtualenv has it, plus ratios to ``check_file``.
+Measurements are interleaved over rounds and the best round counts, so background load hits
+every contender alike.
+
+Run:
+    .venv/bin/python bench/validate.py                 # 210 MB, 2 rounds
+    .venv/bin/python bench/validate.py --mb 400 --rounds 3 \\
+        --side-python /work/side-together/bin/python
+
+The side environment (never the project's venv):
+    python3 -m venv /work/side-together && /work/side-together/bin/pip install together==1.5.34
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _synth import WORK, make_file
+
+from prefnb.validation import validate
+from prefnb.validation.checker import _DECODER
+from prefnb.validation.lines import iter_blocks
+
+SDK_SCRIPT = r"""
+import os, sys, time
+os.environ["TOGETHER_NO_BANNER"] = "1"
+from together import version
+from together.utils.files import check_file
+t, c = time.perf_counter(), time.process_time()
+report = check_file(sys.argv[1])
+print(version, report["is_check_passed"], time.perf_counter() - t, time.process_time() - c)
+"""
+
+
+def raw_lines(path: Path) -> int:
+    n = 0
+    with open(path, "rb") as fh:
+        for _ in fh:
+            n += 1
+    return n
+
+
+def stdlib_decode(path: Path) -> int:
+    n = 0
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            json.loads(line)
+            n += 1
+    return n
+
+
+def msgspec_decode(path: Path) -> int:
+    n = 0
+    with open(path, "rb") as fh:
+        for block in iter_blocks(fh):
+            n += len(_DECODER.decode_lines(block.data))
+    return n
+
+
+def sdk_seconds(side_python: str, path: Path) -> tuple[float, float, str]:
+    proc = subprocess.run(
+        [side_python, "-c", SDK_SCRIPT, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TOGETHER_NO_BANNER": "1"},
+    )
+    version, passed, wall, cpu = proc.stdout.split()[-4:]
+    if passed != "True":
+        raise SystemExit(f"check_file rejected the synthetic file: {proc.stdout}")
+    return float(wall), float(cpu), version
+
+
+def _spin(_: object) -> float:
+    t = time.perf_counter()
+    x = 0
+    for i in range(2_000_000):
+        x += i * i
+    return time.perf_counter() - t
+
+
+def core_check(n: int) -> str:
+    """How much n busy loops on n processes slow each other down (1.0x = n free cores)."""
+    import multiprocessing
+
+    alone = _spin(None)
+    with multiprocessing.get_context("fork").Pool(n) as pool:
+        t = time.perf_counter()
+        pool.map(_spin, range(n))
+        together = time.perf_counter() - t
+    return f"{together / alone:.1f}x the time of one (1.0x = {n} free cores)"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--mb", type=int, default=210, help="file size in MiB (default 210)")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--side-python", default="/work/side-together/bin/python")
+    args = ap.parse_args()
+
+    path = make_file(WORK / f"synth_{args.mb}mb.jsonl", args.mb * 2**20)
+    size_mb = path.stat().st_size / 1e6
+    have_sdk = Path(args.side_python).exists()
+    cpus = len(os.sched_getaffinity(0))
+    print(f"file: {path} ({size_mb:.0f} MB, {raw_lines(path)} lines); {cpus} CPUs")
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
+    print(f"free-core check: {cpus} busy loops on {cpus} processes took {core_check(cpus)}")
+
+    Timing = tuple[float, float]  # (wall seconds, CPU seconds incl. worker processes)
+
+    def cpu_now() -> float:
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+
+    def timed(fn: Callable[[], object]) -> Callable[[], Timing]:
+        def run() -> Timing:
+            t, c = time.perf_counter(), cpu_now()
+            fn()
+            return time.perf_counter() - t, cpu_now() - c
+
+        return run
+
+    def prefnb_run(workers: int) -> Callable[[], Timing]:
+        def check() -> None:
+            report = validate(path, profile="together", workers=workers)
+            assert report.ok, report
+
+        return timed(check)
+
+    contenders: dict[str, Callable[[], Timing]] = {
+        "raw line reading (binary)": timed(lambda: raw_lines(path)),
+        "bare JSON decode: stdlib json": timed(lambda: stdlib_decode(path)),
+        "bare JSON decode: msgspec typed": timed(lambda: msgspec_decode(path)),
+        "prefnb.validate, 1 process": prefnb_run(1),
+        f"prefnb.validate, {cpus} processes": prefnb_run(cpus),
+    }
+    sdk_version = None
+    sdk_name = "together check_file (side env)"
+    if have_sdk:
+
+        def sdk() -> Timing:
+            nonlocal sdk_version
+            wall, cpu, sdk_version = sdk_seconds(args.side_python, path)
+            return wall, cpu
+
+        contenders[sdk_name] = sdk
+    best_wall: dict[str, float] = {}
+    best_cpu: dict[str, float] = {}
+    for r in range(args.rounds):
+        for name, run in contenders.items():
+            wall, cpu = run()
+            best_wall[name] = min(best_wall.get(name, float("inf")), wall)
+            best_cpu[name] = min(best_cpu.get(name, float("inf")), cpu)
+            print(
+                f"  round {r + 1}: {name:36s} {size_mb / wall:7.0f} MB/s wall "
+                f"{size_mb / cpu:7.0f} MB/CPU-s",
+                flush=True,
+            )
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    print(f"free-core check: {cpus} busy loops on {cpus} processes took {core_check(cpus)}")
+    title = f"together {sdk_version} check_file" if sdk_version else "check_file (not installed)"
+    print(
+        f"\nbest of {args.rounds} rounds, {size_mb:.0f} MB; ratios are to {title}.\n"
+        "wall MB/s is what a user waits for; MB per CPU-second is immune to other load on a\n"
+        "shared machine (for the multi-process run it sums all workers, so it shows overhead,\n"
+        "not the speed-up: read its wall column)."
+    )
+    print(f"  {'':36s} {'wall MB/s':>10s} {'ratio':>6s} {'MB/CPU-s':>10s} {'ratio':>6s}")
+    for name in contenders:
+        wall = size_mb / best_wall[name]
+        cpu = size_mb / best_cpu[name]
+        if have_sdk:
+            rw = f"{wall / (size_mb / best_wall[sdk_name]):5.2f}x"
+            rc = f"{cpu / (size_mb / best_cpu[sdk_name]):5.2f}x"
+        else:
+            rw = rc = "   n/a"
+        print(f"  {name:36s} {wall:10.0f} {rw:>6s} {cpu:10.0f} {rc:>6s}")
+    if not have_sdk:
+        print(f"(no side env at {args.side_python}: see this script's docstring)")
+
+
+if __name__ == "__main__":
+    main()
