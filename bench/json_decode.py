@@ -2,6 +2,10 @@
 
 Picks the library for prefnb's validator fast path. Run:
     .venv/bin/python bench/json_decode.py [--mb 64]
+
+Measured here (64 MB, shared 2-core VM, wall MB/s, one run): stdlib 74, orjson 118,
+msgspec untyped 136, msgspec typed 178, msgspec typed decode_lines 187 — msgspec wins, and
+its typed decoding also checks roles, counts and types in C, which orjson cannot.
 """
 
 from __future__ import annotations
