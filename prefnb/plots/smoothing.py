@@ -82,7 +82,14 @@ class EmaState:
         out = y.copy()
         finite = np.isfinite(y)
         f = y[finite]
-        if len(f):
+        if len(f) and self.den == 0.0:
+            # Nothing carried yet: the chunk's own debiased EMA is the answer.
+            sm = pd.Series(f).ewm(alpha=1.0 - w, adjust=True).mean().to_numpy(np.float64)
+            out[finite] = sm
+            m = len(f)
+            self.den = float((1.0 - w**m) / (1.0 - w))
+            self.num = float(sm[-1] * self.den)
+        elif len(f):
             sm = pd.Series(f).ewm(alpha=1.0 - w, adjust=True).mean().to_numpy(np.float64)
             k = np.arange(1, len(f) + 1, dtype=np.float64)
             decay = w**k

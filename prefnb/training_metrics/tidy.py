@@ -234,7 +234,25 @@ def _categorical(labels: list[str], lengths: IntArray) -> Any:
     cats = sorted(set(labels))
     lookup = {c: i for i, c in enumerate(cats)}
     codes = np.repeat(np.array([lookup[x] for x in labels], dtype=np.int32), lengths)
-    return pd.Categorical.from_codes(codes, categories=pd.Index(cats))
+    return pd.Categorical.from_codes(codes, categories=pd.Index(cats), validate=False)
+
+
+_UTC: Final = pd.DatetimeTZDtype("ns", "UTC")
+_NAT: Final = np.iinfo(np.int64).min
+
+
+def _utc_ns(secs: FloatArray) -> IntArray:
+    """Epoch seconds → int64 nanoseconds (NaT for NaN), rounded to the microsecond: float
+    seconds carry ~0.2 µs of noise that would otherwise show as nanosecond digits."""
+    missing = np.isnan(secs)
+    if missing.all():
+        return np.full(len(secs), _NAT, np.int64)
+    if missing.any():
+        ns = np.full(len(secs), _NAT, np.int64)
+        ns[~missing] = _utc_ns(secs[~missing])
+        return ns
+    # Times are after 1970, so adding 0.5 then truncating rounds half up.
+    return np.asarray((secs * 1e6 + 0.5).astype(np.int64) * 1000, dtype=np.int64)
 
 
 def build_frame(series: Iterable[Series]) -> pd.DataFrame:
@@ -249,10 +267,7 @@ def build_frame(series: Iterable[Series]) -> pd.DataFrame:
         step = np.empty(0, np.int64)
         value = np.empty(0, np.float64)
         secs = np.empty(0, np.float64)
-    # Round to microseconds: float seconds carry ~0.2 µs of noise that would show as ns digits.
-    micros = np.round(np.nan_to_num(secs) * 1e6).astype(np.int64)
-    ns = np.where(np.isnan(secs), np.iinfo(np.int64).min, micros * 1000)
-    logged = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
+    logged = pd.array(_utc_ns(secs).view("datetime64[ns]"), dtype=_UTC)
     return pd.DataFrame(
         {
             "job_id": _categorical([s.job_id for s in items], lengths),

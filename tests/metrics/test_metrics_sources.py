@@ -178,6 +178,11 @@ def test_local_run_and_csv_sit_in_one_table(tmp_path: Path, trl_run: Path) -> No
     p.write_text(WANDB_HISTORY)
     df = prefnb.metrics([trl_run, p])
     assert set(df.job_id) == {"dpo-qwen-beta0.1", "together-run"}
+    # TRL logs no times, the W&B export does: NaT and real times side by side
+    assert df[df.job_id == "dpo-qwen-beta0.1"]["logged_at"].isna().all()
+    times = df[df.job_id == "together-run"]["logged_at"]
+    assert times.notna().all()
+    assert times.min() == pd.Timestamp("2024-11-27 09:33:20.1", tz="UTC")
     assert set(df[df.metric == "accuracy"].job_id) == {"dpo-qwen-beta0.1", "together-run"}
 
 

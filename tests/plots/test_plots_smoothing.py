@@ -38,7 +38,9 @@ def test_matches_tensorboard_with_gaps_and_inf() -> None:
         np.testing.assert_allclose(ema(ys, w), tensorboard_smooth(ys.tolist(), w), rtol=1e-12)
 
 
-@pytest.mark.parametrize("chunks", [[5, 5, 90], [1] * 30 + [170], [100, 100], [200]])
+@pytest.mark.parametrize(
+    "chunks", [[5, 5, 90], [1] * 30 + [170], [100, 100], [200], [3000, 2000], [10, 5000, 7]]
+)
 def test_incremental_equals_batch(chunks: list[int]) -> None:
     ys = np.random.default_rng(1).normal(size=sum(chunks))
     ys[17] = np.nan
