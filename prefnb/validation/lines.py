@@ -31,7 +31,6 @@ __all__ = [
     "file_findings",
     "iter_blocks",
     "plan_ranges",
-    "read_range",
     "split_lines",
 ]
 
@@ -55,7 +54,7 @@ class Block:
     n_lines: int
 
 
-def file_findings(path: Path, *, profile: str) -> tuple[list[Finding], int | None]:
+def file_findings(path: Path) -> tuple[list[Finding], int | None]:
     """Findings about the file itself, and its size if its content should be read.
 
     Order and verdicts follow ``check_file``: not a regular file, over 50.1 GiB (content is
@@ -214,8 +213,3 @@ def plan_ranges(path: Path, start: int, size: int, range_bytes: int) -> list[tup
             pos += range_bytes
     cuts.append(size)
     return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
-
-
-def read_range(fh: BinaryIO, start: int, end: int) -> Iterator[Block]:
-    """Blocks of one planned range, with line numbers relative to the range."""
-    yield from iter_blocks(fh, start=start, end=end)
