@@ -151,3 +151,80 @@ def test_live_figure_in_jupyterlab(jupyterlab: SimpleNamespace, browser: Any, ap
                     lab_api(jupyterlab, f"/api/sessions/{s['id']}", method="DELETE")
         finally:
             context.close()
+
+
+EXPLORER_CELL = """\
+import prefnb
+ex = prefnb.MetricsExplorer("explorer-run", smoothing=0.0, theme="light")
+ex"""
+
+POINT_XY = """() => {
+  const gd = document.querySelector('.js-plotly-plot');
+  const i = gd._fullData.findIndex(t => t.name === 'explorer-run');
+  const tr = gd._fullData[i], k = 4;                    // the 5th logged point: step 25
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const box = gd.getBoundingClientRect();
+  return {x: box.left + xa._offset + xa.l2p(tr.x[k]),
+          y: box.top + ya._offset + ya.l2p(tr.y[k]), step: tr.x[k]};
+}"""
+
+
+def test_explorer_click_shows_nearest_checkpoint(jupyterlab: SimpleNamespace, browser: Any) -> None:
+    run = jupyterlab.root / "explorer-run"
+    run.mkdir()
+    hist = [{"step": s, "loss": 0.7 - s / 100, "rewards/accuracies": 0.5 + s / 100}
+            for s in range(5, 45, 5)]  # fmt: skip
+    (run / "trainer_state.json").write_text(json.dumps({"log_history": hist}))
+    for c in (10, 30):
+        (run / f"checkpoint-{c}").mkdir()
+    name = "explorer_click.ipynb"
+    nb = {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": "ex", "metadata": {},
+                   "outputs": [], "source": EXPLORER_CELL}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }  # fmt: skip
+    (jupyterlab.root / name).write_text(json.dumps(nb))
+    context = browser.new_context(viewport={"width": 1300, "height": 1100})
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{jupyterlab.url}/lab/tree/{name}?reset&token={jupyterlab.token}")
+        page.wait_for_function("() => !!window.jupyterapp")
+        page.evaluate(
+            """async () => {
+                const app = window.jupyterapp; await app.restored; let nb;
+                while (!(nb = app.shell.currentWidget) || !nb.sessionContext)
+                    await new Promise(r => setTimeout(r, 50));
+                await nb.context.ready; await nb.sessionContext.ready;
+                await app.commands.execute('notebook:run-all-cells');
+            }"""
+        )
+        page.wait_for_function(
+            "() => { const gd = document.querySelector('.js-plotly-plot');"
+            " return gd && gd._fullData && gd._fullData.length > 0; }"
+        )
+        info = page.get_by_text("Click a point to see its step and nearest checkpoint.")
+        info.wait_for()
+        pt = page.evaluate(POINT_XY)
+        assert pt["step"] == 25
+        page.mouse.move(pt["x"] - 3, pt["y"] - 3)
+        page.mouse.move(pt["x"], pt["y"])
+        page.wait_for_timeout(300)
+        page.mouse.click(pt["x"], pt["y"])
+        shown = page.get_by_text("nearest checkpoint: step 30")
+        shown.wait_for(timeout=30_000)
+        text = shown.inner_text()
+        assert "step 25" in text
+        assert "explorer-run:30" in text
+        assert not errors, errors
+    finally:
+        try:
+            for s in lab_api(jupyterlab, "/api/sessions"):
+                if s["path"].endswith(name):
+                    lab_api(jupyterlab, f"/api/sessions/{s['id']}", method="DELETE")
+        finally:
+            context.close()
