@@ -27,6 +27,8 @@ import { Rate, progressText } from "./progress.js";
  * }} Model
  */
 
+/** Pairs this close to the cursor wait in the stage, laid out and painted, ready to show. */
+const HOT = 2;
 const SIDE_NAME = { a: "A", b: "B", tie: "tie", both_bad: "both bad", skip: "skip" };
 
 export class LabelerApp {
@@ -65,6 +67,12 @@ export class LabelerApp {
     /** @type {Entry[]} */
     this.renderQueue = [];
     this.renderTimer = 0;
+    /** Frames requested by paint() and not yet drawn: pre-rendering waits for them. */
+    this.painting = 0;
+    this.resizer = new ResizeObserver((entries) => {
+      const el = /** @type {HTMLElement} */ (entries[entries.length - 1].target);
+      if (el.classList.contains("pl-shown")) this.ui.stage.style.height = `${el.offsetHeight}px`;
+    });
     this.tick = new MessageChannel();
     this.tick.port1.onmessage = () => this.renderSome();
     this.syncing = false;
@@ -99,6 +107,7 @@ export class LabelerApp {
     this.destroyed = true;
     this.model.off("msg:custom", this.onMsg);
     this.model.off("change:guidelines", this.onGuidelines);
+    this.resizer.disconnect();
     this.tick.port1.onmessage = null;
     this.tick.port1.close();
     this.renderQueue = [];
@@ -207,7 +216,7 @@ export class LabelerApp {
    */
   renderSome() {
     this.renderTimer = 0;
-    if (this.destroyed || !this.renderQueue.length) return;
+    if (this.destroyed || !this.renderQueue.length || this.painting) return;
     const scheduling = /** @type {any} */ (navigator).scheduling;
     if (scheduling?.isInputPending?.()) {
       setTimeout(() => this.scheduleRender(), 0);
@@ -234,6 +243,7 @@ export class LabelerApp {
       if (!entry.steps?.length) {
         this.renderQueue.splice(best, 1);
         if (this.ui.root.classList.contains("pl-mode-diff")) ensureDiff(entry.node, entry.item);
+        this.shelve(entry.node);
       }
     }
     this.scheduleRender();
@@ -253,6 +263,47 @@ export class LabelerApp {
     entry.steps = [];
     if (this.ui.root.classList.contains("pl-mode-diff")) ensureDiff(entry.node, entry.item);
     return entry.node;
+  }
+
+  /**
+   * Put a finished node in the stage, hidden: the browser computes its style and layout
+   * while the annotator reads, so showing it later is a class flip, not a fresh layout.
+   * @param {HTMLElement} node
+   */
+  shelve(node) {
+    if (node.parentNode === this.ui.stage) return;
+    if (Math.abs(Number(node.dataset.pos) - this.cursor) > HOT) return;
+    node.classList.add("pl-pending");
+    node.classList.remove("pl-shown");
+    node.inert = true;
+    this.ui.stage.append(node);
+  }
+
+  /**
+   * Pairs are absolutely placed (so their layout survives being shown); the stage takes
+   * the shown pair's height, and follows it when it changes (details opened, resize).
+   * @param {HTMLElement | null} node
+   */
+  fitStage(node) {
+    this.resizer.disconnect();
+    if (!node) {
+      this.ui.stage.style.height = "";
+      return;
+    }
+    this.ui.stage.style.height = `${node.offsetHeight}px`;
+    this.resizer.observe(node);
+  }
+
+  /** Keep only the pairs next to the cursor on the shelf; the rest wait detached. */
+  prune() {
+    for (const child of [...this.ui.stage.children]) {
+      const el = /** @type {HTMLElement} */ (child);
+      if (el.classList.contains("pl-shown")) continue;
+      if (el.classList.contains("pl-placeholder") || Math.abs(Number(el.dataset.pos) - this.cursor) > HOT) el.remove();
+    }
+    for (const e of this.cache.entries.values()) {
+      if (e.node && !e.steps?.length && Math.abs(e.item.pos - this.cursor) <= HOT) this.shelve(e.node);
+    }
   }
 
   /** The entry on screen. */
@@ -373,27 +424,60 @@ export class LabelerApp {
     const node = this.prepare(entry);
     const { root, stage } = this.ui;
     if (stage.contains(document.activeElement)) root.focus({ preventScroll: true });
-    stage.replaceChildren(node);
+    for (const child of stage.querySelectorAll(":scope > .pl-shown, :scope > .pl-placeholder")) {
+      if (child === node) continue;
+      if (child.classList.contains("pl-placeholder")) child.remove();
+      else {
+        child.classList.remove("pl-shown");
+        child.classList.add("pl-pending");
+        /** @type {HTMLElement} */ (child).inert = true;
+      }
+    }
+    if (node.parentNode !== stage) stage.append(node);
+    node.classList.remove("pl-pending");
+    node.classList.add("pl-shown");
+    node.inert = false;
+    this.fitStage(node);
     root.dataset.pos = String(entry.item.pos);
     root.dataset.pairId = entry.item.pair_id;
     root.dataset.state = "pair";
     this.shownAt = performance.now();
     this.closeEditors();
     this.updateChrome();
-    // Window upkeep after the swap, so it never delays the frame that shows the pair.
-    setTimeout(() => {
-      if (this.destroyed) return;
-      this.cache.evict(this.cursor);
-      this.pump();
-    }, 0);
+    // Window upkeep and pre-rendering wait until the frame showing this pair is painted:
+    // work queued before it (shelving a node costs its layout) would delay that frame.
+    this.painting += 1;
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        this.painting -= 1;
+        if (this.destroyed) return;
+        this.cache.evict(this.cursor);
+        this.prune();
+        this.pump();
+        this.scheduleRender();
+      }, 0),
+    );
   }
 
   /** @param {"loading" | "done"} state */
   paintPlaceholder(state) {
     const { root, stage } = this.ui;
     if (stage.contains(document.activeElement)) root.focus({ preventScroll: true });
-    stage.replaceChildren(
-      h("div", `pl-${state}`, state === "done" ? "All pairs in this queue are labeled. (k: previous)" : "Loading…"),
+    for (const child of [...stage.children]) {
+      if (child.classList.contains("pl-placeholder")) child.remove();
+      else if (child.classList.contains("pl-shown")) {
+        child.classList.remove("pl-shown");
+        child.classList.add("pl-pending");
+      }
+    }
+    this.prune();
+    this.fitStage(null);
+    stage.prepend(
+      h(
+        "div",
+        `pl-placeholder pl-${state}`,
+        state === "done" ? "All pairs in this queue are labeled. (k: previous)" : "Loading…",
+      ),
     );
     root.dataset.state = state;
     delete root.dataset.pos;
@@ -716,7 +800,7 @@ export class LabelerApp {
     if (!this.syncing || this.syncBusy) return;
     const body = /** @type {HTMLElement} */ (event.target);
     if (!(body instanceof HTMLElement) || !body.classList.contains("pl-body")) return;
-    const bodies = this.ui.stage.querySelectorAll(".pl-body");
+    const bodies = this.ui.stage.querySelectorAll(":scope > .pl-shown .pl-body");
     const max = body.scrollHeight - body.clientHeight;
     const ratio = max > 0 ? body.scrollTop / max : 0;
     this.syncBusy = true;

@@ -84,7 +84,7 @@ export function buildLayout() {
   status.setAttribute("aria-live", "polite");
   const current = h("div", "pl-current", "");
   const stage = h("div", "pl-stage");
-  stage.append(h("div", "pl-loading", "Loading…"));
+  stage.append(h("div", "pl-placeholder pl-loading", "Loading…"));
 
   const verdicts = h("div", "pl-verdicts");
   verdicts.append(

@@ -11,7 +11,7 @@
 /** @typedef {import("./protocol.js").Item} Item */
 /**
  * @template N
- * @typedef {{ item: Item, node: N | null }} Entry
+ * @typedef {{ item: Item, node: N | null, steps?: (() => void)[] }} Entry
  */
 
 export const AHEAD = 10;

@@ -72,16 +72,16 @@ def test_renders_conversation_panes_lengths_and_code(page: Any, tmp_path: Path) 
     lab = start(page, tmp_path, guidelines="Prefer **correct** answers.")
     wait_pos(page, 0)
     item = lab._window.item(0)
-    system = page.locator(".pl-stage details.pl-role-system")
+    system = page.locator(".pl-stage > .pl-shown details.pl-role-system")
     assert system.count() == 1
     assert system.get_attribute("open") is None  # collapsed by default
-    assert page.locator(".pl-stage .pl-role-user").count() == 2
-    assert page.locator(".pl-stage .pl-role-user strong").first.inner_text() == "0"
-    left = page.locator(".pl-stage .pl-left")
+    assert page.locator(".pl-stage > .pl-shown .pl-role-user").count() == 2
+    assert page.locator(".pl-stage > .pl-shown .pl-role-user strong").first.inner_text() == "0"
+    left = page.locator(".pl-stage > .pl-shown .pl-left")
     assert item["left"].split("\n")[0] in left.inner_text()
     assert f"{len(item['left'])} chars" in left.locator(".pl-len").inner_text()
     code_side = ".pl-left" if item["shown"] == "ab" else ".pl-right"
-    assert page.locator(f".pl-stage {code_side} code.hljs .hljs-keyword").count() >= 1
+    assert page.locator(f".pl-stage > .pl-shown {code_side} code.hljs .hljs-keyword").count() >= 1
     assert page.locator(".pl-progress").inner_text().startswith("0 / 30 labeled")
     assert page.locator(".pl-guidelines strong").text_content() == "correct"
     assert page.locator(ROOT).get_attribute("data-lm-suppress-shortcuts") == "true"
@@ -224,17 +224,17 @@ def test_note(page: Any, tmp_path: Path) -> None:
 def test_diff_and_raw_toggles(page: Any, tmp_path: Path) -> None:
     start(page, tmp_path)
     page.locator('[data-toggle="diff"]').check()
-    diff = page.locator(".pl-stage .pl-diffview").first
+    diff = page.locator(".pl-stage > .pl-shown .pl-diffview").first
     assert diff.is_visible()
-    assert page.locator(".pl-stage ins.pl-ins").count() >= 1
-    assert page.locator(".pl-stage del.pl-del").count() >= 1
-    assert not page.locator(".pl-stage .pl-body .pl-md").first.is_visible()
+    assert page.locator(".pl-stage > .pl-shown ins.pl-ins").count() >= 1
+    assert page.locator(".pl-stage > .pl-shown del.pl-del").count() >= 1
+    assert not page.locator(".pl-stage > .pl-shown .pl-body .pl-md").first.is_visible()
     page.keyboard.press("j")  # the next pair is diffed too
     wait_pos(page, 1)
-    assert page.locator(".pl-stage ins.pl-ins").count() >= 1
+    assert page.locator(".pl-stage > .pl-shown ins.pl-ins").count() >= 1
     page.locator('[data-toggle="raw"]').check()
     assert not page.locator('[data-toggle="diff"]').is_checked()
-    raw = page.locator(".pl-stage pre.pl-raw").first
+    raw = page.locator(".pl-stage > .pl-shown pre.pl-raw").first
     assert raw.is_visible()
     assert "answer 1" in raw.inner_text()
 
@@ -303,7 +303,7 @@ def test_audit_replays_swapped_unannounced(page: Any, tmp_path: Path) -> None:
     replay_at = len(seen) - 1
     assert 4 <= replay_at <= 11  # 3..10 labels later
     assert page.locator(".pl-current").inner_text() == ""  # nothing says "audit"
-    left_now = page.locator(".pl-stage .pl-left .pl-raw").inner_text()
+    left_now = page.locator(".pl-stage > .pl-shown .pl-left .pl-raw").inner_text()
     item = lab._window.item(0)
     assert left_now == item["right"]  # sides swapped
     page.keyboard.press("1")
@@ -403,8 +403,8 @@ def test_sync_scroll_and_stacking_on_narrow_widths(page: Any, tmp_path: Path) ->
     long = "\n\n".join(f"Paragraph {i} " + "word " * 40 for i in range(60))
     df = pairs_frame([{"prompt": "q", "response_a": long, "response_b": long + "\n\nextra"}])
     start(page, tmp_path, df, shuffle=False)
-    left = page.locator(".pl-stage .pl-left .pl-body")
-    right = page.locator(".pl-stage .pl-right .pl-body")
+    left = page.locator(".pl-stage > .pl-shown .pl-left .pl-body")
+    right = page.locator(".pl-stage > .pl-shown .pl-right .pl-body")
     assert left.bounding_box()["y"] == right.bounding_box()["y"]  # side by side
     left.evaluate("el => { el.scrollTop = 400; }")
     page.wait_for_timeout(100)
@@ -412,10 +412,10 @@ def test_sync_scroll_and_stacking_on_narrow_widths(page: Any, tmp_path: Path) ->
     page.locator('[data-toggle="sync"]').check()
     left.evaluate("el => { el.scrollTop = 800; }")
     page.wait_for_function(
-        "() => document.querySelector('.pl-stage .pl-right .pl-body').scrollTop > 500"
+        "() => document.querySelector('.pl-stage > .pl-shown .pl-right .pl-body').scrollTop > 500"
     )
     page.evaluate("() => { document.getElementById('host').style.width = '500px'; }")
     page.wait_for_function(
-        "() => { const [a, b] = document.querySelectorAll('.pl-stage .pl-body');"
+        "() => { const [a, b] = document.querySelectorAll('.pl-stage > .pl-shown .pl-body');"
         " return b.getBoundingClientRect().top > a.getBoundingClientRect().bottom; }"
     )  # stacked

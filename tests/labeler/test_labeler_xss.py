@@ -117,11 +117,11 @@ def test_no_vector_runs_loads_or_navigates(page: Any, tmp_path: Path) -> None:
         page.wait_for_function(
             "p => document.querySelector('.prefnb-labeler').dataset.pos === String(p)", arg=i
         )
-        for summary in page.locator(".pl-stage summary").all():
+        for summary in page.locator(".pl-stage > .pl-shown summary").all():
             summary.click()  # open the system prompt
-        for link in page.locator(".pl-stage a").all():
+        for link in page.locator(".pl-stage > .pl-shown a").all():
             link.click(force=True)
-        for fake in page.locator(".pl-stage span").all()[:50]:
+        for fake in page.locator(".pl-stage > .pl-shown span").all()[:50]:
             fake.hover(force=True)
         tag_list, attr_list = page.evaluate(STAGE_DOM)
         tags, attrs = set(tag_list), set(attr_list)
@@ -153,11 +153,11 @@ def test_text_survives_sanitizing(page: Any, tmp_path: Path) -> None:
     )
     lab = Labeler(df, store=tmp_path / "labels.sqlite", shuffle=False, audit_rate=0.0)
     host(page, lab)
-    page.locator(".pl-stage .pl-pair").wait_for()
-    left = page.locator(".pl-stage .pl-left .pl-md")
+    page.locator(".pl-stage > .pl-shown").wait_for()
+    left = page.locator(".pl-stage > .pl-shown .pl-left .pl-md")
     assert "<script> is text and <b>code</b> stays literal" in left.inner_text()
-    link = page.locator(".pl-stage .pl-right a.pl-link")
+    link = page.locator(".pl-stage > .pl-shown .pl-right a.pl-link")
     assert link.inner_text() == "docs"
     assert link.get_attribute("title") == "https://example.com/docs"
     assert link.get_attribute("href") is None
-    assert page.locator(".pl-stage .pl-right .pl-img").inner_text() == "[image: chart]"
+    assert page.locator(".pl-stage > .pl-shown .pl-right .pl-img").inner_text() == "[image: chart]"
