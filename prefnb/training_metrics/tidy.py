@@ -99,7 +99,7 @@ def to_epoch_seconds(col: pd.Series | Sequence[object]) -> FloatArray:
     s = col if isinstance(col, pd.Series) else pd.Series(list(col), dtype=object)
     num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     num = np.where(num > 1e11, num / 1000.0, num)
-    if s.dtype != object:  # numeric columns cannot hold ISO strings: skip the per-cell check
+    if pd.api.types.is_numeric_dtype(s):  # cannot hold ISO strings: skip the per-cell check
         return num.astype(np.float64)
     text = s.map(lambda v: isinstance(v, str))
     if bool(text.any()):

@@ -225,3 +225,20 @@ def test_job_list_frame_means_job_ids() -> None:
     ledger = pd.DataFrame({"job_id": ["ft-2", "ft-1", "ft-2"], "status": ["running"] * 3})
     srcs = resolve(ledger, client=object())
     assert [(s.kind, s.job_id) for s in srcs] == [("api", "ft-2"), ("api", "ft-1")]
+
+
+def test_api_rows_with_nulls_and_strings_fall_back_to_pandas() -> None:
+    from prefnb.training_metrics.sources import _columns
+    from prefnb.training_metrics.tidy import rows_columns, series_from_wide
+
+    rows = [
+        {"train/global_step": 1, "train/loss": 0.7, "timestamp": "2024-11-27T09:33:20Z"},
+        {"train/global_step": 2, "train/loss": None, "timestamp": "2024-11-27T09:33:21Z"},
+        {"train/global_step": 3, "train/loss": 0.5, "timestamp": "2024-11-27T09:33:22Z"},
+    ]
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        rows_columns(rows)
+    (loss,) = series_from_wide(_columns(rows), "ft-x")
+    assert loss.step.tolist() == [1, 3]
+    assert loss.value.tolist() == [0.7, 0.5]
+    assert loss.time.tolist() == [1732700000.0, 1732700002.0]
