@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal
 
@@ -380,7 +381,7 @@ class LineChecker:
             lines = _split(sub)
         else:  # some line repeats a key (or spells a quote \u0022): find it, no re-decoding
             lines = _split(sub)
-            repeated = {i for i, raw in enumerate(lines) if raw.count(b'"') != batch.line_quotes[i]}
+            repeated = {i for i, raw in enumerate(lines) if raw.count(b'"') != batch.line_quotes(i)}
             batch.commit(self.stats, repeated)
             bad = sorted(repeated.union(batch.bad))
         self._slow_lines(lines, bad, first_line, start, at_eof and not sub.endswith(b"\n"))
@@ -434,93 +435,112 @@ class LineChecker:
         """Check decoded clean lines; None if the dataset format forbids preference lines.
 
         Returns the statistics to commit once the duplicate-key guard passed, the indexes
-        the slow path must check, and the number of ``"`` bytes each line must contain.
+        the slow path must check, and the number of ``"`` bytes the lines must contain.
+        Per-line work is done by ``map`` and comprehensions: this runs for every line.
         """
         if self.dataset_format != _PREF:
             if self.dataset_format is not None:
                 return None
             self.dataset_format = _PREF
-        strict = self.profile == "strict"
-        tokens = self.stats.budget is not None
-        batch = _Batch()
-        index, lines, keys, prefs, rejs, texts = (
-            batch.index,
-            batch.lines,
-            batch.keys,
-            batch.prefs,
-            batch.rejs,
-            batch.texts,
-        )
-        line_quotes = batch.line_quotes
-        for i, rec in enumerate(recs):
-            msgs = rec.input.messages
-            pc = rec.preferred_output[0].content
-            qc = rec.non_preferred_output[0].content
-            # Duplicate-key guard. msgspec silently keeps the last of repeated keys (as json
-            # does, so the verdict is the same) but a repeat must be reported. A clean line
-            # holds 2m + 8 keys and 2m + 4 string values (m prompt messages), two quotes
-            # each, plus one raw quote per quote inside a text (escaped as \"). Any
-            # repeated key adds at least its own two quotes, so an exact count proves there
-            # is none; counting one byte is cheap, and the texts are already decoded.
-            quotes = 8 * len(msgs) + 24 + pc.count('"') + qc.count('"')
-            if len(msgs) == 1:
-                m0 = msgs[0]
-                quotes += m0.content.count('"')
-                # the decoder checked roles, counts and types; left: no role twice in a
-                # row, and the prompt must not end with the assistant
-                ok = m0.role != "assistant"
-            else:
-                prev = ""
-                ok = True
-                for m in msgs:
-                    quotes += m.content.count('"')
-                    if m.role == prev:
-                        ok = False
-                    prev = m.role
-                ok = ok and prev != "assistant"
-            line_quotes.append(quotes)
-            if not ok or (strict and not _strict_ok(msgs, pc, qc)):
-                batch.bad.append(i)
-                continue
-            index.append(i)
-            lines.append(first_line + i)
-            keys.append(hash(tuple(msgs)))
-            prefs.append(pc)
-            rejs.append(qc)
-            if tokens:
-                texts.append([m.content for m in msgs])
-        batch.quotes = sum(line_quotes)
+        inputs = [r.input.messages for r in recs]
+        prefs = [r.preferred_output[0].content for r in recs]
+        rejs = [r.non_preferred_output[0].content for r in recs]
+        # the decoder checked roles, counts and types; left: no role twice in a row, and the
+        # prompt must not end with the assistant
+        bad = [
+            i
+            for i, msgs in enumerate(inputs)
+            if (msgs[0].role == "assistant" if len(msgs) == 1 else not _turns_ok(msgs))
+        ]
+        if self.profile == "strict":
+            bad = sorted(
+                set(bad).union(
+                    i
+                    for i, (msgs, pc, qc) in enumerate(zip(inputs, prefs, rejs, strict=True))
+                    if not _strict_ok(msgs, pc, qc)
+                )
+            )
+        batch = _Batch(recs, first_line, inputs, prefs, rejs, bad)
+        if self.stats.budget is not None:
+            batch.texts = [[m.content for m in msgs] for msgs in inputs]
         return batch
 
 
+def _turns_ok(msgs: list[_Msg]) -> bool:
+    prev = ""
+    for m in msgs:
+        if m.role == prev:
+            return False
+        prev = m.role
+    return prev != "assistant"
+
+
+_count_quotes = operator.methodcaller("count", '"')
+
+
 class _Batch:
-    """Statistics of settled clean lines, committed only once the guard passed."""
+    """Decoded clean lines of a sub-block, committed to the statistics once the guard passed.
 
-    __slots__ = ("bad", "index", "keys", "line_quotes", "lines", "prefs", "quotes", "rejs", "texts")
+    Duplicate-key guard: msgspec silently keeps the last of repeated keys (as json does, so
+    the verdict is the same) but a repeat must be reported. A clean line with m prompt
+    messages holds 2m + 8 keys and 2m + 4 string values, two quotes each, plus one raw quote
+    per quote inside a text (escaped as \\"). A repeated key adds at least its own two
+    quotes, so when the block holds exactly :attr:`quotes` quote bytes no key was repeated.
+    Counting one byte is cheap and the texts are already decoded.
+    """
 
-    def __init__(self) -> None:
-        self.bad: list[int] = []
-        self.index: list[int] = []
-        self.lines: list[int] = []
-        self.keys: list[int] = []
-        self.prefs: list[str] = []
-        self.rejs: list[str] = []
-        self.texts: list[list[str]] = []
-        self.line_quotes: list[int] = []
-        self.quotes = 0
+    def __init__(
+        self,
+        recs: list[_Line],
+        first_line: int,
+        inputs: list[list[_Msg]],
+        prefs: list[str],
+        rejs: list[str],
+        bad: list[int],
+    ) -> None:
+        self.recs = recs
+        self.first_line = first_line
+        self.inputs = inputs
+        self.prefs = prefs
+        self.rejs = rejs
+        self.bad = bad
+        self.texts: list[list[str]] | None = None
+        n_msgs = sum(map(len, inputs))
+        self.quotes = (
+            8 * n_msgs
+            + 24 * len(recs)
+            + sum(map(_count_quotes, prefs))
+            + sum(map(_count_quotes, rejs))
+            + sum(_count_quotes(m.content) for msgs in inputs for m in msgs)
+        )
+
+    def line_quotes(self, i: int) -> int:
+        """The quote bytes line ``i`` must contain."""
+        msgs = self.inputs[i]
+        return (
+            8 * len(msgs)
+            + 24
+            + self.prefs[i].count('"')
+            + self.rejs[i].count('"')
+            + sum(m.content.count('"') for m in msgs)
+        )
 
     def commit(self, stats: PairStats, drop: set[int] | None) -> None:
-        """Add the settled lines to ``stats``, except the indexes in ``drop``."""
-        if not drop:
-            stats.add_many(self.lines, self.keys, self.prefs, self.rejs, self.texts or None)
+        """Add the lines to ``stats``, except the bad ones and the indexes in ``drop``."""
+        n = len(self.recs)
+        keys = list(map(hash, map(tuple, self.inputs)))
+        skip = set(self.bad).union(drop or ())
+        if not skip:
+            lines = list(range(self.first_line, self.first_line + n))
+            stats.add_many(lines, keys, self.prefs, self.rejs, self.texts)
             return
-        keep = [j for j, i in enumerate(self.index) if i not in drop]
+        keep = [i for i in range(n) if i not in skip]
         stats.add_many(
-            [self.lines[j] for j in keep],
-            [self.keys[j] for j in keep],
-            [self.prefs[j] for j in keep],
-            [self.rejs[j] for j in keep],
-            [self.texts[j] for j in keep] if self.texts else None,
+            [self.first_line + i for i in keep],
+            [keys[i] for i in keep],
+            [self.prefs[i] for i in keep],
+            [self.rejs[i] for i in keep],
+            [self.texts[i] for i in keep] if self.texts is not None else None,
         )
 
 
