@@ -14,6 +14,7 @@ Run: ``.venv/bin/python bench/labeler.py`` (about a minute; ``--labels N``, ``--
    ``timeStamp``) to the moment ``LabelStore.record`` returned (after COMMIT) in Python;
    baseline: ``LabelStore.record`` alone. The page talks to Python through Playwright's
    ``expose_function`` instead of a Jupyter websocket (see ``prefnb.labeler.static_host``).
+4. both latencies again inside a real JupyterLab server and ipykernel (skip: ``--no-lab``).
 3. a 1,000,000-row DataFrame: Labeler construction → first pair painted, and kernel memory
    added by the Labeler relative to the DataFrame's own memory (process RSS).
 """
@@ -209,10 +210,151 @@ def bench_million(browser: Any, rows: int, workdir: Path) -> dict[str, float]:
     }
 
 
+LAB_CELL = """\
+import json, time, pandas as pd, prefnb
+df = pd.read_pickle("pairs.pkl")
+lab = prefnb.Labeler(df, store="labels.sqlite", annotator="bench", seed=1)
+commits = []
+_record = lab.store.record
+def _timed(**kw):
+    event_id = _record(**kw)
+    commits.append(time.time() * 1000)
+    return event_id
+lab.store.record = _timed
+lab"""
+
+
+def start_lab(base: Path) -> tuple[Any, str, str, Path]:
+    """A JupyterLab server isolated in ``base`` (as in tests/conftest.py)."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    dirs = {k: base / k for k in ("root", "config", "runtime", "data", "settings", "ws", "app")}
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    (dirs["app"] / "overrides.json").write_text(
+        json.dumps({"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}})
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(dirs["config"]),
+        JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
+        JUPYTER_DATA_DIR=str(dirs["data"]),
+        JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
+        JUPYTERLAB_WORKSPACES_DIR=str(dirs["ws"]),
+        IPYTHONDIR=str(base / "ipython"),
+        JUPYTER_PLATFORM_DIRS="1",
+        HOME=str(base),
+    )
+    token = "bench"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+         f"--port={port}", "--port-retries=0", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={dirs['root']}", "--LabApp.expose_app_in_browser=True",
+         f"--LabApp.app_settings_dir={dirs['app']}"],
+        env=env, cwd=dirs["root"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("JupyterLab did not start") from None
+            time.sleep(0.2)
+    return proc, url, token, dirs["root"]
+
+
+def bench_lab(browser: Any, n: int, workdir: Path) -> tuple[list[float], list[float]]:
+    """Keypress → painted and keypress → committed inside a real JupyterLab and kernel."""
+    import json
+    import signal
+    import urllib.request
+
+    from jupyter_client import BlockingKernelClient
+
+    proc, url, token, root = start_lab(workdir / "lab")
+    try:
+        df = pairs_frame(
+            [
+                {
+                    "prompt": [{"role": "user", "content": f"Question {i}: compare A and B."}],
+                    "response_a": markdown_response(i, "A"),
+                    "response_b": markdown_response(i, "B"),
+                }
+                for i in range(n + 40)
+            ]
+        )
+        df.to_pickle(root / "pairs.pkl")
+        nb = {
+            "cells": [{"cell_type": "code", "execution_count": None, "id": "c", "metadata": {},
+                       "outputs": [], "source": LAB_CELL}],
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                        "language": "python"}},
+            "nbformat": 4, "nbformat_minor": 5,
+        }  # fmt: skip
+        (root / "bench.ipynb").write_text(json.dumps(nb))
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(120_000)
+        page.goto(f"{url}/lab/tree/bench.ipynb?reset&token={token}")
+        page.wait_for_function("() => !!window.jupyterapp")
+        page.evaluate(
+            """async () => { const app = window.jupyterapp; await app.restored; let nb;
+            while (!(nb = app.shell.currentWidget) || !nb.sessionContext)
+                await new Promise(r => setTimeout(r, 50));
+            await nb.context.ready; await nb.sessionContext.ready;
+            await app.commands.execute('notebook:run-all-cells'); }"""
+        )
+        page.locator(".prefnb-labeler[data-pos='0']").wait_for()
+        page.wait_for_timeout(1000)
+        lat, _ = press_and_measure(page, n)
+        page.wait_for_function(
+            "() => document.querySelector('.pl-saved').dataset.state === 'saved'"
+        )
+        keys: list[float] = page.evaluate("() => window.__keys")
+        with urllib.request.urlopen(f"{url}/api/sessions?token={token}") as r:
+            kid = json.load(r)[0]["kernel"]["id"]
+        kc = BlockingKernelClient(
+            connection_file=str(workdir / "lab" / "runtime" / f"kernel-{kid}.json")
+        )
+        kc.load_connection_file()
+        kc.start_channels()
+        reply = kc.execute(
+            "", silent=True, user_expressions={"c": "json.dumps(commits)"}, reply=True, timeout=30
+        )
+        kc.stop_channels()
+        commits = json.loads(reply["content"]["user_expressions"]["c"]["data"]["text/plain"][1:-1])
+        page.close()
+        return lat, [c - k for k, c in zip(keys, commits, strict=False)]
+    finally:
+        try:
+            req = urllib.request.Request(
+                f"{url}/api/shutdown?token={token}", method="POST", data=b""
+            )
+            urllib.request.urlopen(req, timeout=10).close()
+            proc.wait(15)
+        except Exception:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--labels", type=int, default=200)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--no-lab", action="store_true", help="skip the run inside a real JupyterLab"
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -223,6 +365,7 @@ def main() -> None:
         paint, dom, commit = bench_labeler(browser, args.labels, workdir)
         alone = bench_store_alone(workdir, args.labels)
         million = bench_million(browser, args.rows, workdir)
+        in_lab = None if args.no_lab else bench_lab(browser, args.labels, workdir)
         browser.close()
 
     def row(name: str, values: list[float], note: str) -> None:
@@ -244,6 +387,14 @@ def main() -> None:
     row("keypress → label committed in SQLite", commit, f"p95 ≤ 50: {verdict(c95 <= 50)}")
     added = pct(commit, 50) - pct(alone, 50)
     row("  baseline: LabelStore.record alone", alone, f"browser path adds {added:.1f} at p50")
+    if in_lab is not None:
+        lab_paint, lab_commit = in_lab
+        lp95, lc95 = pct(lab_paint, 95), pct(lab_commit, 95)
+        print("inside a real JupyterLab (websocket comm, ipykernel):")
+        row("  keypress → next pair painted", lab_paint, f"p95 ≤ 16: {verdict(lp95 <= 16)}")
+        row(
+            "  keypress → label committed in SQLite", lab_commit, f"p95 ≤ 50: {verdict(lc95 <= 50)}"
+        )
     m = million
     paint_ok = verdict(m["first_paint_s"] <= 1)
     mem_ok = verdict(m["overhead"] <= 0.2)
