@@ -111,7 +111,13 @@ def test_live_figure_in_jupyterlab(jupyterlab: SimpleNamespace, browser: Any, ap
                 await nb.context.ready; await nb.sessionContext.ready;
             }"""
         )
-        # Start the job only once the kernel is up, so the page sees it while it runs.
+        # Start the job only once the kernel is up and has imported prefnb (slow on a busy
+        # machine), so the page sees the job while it runs.
+        kid = next(
+            s["kernel"]["id"] for s in lab_api(jupyterlab, "/api/sessions")
+            if s["path"].endswith(NAME)
+        )  # fmt: skip
+        assert kernel_eval(jupyterlab, kid, "__import__('prefnb.plots').__name__") == "'prefnb'"
         job_id = start_job(api)
         (jupyterlab.root / "metrics_live.json").write_text(
             json.dumps({"base_url": api.base_url, "api_key": SIMULATED_KEY, "job_id": job_id})
@@ -120,10 +126,6 @@ def test_live_figure_in_jupyterlab(jupyterlab: SimpleNamespace, browser: Any, ap
         page.wait_for_function(f"() => ({N_POINTS})() > 0", timeout=90_000)
         first = page.evaluate(N_POINTS)
         total = int(api.client().fine_tuning.retrieve(job_id).total_steps)
-        kid = next(
-            s["kernel"]["id"] for s in lab_api(jupyterlab, "/api/sessions")
-            if s["path"].endswith(NAME)
-        )  # fmt: skip
         if first < total:  # still running: the kernel answers while the figure polls
             t0 = time.monotonic()
             assert kernel_eval(jupyterlab, kid, "fig.live") in ("True", "False")
