@@ -52,8 +52,10 @@ export class LabelerApp {
     this.history = [];
     /** @type {Map<number, BrowserMessage & { seq: number }>} */
     this.unsaved = new Map();
-    /** @type {Set<number>} */
+    /** @type {Set<number>} writes the kernel answered with an error (Retry resends them) */
     this.failed = new Set();
+    /** @type {Set<number>} writes with no reply after the timeout (not resent: may be saved) */
+    this.stalled = new Set();
     /** @type {Map<number, 1 | -1>} */
     this.fetchReq = new Map();
     this.stats = { labeled: 0, total: this.cache.total, counts: {} };
@@ -114,6 +116,22 @@ export class LabelerApp {
     this.ui.root.remove();
   }
 
+  /**
+   * Remember a write until the kernel confirms it; if no reply comes in time (kernel busy,
+   * dead or disconnected) say so, instead of showing "saving…" forever.
+   * @param {number} seq @param {BrowserMessage & { seq: number }} msg
+   */
+  track(seq, msg) {
+    this.unsaved.set(seq, msg);
+    const wait = Number(this.model.get("reply_timeout_ms")) || 10_000;
+    setTimeout(() => {
+      if (this.destroyed || !this.unsaved.has(seq) || this.failed.has(seq)) return;
+      this.stalled.add(seq);
+      this.say("No reply from the kernel yet: this label is not confirmed saved (is the kernel busy or dead?).", true);
+      this.updateChrome();
+    }, wait);
+  }
+
   /** @param {BrowserMessage} msg */
   send(msg) {
     this.model.send(msg);
@@ -143,6 +161,8 @@ export class LabelerApp {
       case "saved":
         this.unsaved.delete(msg.seq);
         this.failed.delete(msg.seq);
+        this.stalled.delete(msg.seq);
+        if (!this.stalled.size && !this.failed.size && this.ui.status.classList.contains("pl-error")) this.say("");
         this.stats = msg.stats;
         this.updateChrome();
         break;
@@ -490,9 +510,23 @@ export class LabelerApp {
     progress.textContent = progressText(this.stats, this.rate.perMinute());
     position.textContent =
       this.cursor >= 0 && this.cursor < this.cache.total ? `pair #${this.cursor + 1}` : "";
-    const state = this.failed.size ? "error" : this.unsaved.size ? "saving" : this.seq ? "saved" : "idle";
+    const state = this.failed.size
+      ? "error"
+      : this.stalled.size
+        ? "stalled"
+        : this.unsaved.size
+          ? "saving"
+          : this.seq
+            ? "saved"
+            : "idle";
     saved.dataset.state = state;
-    saved.textContent = { error: "⚠ not saved", saving: "saving…", saved: "✓ saved", idle: "" }[state];
+    saved.textContent = {
+      error: "⚠ not saved",
+      stalled: "⚠ not confirmed",
+      saving: "saving…",
+      saved: "✓ saved",
+      idle: "",
+    }[state];
     retry.hidden = !this.failed.size;
     const entry = this.currentEntry();
     const item = entry && !entry.item.audit ? entry.item : null;
@@ -539,7 +573,7 @@ export class LabelerApp {
       audit: item.audit,
       duration_ms: Math.round(performance.now() - this.shownAt),
     };
-    this.unsaved.set(seq, msg);
+    this.track(seq, msg);
     this.send(msg);
     this.labelsDone += 1;
     this.rate.tick();
@@ -572,7 +606,7 @@ export class LabelerApp {
     const seq = ++this.seq;
     /** @type {import("./protocol.js").UndoRequest} */
     const msg = { type: "undo", view: this.view, seq, pair_id: last.pair_id, pos: last.pos };
-    this.unsaved.set(seq, msg);
+    this.track(seq, msg);
     this.send(msg);
     this.labelsDone = Math.max(0, this.labelsDone - 1);
     const entry = this.cache.entries.get(last.pos);
@@ -636,7 +670,7 @@ export class LabelerApp {
         : { type: "note", view: this.view, seq, pair_id: item.pair_id, pos: item.pos, note: ta.value };
     if (kind === "edit") item.edited = ta.value;
     else item.note = ta.value;
-    this.unsaved.set(seq, msg);
+    this.track(seq, msg);
     this.send(msg);
     this.closeEditors();
     this.updateChrome();

@@ -419,3 +419,21 @@ def test_sync_scroll_and_stacking_on_narrow_widths(page: Any, tmp_path: Path) ->
         "() => { const [a, b] = document.querySelectorAll('.pl-stage > .pl-shown .pl-body');"
         " return b.getBoundingClientRect().top > a.getBoundingClientRect().bottom; }"
     )  # stacked
+
+
+def test_no_reply_from_kernel_is_shown_not_hidden(page: Any, tmp_path: Path) -> None:
+    lab = start(page, tmp_path)
+    page.evaluate("() => model.set('reply_timeout_ms', 300)")
+    # The next message is lost on the way (a dead or disconnected kernel).
+    page.evaluate("() => { const send = model.send; model.send = (m) => { model.send = send; } }")
+    page.keyboard.press("1")
+    wait_pos(page, 1)  # labeling is not blocked
+    page.wait_for_function("() => document.querySelector('.pl-saved').dataset.state === 'stalled'")
+    assert page.locator(".pl-saved").inner_text() == "⚠ not confirmed"
+    assert "No reply from the kernel" in page.locator(".pl-status").inner_text()
+    assert lab.labels.empty
+    page.keyboard.press("1")  # later labels still save; the lost one stays flagged
+    wait_pos(page, 2)
+    page.wait_for_timeout(200)
+    assert len(lab.labels) == 1
+    assert page.locator(".pl-saved").get_attribute("data-state") == "stalled"
