@@ -1,8 +1,8 @@
 """Run a refresh callback periodically without blocking the kernel.
 
-Inside a Jupyter kernel (a running asyncio loop) the loop is an asyncio task: the blocking
-fetch runs in a worker thread and the figure is updated back on the kernel's own thread,
-between cells, so widget messages never race the kernel. Outside a loop (scripts, tests) a
+Inside a Jupyter kernel (whose asyncio loop runs between cells) the loop is an asyncio task:
+the blocking fetch runs in a worker thread and the figure is updated back on the kernel's own
+thread, between cells, so widget messages never race the kernel. Elsewhere (scripts, tests) a
 daemon thread does the same. ``tick`` returns False to stop (e.g. all jobs finished).
 
 Example:
@@ -23,6 +23,25 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = ["LiveLoop"]
+
+
+def _kernel_loop() -> asyncio.AbstractEventLoop | None:
+    """The running asyncio loop if this is a Jupyter kernel's main thread, else None.
+
+    Only a kernel's loop is sure to keep turning between cells; another library's loop (e.g.
+    Playwright's sync API in the same process) may be "running" but idle, and a task parked on
+    it would never tick.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return loop if shell is not None and getattr(shell, "kernel", None) is not None else None
 
 
 class LiveLoop:
@@ -60,10 +79,7 @@ class LiveLoop:
         if self.running:
             return
         self._stop.clear()
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
+        loop = _kernel_loop()
         if loop is not None:
             self._task = loop.create_task(self._run_async())
         else:
