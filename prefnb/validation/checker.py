@@ -28,7 +28,7 @@ from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
-from prefnb.validation.lines import LONG_LINE_BYTES, split_lines
+from prefnb.validation.lines import LONG_LINE_BYTES, count_byte, split_lines
 from prefnb.validation.profiles import openai_problems, strict_problems
 from prefnb.validation.report import Finding, Severity
 from prefnb.validation.together import MSG_JSON, Problem, check_line
@@ -360,7 +360,7 @@ class LineChecker:
         self, sub: bytes, first_line: int, start: int, at_eof: bool, n: int | None = None
     ) -> int:
         if n is None:
-            n = sub.count(b"\n") + (0 if sub.endswith(b"\n") else 1)
+            n = count_byte(sub, 10) + (0 if sub.endswith(b"\n") else 1)
         try:
             recs = _DECODER.decode_lines(sub)
         except (msgspec.DecodeError, ValueError):  # ValueError: msgspec's UnicodeDecodeError
@@ -373,7 +373,7 @@ class LineChecker:
         if batch is None:  # the first line chose another format: every line is an error
             bad = list(range(n))
             lines = _split(sub)
-        elif sub.count(b'"') == batch.quotes:
+        elif count_byte(sub, 34) == batch.quotes:  # 34: the quote byte
             bad = batch.bad
             batch.commit(self.stats, None)
             if not bad:
