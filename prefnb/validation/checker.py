@@ -22,11 +22,11 @@ Example:
 from __future__ import annotations
 
 import json
-import operator
 from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
+import numpy as np
 
 from prefnb.validation.lines import LONG_LINE_BYTES, count_byte, split_lines
 from prefnb.validation.profiles import openai_problems, strict_problems
@@ -373,13 +373,13 @@ class LineChecker:
         if batch is None:  # the first line chose another format: every line is an error
             bad = list(range(n))
             lines = _split(sub)
-        elif count_byte(sub, 34) == batch.quotes:  # 34: the quote byte
+        elif batch.no_repeated_keys(sub):
             bad = batch.bad
             batch.commit(self.stats, None)
             if not bad:
                 return n
             lines = _split(sub)
-        else:  # some line repeats a key (or spells a quote \u0022): find it, no re-decoding
+        else:  # some line repeats a key: find it, no re-decoding
             lines = _split(sub)
             repeated = {i for i, raw in enumerate(lines) if raw.count(b'"') != batch.line_quotes(i)}
             batch.commit(self.stats, repeated)
@@ -410,7 +410,7 @@ class LineChecker:
                 break
             rec = self._decode_one(raw)
             batch = self._settle([rec], first_line + i) if rec is not None else None
-            if batch is not None and not batch.bad and raw.count(b'"') == batch.quotes:
+            if batch is not None and not batch.bad and batch.no_repeated_keys(raw):
                 batch.commit(self.stats, None)
             else:
                 self.check_raw(
@@ -475,18 +475,15 @@ def _turns_ok(msgs: list[_Msg]) -> bool:
     return prev != "assistant"
 
 
-_count_quotes = operator.methodcaller("count", '"')
-
-
 class _Batch:
     """Decoded clean lines of a sub-block, committed to the statistics once the guard passed.
 
     Duplicate-key guard: msgspec silently keeps the last of repeated keys (as json does, so
     the verdict is the same) but a repeat must be reported. A clean line with m prompt
-    messages holds 2m + 8 keys and 2m + 4 string values, two quotes each, plus one raw quote
-    per quote inside a text (escaped as \\"). A repeated key adds at least its own two
-    quotes, so when the block holds exactly :attr:`quotes` quote bytes no key was repeated.
-    Counting one byte is cheap and the texts are already decoded.
+    messages holds 2m + 8 keys and 2m + 4 string values: 8m + 24 structural quotes. Every
+    other quote byte is an escaped quote inside a text. A repeated key adds at least its own
+    two quotes, so when the raw quote count is exactly structural + escaped, no key was
+    repeated. See :meth:`no_repeated_keys` for how escaped quotes are counted.
     """
 
     def __init__(
@@ -505,13 +502,27 @@ class _Batch:
         self.rejs = rejs
         self.bad = bad
         self.texts: list[list[str]] | None = None
-        n_msgs = sum(map(len, inputs))
-        self.quotes = (
-            8 * n_msgs
-            + 24 * len(recs)
-            + sum(map(_count_quotes, prefs))
-            + sum(map(_count_quotes, rejs))
-            + sum(_count_quotes(m.content) for msgs in inputs for m in msgs)
+        self.structural = 8 * sum(map(len, inputs)) + 24 * len(recs)
+
+    def no_repeated_keys(self, data: bytes) -> bool:
+        """True when ``data`` (the raw lines of this batch) repeats no key.
+
+        Escaped quotes are counted in the raw bytes as ``\\"`` pairs, which is exact when
+        the block holds no ``\\\\`` (then every backslash starts a one-character escape);
+        otherwise they are counted in the decoded texts, where each is one ``"``. (A text
+        that spells a quote ``\\u0022`` has no raw quote: the guard fails and the slow path
+        decides.)
+        """
+        arr = np.frombuffer(data, dtype=np.uint8)
+        quote = arr == 34
+        raw = int(np.count_nonzero(quote))
+        backslash = arr == 92
+        if not backslash.any():
+            return raw == self.structural
+        if not np.count_nonzero(backslash[:-1] & backslash[1:]):
+            return raw == self.structural + int(np.count_nonzero(backslash[:-1] & quote[1:]))
+        return raw == self.structural + sum(
+            self.line_quotes(i) - 8 * len(self.inputs[i]) - 24 for i in range(len(self.recs))
         )
 
     def line_quotes(self, i: int) -> int:

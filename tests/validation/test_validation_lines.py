@@ -259,6 +259,7 @@ def test_parallel_workers_give_the_same_report_as_serial(
     assert validate(p, workers=2, max_errors=3).truncated
 
 
+@pytest.mark.parametrize("text", ['say "hi"', 'say "hi" \\ C:\\path\\n', "plain"])
 @pytest.mark.parametrize(
     ("old", "new"),
     [
@@ -269,12 +270,13 @@ def test_parallel_workers_give_the_same_report_as_serial(
     ],
 )
 def test_repeated_keys_are_found_among_thousands_of_clean_lines(
-    tmp_path: Path, old: bytes, new: bytes
+    tmp_path: Path, old: bytes, new: bytes, text: str
 ) -> None:
-    # 2000 clean lines go through the batch decoder; the guard must still spot line 1234
-    clean = [json.dumps(pref(f"q{i}", 'say "hi"\\n', "bye")).encode() for i in range(2000)]
+    # 2000 clean lines go through the batch decoder; the guard must still spot line 1234,
+    # whether the texts hold escaped quotes, literal backslashes or neither
+    clean = [json.dumps(pref(f"q{i}", text, "bye")).encode() for i in range(2000)]
     clean[1233] = clean[1233].replace(old, new)
-    assert clean[1233] != json.dumps(pref("q1233", 'say "hi"\\n', "bye")).encode()
+    assert clean[1233] != json.dumps(pref("q1233", text, "bye")).encode()
     p = tmp_path / "dup.jsonl"
     p.write_bytes(b"\n".join(clean) + b"\n")
     report = validate(p)
