@@ -236,16 +236,25 @@ class PairStats:
             for row in zip(lines, prompt_keys, preferred, rejected, texts, strict=True):
                 self.add(*row)
             return
+        la = array("q", map(len, preferred))
+        lb = array("q", map(len, rejected))
         self.lines.extend(lines)
-        self.preferred_len.extend(map(len, preferred))
-        self.rejected_len.extend(map(len, rejected))
+        self.preferred_len.extend(la)
+        self.rejected_len.extend(lb)
         self.prompt_hash.extend(prompt_keys)
         self.pair_hash.extend(map(hash, zip(prompt_keys, preferred, rejected, strict=True)))
-        for line, a, b in zip(lines, preferred, rejected, strict=True):
-            if a == b:
-                self.identical.append(line)
-            elif abs(len(a) - len(b)) <= max(8, (len(a) + len(b)) // 20) and near_identical(a, b):
-                self.near.append(line)
+        if not lines:
+            return
+        # identical and near-identical outputs have (almost) equal lengths: compare only those
+        a = np.frombuffer(la, dtype=np.int64)
+        b = np.frombuffer(lb, dtype=np.int64)
+        close = np.nonzero(np.abs(a - b) <= np.maximum(8, (a + b) // 20))[0]
+        for i in close.tolist():
+            x, y = preferred[i], rejected[i]
+            if x == y:
+                self.identical.append(lines[i])
+            elif near_identical(x, y):
+                self.near.append(lines[i])
 
     def shift(self, offset: int) -> None:
         """Add ``offset`` to every line number (a worker numbered its range from 1)."""
