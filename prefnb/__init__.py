@@ -8,34 +8,96 @@ Example:
 
 from __future__ import annotations
 
-from prefnb.export import ExportError, ExportResult, export_dpo, export_sft
-from prefnb.formats import (
-    FormatError,
-    binarize,
-    detect_format,
-    read_pairs,
-    write_dpo_jsonl,
-    write_pairs,
-    write_sft_jsonl,
-    write_trl,
-)
-from prefnb.labeler import Labeler
-from prefnb.labels import LabelStore, LabelStoreError, apply_labels, audit_stats
-from prefnb.launch import Job, JobMonitor, jobs, launch_dpo, launch_sft_then_dpo, sweep
-from prefnb.pairs import (
-    LABELS,
-    PairSchemaError,
-    check_pairs,
-    pair_id,
-    pairs_frame,
-)
-from prefnb.plots import MetricsExplorer, plot_dataset, plot_metrics
-from prefnb.sample import load_sample
-from prefnb.stats import PairStats, stats
-from prefnb.training_metrics import metrics
-from prefnb.validation import Finding, ValidationError, ValidationReport, validate
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prefnb.export import ExportError, ExportResult, export_dpo, export_sft
+    from prefnb.formats import (
+        FormatError,
+        detect_format,
+        read_pairs,
+        write_dpo_jsonl,
+        write_pairs,
+        write_sft_jsonl,
+        write_trl,
+    )
+    from prefnb.formats.binarize import binarize
+    from prefnb.labeler import Labeler
+    from prefnb.labels import LabelStore, LabelStoreError, apply_labels, audit_stats
+    from prefnb.launch import Job, JobMonitor, jobs, launch_dpo, launch_sft_then_dpo, sweep
+    from prefnb.pair_stats import PairStats, stats
+    from prefnb.pairs import (
+        LABELS,
+        PairSchemaError,
+        check_pairs,
+        pair_id,
+        pairs_frame,
+    )
+    from prefnb.plots import MetricsExplorer, plot_dataset, plot_metrics
+    from prefnb.sample import load_sample
+    from prefnb.training_metrics import metrics
+    from prefnb.validation import Finding, ValidationError, ValidationReport, validate
 
 __version__ = "0.1.0"
+
+# Public names load on first use: `import prefnb` stays fast for the CLI and for worker
+# processes, instead of paying for plotly, the together SDK and anywidget up front.
+_EXPORTS: dict[str, str] = {
+    "ExportError": "prefnb.export",
+    "ExportResult": "prefnb.export",
+    "export_dpo": "prefnb.export",
+    "export_sft": "prefnb.export",
+    "FormatError": "prefnb.formats",
+    "binarize": "prefnb.formats",
+    "detect_format": "prefnb.formats",
+    "read_pairs": "prefnb.formats",
+    "write_dpo_jsonl": "prefnb.formats",
+    "write_pairs": "prefnb.formats",
+    "write_sft_jsonl": "prefnb.formats",
+    "write_trl": "prefnb.formats",
+    "Labeler": "prefnb.labeler",
+    "LabelStore": "prefnb.labels",
+    "LabelStoreError": "prefnb.labels",
+    "apply_labels": "prefnb.labels",
+    "audit_stats": "prefnb.labels",
+    "Job": "prefnb.launch",
+    "JobMonitor": "prefnb.launch",
+    "jobs": "prefnb.launch",
+    "launch_dpo": "prefnb.launch",
+    "launch_sft_then_dpo": "prefnb.launch",
+    "sweep": "prefnb.launch",
+    "PairStats": "prefnb.pair_stats",
+    "stats": "prefnb.pair_stats",
+    "LABELS": "prefnb.pairs",
+    "PairSchemaError": "prefnb.pairs",
+    "check_pairs": "prefnb.pairs",
+    "pair_id": "prefnb.pairs",
+    "pairs_frame": "prefnb.pairs",
+    "MetricsExplorer": "prefnb.plots",
+    "plot_dataset": "prefnb.plots",
+    "plot_metrics": "prefnb.plots",
+    "load_sample": "prefnb.sample",
+    "metrics": "prefnb.training_metrics",
+    "Finding": "prefnb.validation",
+    "ValidationError": "prefnb.validation",
+    "ValidationReport": "prefnb.validation",
+    "validate": "prefnb.validation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'prefnb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     "LABELS",

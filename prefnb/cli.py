@@ -367,7 +367,7 @@ def _add_stats(subparsers: Any) -> None:
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
-    from prefnb.stats import stats
+    from prefnb.pair_stats import stats
 
     result = stats(args.file, format=args.from_format)
     if args.json:

@@ -33,3 +33,22 @@ def test_version_is_single_sourced() -> None:
 
 def test_widget_bundle_was_built() -> None:
     assert (ROOT / "prefnb" / "static" / "labeler.js").stat().st_size > 0
+
+
+def test_every_public_name_resolves() -> None:
+    for name in prefnb.__all__:
+        assert getattr(prefnb, name) is not None, name
+    assert callable(prefnb.stats)
+
+
+def test_import_is_light() -> None:
+    # The CLI and worker processes import prefnb; heavy UI and SDK stacks load on first use.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, prefnb; heavy = [m for m in ('plotly', 'together', 'anywidget', 'pandas')"
+        " if m in sys.modules]; print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

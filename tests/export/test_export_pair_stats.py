@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import prefnb
-from prefnb.stats import LengthSummary, PairStats, stats
+from prefnb.pair_stats import LengthSummary, PairStats, stats
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PAIRS = ROOT / "prefnb" / "data" / "sample_pairs.jsonl"
