@@ -71,10 +71,25 @@ export class LabelerApp {
     this.renderTimer = 0;
     /** Frames requested by paint() and not yet drawn: pre-rendering waits for them. */
     this.painting = 0;
+    /**
+     * Heights of the pairs in the stage, as the browser laid them out: showing one sets the
+     * stage's height from here instead of reading offsetHeight (a forced layout) on the key.
+     * @type {WeakMap<Element, number>}
+     */
+    this.heights = new WeakMap();
     this.resizer = new ResizeObserver((entries) => {
-      const el = /** @type {HTMLElement} */ (entries[entries.length - 1].target);
-      if (el.classList.contains("pl-shown")) this.ui.stage.style.height = `${el.offsetHeight}px`;
+      for (const entry of entries) {
+        const size = entry.borderBoxSize?.[0];
+        const height = size ? size.blockSize : /** @type {HTMLElement} */ (entry.target).offsetHeight;
+        this.heights.set(entry.target, height);
+        if (entry.target.classList.contains("pl-shown")) this.ui.stage.style.height = `${height}px`;
+      }
     });
+    /** @type {(() => void)[]} work that waits until the frame after a keypress is painted */
+    this.afterPaintQueue = [];
+    this.afterPaintArmed = false;
+    this.afterTick = new MessageChannel();
+    this.afterTick.port1.onmessage = () => this.flushAfterPaint();
     this.tick = new MessageChannel();
     this.tick.port1.onmessage = () => this.renderSome();
     this.syncing = false;
@@ -106,12 +121,16 @@ export class LabelerApp {
   }
 
   destroy() {
+    // Writes queued for after the paint go out now: a label must not die with the view.
+    this.flushAfterPaint();
     this.destroyed = true;
     this.model.off("msg:custom", this.onMsg);
     this.model.off("change:guidelines", this.onGuidelines);
     this.resizer.disconnect();
     this.tick.port1.onmessage = null;
     this.tick.port1.close();
+    this.afterTick.port1.onmessage = null;
+    this.afterTick.port1.close();
     this.renderQueue = [];
     this.ui.root.remove();
   }
@@ -135,6 +154,49 @@ export class LabelerApp {
   /** @param {BrowserMessage} msg */
   send(msg) {
     this.model.send(msg);
+  }
+
+  /**
+   * Run `fn` right after the next frame is painted: a task posted from requestAnimationFrame
+   * runs once that frame is drawn. Keeps sending, counters and window upkeep out of the
+   * keypress → painted path. A timer backs the frame up: hidden tabs run no frames, and a
+   * label must still reach the kernel.
+   * @param {() => void} fn
+   */
+  afterPaint(fn) {
+    this.afterPaintQueue.push(fn);
+    if (this.afterPaintArmed) return;
+    this.afterPaintArmed = true;
+    requestAnimationFrame(() => this.afterTick.port2.postMessage(null));
+    setTimeout(() => this.flushAfterPaint(), 100);
+  }
+
+  flushAfterPaint() {
+    if (!this.afterPaintArmed) return;
+    this.afterPaintArmed = false;
+    const queue = this.afterPaintQueue;
+    this.afterPaintQueue = [];
+    for (const fn of queue) fn();
+  }
+
+  /**
+   * Send a write (label, undo, edit, note) after the paint, in order with earlier writes.
+   * @param {number} seq @param {BrowserMessage & { seq: number }} msg
+   */
+  write(seq, msg) {
+    // The mark turns to "saving…" with the key, never showing a stale "✓ saved" meanwhile:
+    // two attribute/text writes on one small span.
+    this.unsaved.set(seq, msg);
+    const { saved } = this.ui;
+    if (saved.dataset.state !== "saving" && saved.dataset.state !== "error") {
+      saved.dataset.state = "saving";
+      saved.textContent = "saving…";
+    }
+    this.afterPaint(() => {
+      this.track(seq, msg);
+      this.send(msg);
+      this.updateChrome();
+    });
   }
 
   // --- kernel messages -------------------------------------------------------------------
@@ -297,20 +359,23 @@ export class LabelerApp {
     node.classList.remove("pl-shown");
     node.inert = true;
     this.ui.stage.append(node);
+    this.resizer.observe(node);
   }
 
   /**
    * Pairs are absolutely placed (so their layout survives being shown); the stage takes
-   * the shown pair's height, and follows it when it changes (details opened, resize).
+   * the shown pair's height (the resize observer keeps it current: details opened, resize).
    * @param {HTMLElement | null} node
    */
   fitStage(node) {
-    this.resizer.disconnect();
     if (!node) {
       this.ui.stage.style.height = "";
       return;
     }
-    this.ui.stage.style.height = `${node.offsetHeight}px`;
+    // A shelved pair's height is known from its layout; only a pair that was never laid
+    // out (shown before pre-rendering reached it) costs a forced layout here.
+    const height = this.heights.get(node) ?? node.offsetHeight;
+    this.ui.stage.style.height = `${height}px`;
     this.resizer.observe(node);
   }
 
@@ -319,7 +384,10 @@ export class LabelerApp {
     for (const child of [...this.ui.stage.children]) {
       const el = /** @type {HTMLElement} */ (child);
       if (el.classList.contains("pl-shown")) continue;
-      if (el.classList.contains("pl-placeholder") || Math.abs(Number(el.dataset.pos) - this.cursor) > HOT) el.remove();
+      if (el.classList.contains("pl-placeholder") || Math.abs(Number(el.dataset.pos) - this.cursor) > HOT) {
+        this.resizer.unobserve(el);
+        el.remove();
+      }
     }
     for (const e of this.cache.entries.values()) {
       if (e.node && !e.steps?.length && Math.abs(e.item.pos - this.cursor) <= HOT) this.shelve(e.node);
@@ -444,39 +512,48 @@ export class LabelerApp {
     const node = this.prepare(entry);
     const { root, stage } = this.ui;
     if (stage.contains(document.activeElement)) root.focus({ preventScroll: true });
+    /** @type {HTMLElement[]} */
+    const hidden = [];
     for (const child of stage.querySelectorAll(":scope > .pl-shown, :scope > .pl-placeholder")) {
       if (child === node) continue;
       if (child.classList.contains("pl-placeholder")) child.remove();
       else {
         child.classList.remove("pl-shown");
         child.classList.add("pl-pending");
-        /** @type {HTMLElement} */ (child).inert = true;
+        hidden.push(/** @type {HTMLElement} */ (child));
       }
     }
-    if (node.parentNode !== stage) stage.append(node);
+    if (node.parentNode !== stage) {
+      node.inert = true;
+      stage.append(node);
+      this.resizer.observe(node);
+    }
+    // The swap is an opacity and z-index flip of two composited pairs: neither property is
+    // inherited, so only the two roots get new styles. `inert` (inherited: a restyle of the
+    // whole subtree and a repaint of its hit-test data) changes after the paint.
     node.classList.remove("pl-pending");
     node.classList.add("pl-shown");
-    node.inert = false;
     this.fitStage(node);
     root.dataset.pos = String(entry.item.pos);
     root.dataset.pairId = entry.item.pair_id;
     root.dataset.state = "pair";
     this.shownAt = performance.now();
     this.closeEditors();
-    this.updateChrome();
-    // Window upkeep and pre-rendering wait until the frame showing this pair is painted:
-    // work queued before it (shelving a node costs its layout) would delay that frame.
+    this.updatePairLine();
+    // Counters, window upkeep and pre-rendering wait until the frame showing this pair is
+    // painted: work queued before it (shelving a node costs its layout) would delay it.
     this.painting += 1;
-    requestAnimationFrame(() =>
-      setTimeout(() => {
-        this.painting -= 1;
-        if (this.destroyed) return;
-        this.cache.evict(this.cursor);
-        this.prune();
-        this.pump();
-        this.scheduleRender();
-      }, 0),
-    );
+    this.afterPaint(() => {
+      this.painting -= 1;
+      if (this.destroyed) return;
+      for (const el of hidden) if (el.classList.contains("pl-pending")) el.inert = true;
+      if (node.classList.contains("pl-shown")) node.inert = false;
+      this.updateChrome();
+      this.cache.evict(this.cursor);
+      this.prune();
+      this.pump();
+      this.scheduleRender();
+    });
   }
 
   /** @param {"loading" | "done"} state */
@@ -488,6 +565,7 @@ export class LabelerApp {
       else if (child.classList.contains("pl-shown")) {
         child.classList.remove("pl-shown");
         child.classList.add("pl-pending");
+        /** @type {HTMLElement} */ (child).inert = true;
       }
     }
     this.prune();
@@ -506,10 +584,8 @@ export class LabelerApp {
   }
 
   updateChrome() {
-    const { progress, position, saved, retry, current } = this.ui;
+    const { progress, saved, retry } = this.ui;
     progress.textContent = progressText(this.stats, this.rate.perMinute());
-    position.textContent =
-      this.cursor >= 0 && this.cursor < this.cache.total ? `pair #${this.cursor + 1}` : "";
     const state = this.failed.size
       ? "error"
       : this.stalled.size
@@ -528,6 +604,17 @@ export class LabelerApp {
       idle: "",
     }[state];
     retry.hidden = !this.failed.size;
+    this.updatePairLine();
+    for (const b of this.ui.root.querySelectorAll(".pl-strength .pl-btn")) {
+      b.setAttribute("aria-pressed", String(/** @type {HTMLElement} */ (b).dataset.action === `strength-${this.strength}`));
+    }
+  }
+
+  /** Position and this pair's own label line: shown in the same frame as the pair. */
+  updatePairLine() {
+    const { position, current } = this.ui;
+    const where = this.cursor >= 0 && this.cursor < this.cache.total ? `pair #${this.cursor + 1}` : "";
+    if (position.textContent !== where) position.textContent = where;
     const entry = this.currentEntry();
     const item = entry && !entry.item.audit ? entry.item : null;
     const parts = [];
@@ -537,10 +624,8 @@ export class LabelerApp {
     }
     if (item && item.edited !== null) parts.push("edited");
     if (item && item.note) parts.push(`note: ${item.note.slice(0, 80)}`);
-    current.textContent = parts.join(" · ");
-    for (const b of this.ui.root.querySelectorAll(".pl-strength .pl-btn")) {
-      b.setAttribute("aria-pressed", String(/** @type {HTMLElement} */ (b).dataset.action === `strength-${this.strength}`));
-    }
+    const line = parts.join(" · ");
+    if (current.textContent !== line) current.textContent = line;
   }
 
   /** @param {string} text @param {boolean} [error] */
@@ -573,8 +658,7 @@ export class LabelerApp {
       audit: item.audit,
       duration_ms: Math.round(performance.now() - this.shownAt),
     };
-    this.track(seq, msg);
-    this.send(msg);
+    this.write(seq, msg);
     this.labelsDone += 1;
     this.rate.tick();
     if (!item.audit) {
@@ -606,8 +690,7 @@ export class LabelerApp {
     const seq = ++this.seq;
     /** @type {import("./protocol.js").UndoRequest} */
     const msg = { type: "undo", view: this.view, seq, pair_id: last.pair_id, pos: last.pos };
-    this.track(seq, msg);
-    this.send(msg);
+    this.write(seq, msg);
     this.labelsDone = Math.max(0, this.labelsDone - 1);
     const entry = this.cache.entries.get(last.pos);
     if (entry) {
@@ -670,8 +753,7 @@ export class LabelerApp {
         : { type: "note", view: this.view, seq, pair_id: item.pair_id, pos: item.pos, note: ta.value };
     if (kind === "edit") item.edited = ta.value;
     else item.note = ta.value;
-    this.track(seq, msg);
-    this.send(msg);
+    this.write(seq, msg);
     this.closeEditors();
     this.updateChrome();
     if (kind === "edit" && this.advanceAfterEdit) {
