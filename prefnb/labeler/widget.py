@@ -284,9 +284,9 @@ class Labeler(anywidget.AnyWidget):
         event_id = self._store.record(
             pair_id=msg["pair_id"], annotator=self.annotator, kind="undo", session=self._session
         )
-        cur = self._store.current(annotator=self.annotator)
-        row = _current_map(cur[cur["pair_id"] == msg["pair_id"]]).get(msg["pair_id"])
-        self._window.set_label(pos, row if row and row.get("label") is not None else None)
+        # One indexed lookup, not the annotator's whole current-label table as a DataFrame.
+        row = self._store.current_label(msg["pair_id"], self.annotator)
+        self._window.set_label(pos, dict(row) if row and row.get("label") is not None else None)
         self._saved(msg, event_id)
 
     def _edit(self, raw: Mapping[str, Any]) -> None:

@@ -170,6 +170,9 @@ class LabelWindow:
         else:
             mask = np.zeros(self.total, dtype=bool)
         self._labeled: np.ndarray[Any, np.dtype[np.bool_]] = mask
+        # Kept in step with ``_labeled``: every saved label replies with stats, and summing
+        # a million-row mask costs ~0.4 ms, most of the handler's own work per label.
+        self._n_labeled = int(mask.sum())
         self._pos_cache: pd.Index | None = None
 
     # -- labels ---------------------------------------------------------------------------
@@ -194,9 +197,11 @@ class LabelWindow:
             old = self._current.pop(pid, None)
             if old is not None and old.get("label") in self.counts:
                 self.counts[old["label"]] -= 1
+            self._n_labeled -= bool(self._labeled[pos])
             self._labeled[pos] = False
             return
         self._put(pid, value)
+        self._n_labeled += not self._labeled[pos]
         self._labeled[pos] = True
 
     def update_current(self, pos: int, **fields: object) -> None:
@@ -207,7 +212,7 @@ class LabelWindow:
     def stats(self) -> Stats:
         """Progress over this frame: labeled rows, total rows, counts per verdict."""
         return {
-            "labeled": int(self._labeled.sum()),
+            "labeled": self._n_labeled,
             "total": self.total,
             "counts": dict(self.counts),
         }

@@ -97,12 +97,16 @@ def test_labels_and_undo_update_mask_and_counts() -> None:
     assert w.first_unlabeled() == 2
     w.set_label(0, {"label": "b"})  # relabel replaces, never double counts
     assert w.stats()["counts"] == {"a": 0, "b": 1, "tie": 0, "both_bad": 0, "skip": 1}
+    assert w.stats()["labeled"] == 2
     w.set_label(0, None)
     assert w.first_unlabeled() == 0
+    assert w.stats()["labeled"] == 1
+    w.set_label(0, None)  # undoing an unlabeled row changes nothing
     assert w.stats()["labeled"] == 1
     for pos in range(4):
         w.set_label(pos, {"label": "tie"})
     assert w.first_unlabeled() == 4  # all labeled: the cursor is past the end
+    assert w.stats()["labeled"] == 4 == int(w._labeled.sum())
 
 
 def test_audit_schedule_is_seeded_and_near_the_rate() -> None:
