@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 
 from prefnb.labeler import Labeler
 from prefnb.labeler.static_host import host
@@ -341,7 +342,8 @@ def test_done_screen_and_cleanup_removes_listeners(page: Any, tmp_path: Path) ->
     page.wait_for_function(
         "() => document.querySelector('.prefnb-labeler').dataset.state === 'done'"
     )
-    assert "All pairs" in page.locator(".pl-stage").inner_text()
+    # The done screen is painted in the frame after the state flips: wait for the text.
+    expect(page.locator(".pl-stage")).to_contain_text("All pairs")
     page.keyboard.press("k")
     wait_pos(page, 1)
     assert page.evaluate("() => model.listeners()") == 2
