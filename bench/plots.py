@@ -87,6 +87,27 @@ def tidy_prefnb(all_rows: dict[str, list[dict[str, float]]]) -> tuple[MetricsSto
     return store, store.frame()
 
 
+def tidy_stages(all_rows: dict[str, list[dict[str, float]]]) -> tuple[MetricsStore, pd.DataFrame]:
+    """tidy_prefnb with each stage timed: rows → columns (per-row dict reads), columns →
+    store (vectorised), store → tidy frame (vectorised)."""
+    with Timer() as t_cols:
+        cols = {job: rows_columns(rows) for job, rows in all_rows.items()}
+    with Timer() as t_store:
+        store = MetricsStore()
+        for job, c in cols.items():
+            store.add(series_from_wide(c, job))
+    with Timer() as t_frame:
+        df = store.frame()
+    print(f"    rows → float columns  {t_cols}   (reads every dict: per-row by nature)")
+    print(f"    columns → store       {t_store}   (numpy)")
+    print(f"    store → tidy frame    {t_frame}   (numpy, categoricals)")
+    STAGES.update(cols=t_cols.cpu, store=t_store.cpu, frame=t_frame.cpu)
+    return store, df
+
+
+STAGES: dict[str, float] = {}
+
+
 def tidy_naive(all_rows: dict[str, list[dict[str, float]]]) -> pd.DataFrame:
     """The obvious loop: one dict per (row, key)."""
     out: list[dict[str, Any]] = []
@@ -116,7 +137,9 @@ def refresher_for(store: MetricsStore) -> Refresher:
     return Refresher([], store=store)
 
 
-def build_figure(store: MetricsStore, jobs: list[str], max_points: int) -> MetricsFigure:
+def build_figure(
+    store: MetricsStore, jobs: list[str], max_points: int | None = None
+) -> MetricsFigure:
     return MetricsFigure(
         refresher_for(store),
         METRICS,
@@ -127,22 +150,47 @@ def build_figure(store: MetricsStore, jobs: list[str], max_points: int) -> Metri
     )
 
 
-PAGE = """<!doctype html><meta charset="utf-8"><script src="plotly.min.js"></script>
-<div id="g" style="width:1200px;height:900px"></div>"""
+PAGE = """<!doctype html><meta charset="utf-8">
+<script src="plotly.min.js"></script>
+<script>window.plotlyReadyAt = performance.now();</script>
+<body style="margin:0"></body>"""
 
-RENDER_JS = """async (url) => {
+# Handing the figure to the page → painted: JSON.parse of the figure text (typed arrays stay
+# base64 until Plotly decodes them), Plotly.newPlot into a fresh div (as a new notebook output
+# would get), then two animation frames so the frame holding the chart has been produced.
+RENDER_JS = """async ([name, config]) => {
+  const text = window.payloads[name];
+  const d = document.createElement('div');
+  d.style.cssText = 'width:1200px;height:900px';
+  document.body.appendChild(d);
   const t0 = performance.now();
-  const fig = await (await fetch(url)).json();
+  const fig = JSON.parse(text);
   const t1 = performance.now();
-  await Plotly.newPlot('g', fig.data, fig.layout);
-  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  await Plotly.newPlot(d, fig.data, fig.layout, config);
   const t2 = performance.now();
-  Plotly.purge('g');
-  return {fetch_parse: t1 - t0, plot: t2 - t1, total: t2 - t0};
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const t3 = performance.now();
+  window.lastDiv = d;
+  return {parse: t1 - t0, newplot: t2 - t1, frames: t3 - t2, total: t3 - t0};
 }"""
+# Untimed: the figure text is fetched into the page first (transport is not the browser's cost).
+LOAD_JS = """async (names) => {
+  window.payloads = {};
+  for (const n of names) window.payloads[n] = await (await fetch(n + '.json')).text();
+}"""
+PURGE_JS = "() => { Plotly.purge(window.lastDiv); window.lastDiv.remove(); }"
 
 
-def render_in_chromium(payloads: dict[str, str], timeout_s: float = 180) -> dict[str, Any]:
+def render_in_chromium(
+    payloads: dict[str, str], config: dict[str, Any], rounds: int = 3, timeout_s: float = 180
+) -> dict[str, Any]:
+    """Cold and warm render times per payload (medians over ``rounds``).
+
+    cold: a fresh browser context (empty HTTP and code caches) loads the page; the figure is the
+    page's first. Reported as plotly.js ready (navigation start → script executed) + the first
+    render. warm: plotly.js loaded and another chart already drawn in the page, as in a notebook
+    after its first chart; each round renders into a new div, purged after timing.
+    """
     import plotly
     from playwright.sync_api import sync_playwright
 
@@ -163,7 +211,19 @@ def render_in_chromium(payloads: dict[str, str], timeout_s: float = 180) -> dict
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{srv.server_address[1]}"
-    out: dict[str, Any] = {}
+    names = list(payloads)
+    cold: dict[str, list[dict[str, float]]] = {n: [] for n in names}
+    warm: dict[str, list[dict[str, float]]] = {n: [] for n in names}
+    errors: dict[str, str] = {}
+
+    def open_page(ctx: Any) -> Any:
+        page = ctx.new_page()
+        page.set_default_timeout(timeout_s * 1000)
+        page.goto(f"{url}/index.html")
+        page.wait_for_function("window.Plotly !== undefined")
+        page.evaluate(LOAD_JS, names)
+        return page
+
     try:
         with sync_playwright() as p:
             b = p.chromium.launch(
@@ -171,20 +231,47 @@ def render_in_chromium(payloads: dict[str, str], timeout_s: float = 180) -> dict
                 headless=True,
                 args=["--no-sandbox", "--enable-unsafe-swiftshader", "--use-angle=swiftshader"],
             )
-            page = b.new_page(viewport={"width": 1280, "height": 1000})
-            page.set_default_timeout(timeout_s * 1000)
-            page.goto(f"{url}/index.html")
-            page.wait_for_function("window.Plotly !== undefined")
-            page.evaluate(RENDER_JS, f"{url}/{next(iter(payloads))}.json")  # warm-up (JIT, GL)
-            for name in payloads:
-                try:
-                    out[name] = page.evaluate(RENDER_JS, f"{url}/{name}.json")
-                except Exception as e:  # a baseline may not finish; report rather than abort
-                    out[name] = {"error": str(e).splitlines()[0]}
+            vp = {"width": 1280, "height": 1000}
+            # Untimed: start the GPU process once (a user's browser has it running already).
+            ctx = b.new_context(viewport=vp)
+            page = open_page(ctx)
+            page.evaluate(RENDER_JS, [names[0], config])
+            ctx.close()
+            for name in names:
+                for _ in range(rounds):
+                    ctx = b.new_context(viewport=vp)
+                    try:
+                        page = open_page(ctx)
+                        ready = page.evaluate("window.plotlyReadyAt")
+                        r = page.evaluate(RENDER_JS, [name, config])
+                        cold[name].append({**r, "plotly_ready": ready, "total": ready + r["total"]})
+                    except Exception as e:  # a baseline may not finish; report, don't abort
+                        errors[name] = str(e).splitlines()[0]
+                        break
+                    finally:
+                        ctx.close()
+            ctx = b.new_context(viewport=vp)
+            page = open_page(ctx)
+            page.evaluate(RENDER_JS, [names[0], config])  # the page's first chart
+            page.evaluate(PURGE_JS)
+            for _ in range(rounds):
+                for name in names:
+                    if name in errors:
+                        continue
+                    try:
+                        warm[name].append(page.evaluate(RENDER_JS, [name, config]))
+                        page.evaluate(PURGE_JS)
+                    except Exception as e:
+                        errors[name] = str(e).splitlines()[0]
+            ctx.close()
             b.close()
     finally:
         srv.shutdown()
-    return out
+
+    def med(runs: list[dict[str, float]]) -> dict[str, float]:
+        return {k: statistics.median(r[k] for r in runs) for k in runs[0]} if runs else {}
+
+    return {n: {"cold": med(cold[n]), "warm": med(warm[n]), "error": errors.get(n)} for n in names}
 
 
 KERNEL_CODE = r"""
@@ -198,7 +285,7 @@ J, N = {jobs}, {steps}
 jobs = [f"ft-bench-{{i:02d}}" for i in range(J)]
 rows = {{j: make_rows(i, 0, N) for i, j in enumerate(jobs)}}
 store, _ = tidy_prefnb(rows)
-fig = build_figure(store, jobs, 2000)
+fig = build_figure(store, jobs)
 display(fig)
 inc, inc_cpu = [], []
 for k in range({rounds}):
@@ -218,7 +305,7 @@ for k in range({naive_rounds}):
     for j, r in new.items():
         rows[j] = rows[j] + r
     st2, _ = tidy_prefnb(rows)          # rebuild the tidy data from every row
-    f2 = build_figure(st2, jobs, 2000)  # and the figure from scratch (full EMA + M4)
+    f2 = build_figure(st2, jobs)  # and the figure from scratch (full EMA + M4)
     display(f2)
     naive.append((time.perf_counter() - t) * 1000)
     naive_cpu.append((time.process_time() - c) * 1000)
@@ -292,7 +379,7 @@ def main() -> None:
 
     print("\n1. tidy frame from API rows")
     with Timer() as t_tidy:
-        store, df = tidy_prefnb(rows)
+        store, df = tidy_stages(rows)
     print(f"  prefnb         {t_tidy}   {len(df):,} tidy rows")
     with Timer() as t_naive:
         naive_df = tidy_naive({jobs[0]: rows[jobs[0]]})
@@ -302,18 +389,24 @@ def main() -> None:
         f"{t_naive.cpu * n_jobs * 1000:8.0f} ms cpu   (1 job measured, ×{n_jobs})"
         f"   ratio {t_naive.cpu * n_jobs / t_tidy.cpu:.1f}× (cpu)"
     )
+    del naive_df
 
     print("\n2. figure: loss, reward accuracy, KL chosen+rejected; EMA 0.6; raw faint + smoothed")
-    build_figure(store, jobs[:1], 2000)  # plotly loads its validators once per process
+    build_figure(store, jobs[:1])  # plotly loads its validators once per process
     with Timer() as t_build:
-        fig = build_figure(store, jobs, 2000)
+        fig = build_figure(store, jobs)
     with Timer() as t_json:
         payload = fig.to_json()
     npts = sum(len(tr.x) for tr in fig.data)
-    print(f"  prefnb build   {t_build}   {len(fig.data)} WebGL traces, {npts:,} points (M4)")
-    print(f"  prefnb to_json {t_json}   {len(payload) / 1e6:.1f} MB")
+    print(
+        f"  prefnb build   {t_build}   {len(fig.data)} WebGL traces, {npts:,} points "
+        f"(M4, ≤ {fig._max_points} per trace)"
+    )
+    print(
+        f"  prefnb to_json {t_json}   {len(payload) / 1e6:.2f} MB (arrays as base64 typed arrays)"
+    )
     tiny = go.Figure(go.Scattergl(x=[1, 2, 3], y=[1, 3, 2])).to_json()
-    payloads = {"floor": tiny, "prefnb": payload}
+    payloads = {"prefnb": payload, "floor": tiny}
     if not args.skip_naive_render:
         with Timer() as t_build_n:
             fig_n = build_figure(store, jobs, 10**9)
@@ -323,31 +416,46 @@ def main() -> None:
         print(f"  naive build    {t_build_n}   no downsampling, {npts_n:,} points")
         print(f"  naive to_json  {t_json_n}   {len(payloads['naive']) / 1e6:.1f} MB")
         del fig_n
+    kernel_ms = (t_tidy.cpu + t_build.cpu + t_json.cpu) * 1000
+    kernel_cols_ms = kernel_ms - STAGES["cols"] * 1000
+    print(
+        f"  kernel total   {kernel_ms:8.0f} ms cpu  (tidy from API rows + build + to_json); "
+        f"{kernel_cols_ms:.0f} ms cpu from float columns"
+    )
     if not args.no_browser:
-        res = render_in_chromium(payloads)
+        print("  Chromium (headless, SwiftShader software WebGL), medians of 3:")
+        res = render_in_chromium(payloads, dict(fig._config))
         for name, r in res.items():
-            if "error" in r:
-                print(f"  {name:6} Chromium: did not finish ({r['error']})")
-                continue
-            what = " (a 3-point figure: page + Plotly overhead)" if name == "floor" else ""
-            print(
-                f"  {name:6} Chromium: fetch+parse {r['fetch_parse']:6.0f} ms, "
-                f"newPlot+2 frames {r['plot']:6.0f} ms, total {r['total']:6.0f} ms{what}"
-            )
-        ours = res.get("prefnb", {})
-        if "total" in ours:
-            kernel = t_tidy.cpu + t_build.cpu + t_json.cpu
-            print(
-                f"  prefnb end to end: kernel {kernel * 1000:.0f} ms cpu "
-                f"+ Chromium {ours['total']:.0f} ms = {kernel * 1000 + ours['total']:.0f} ms"
-            )
-            base = res.get("naive", {})
-            if "total" in base:
-                nk = t_naive.cpu * n_jobs + t_build_n.cpu + t_json_n.cpu
+            if r["error"]:
+                print(f"  {name:6} did not finish ({r['error']})")
+            what = {"floor": "3-point Scattergl: WebGL setup floor", "naive": "no downsampling"}
+            for kind in ("warm", "cold"):
+                m = r[kind]
+                if not m:
+                    continue
+                ready = f"plotly.js ready {m['plotly_ready']:5.0f} + " if kind == "cold" else ""
                 print(
-                    f"  naive  end to end: kernel {nk * 1000:.0f} ms cpu "
-                    f"+ Chromium {base['total']:.0f} ms = {nk * 1000 + base['total']:.0f} ms"
-                    f"   ratio {(nk * 1000 + base['total']) / (kernel * 1000 + ours['total']):.1f}×"
+                    f"  {name:6} {kind}: {ready}parse {m['parse']:4.0f} + newPlot "
+                    f"{m['newplot']:5.0f} + 2 frames {m['frames']:4.0f} = {m['total']:5.0f} ms"
+                    + (f"   ({what[name]})" if name in what else "")
+                )
+        warm = res["prefnb"]["warm"].get("total")
+        cold = res["prefnb"]["cold"].get("total")
+        if warm is not None and cold is not None:
+            print(
+                f"  GOAL (≤ 1000 ms) — kernel cpu + warm render: {kernel_ms:.0f} + {warm:.0f} = "
+                f"{kernel_ms + warm:.0f} ms   [from float columns: {kernel_cols_ms + warm:.0f} ms]"
+            )
+            print(
+                f"  first chart of a page — kernel cpu + cold render: "
+                f"{kernel_ms:.0f} + {cold:.0f} = {kernel_ms + cold:.0f} ms"
+            )
+            base = res.get("naive", {}).get("warm", {}).get("total")
+            if base is not None:
+                nk = (t_naive.cpu * n_jobs + t_build_n.cpu + t_json_n.cpu) * 1000
+                print(
+                    f"  naive  (loop tidy, no downsampling) + warm render: {nk:.0f} + {base:.0f}"
+                    f" = {nk + base:.0f} ms   ratio {(nk + base) / (kernel_ms + warm):.1f}×"
                 )
 
     if not args.no_kernel:

@@ -64,6 +64,8 @@ AXIS_TITLES: Final[dict[str, str]] = {
     "grad_norm": "Gradient norm (L2)",
     "epoch": "Epoch (passes over the data)",
 }
+#: Width a notebook output gives a figure without an explicit width (JupyterLab, ~1,100 px).
+ASSUMED_WIDTH_PX: Final = 1100
 X_TITLES: Final[dict[str, str]] = {
     "step": "Training step (optimizer steps)",
     "epoch": "Epoch (passes over the training data)",
@@ -114,7 +116,7 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
         smoothing: float = 0.0,
         x: XAxis = "step",
         theme: str = "auto",
-        max_points: int = 2000,
+        max_points: int | None = None,
         labels: dict[str, str] | None = None,
         title: str | None = None,
     ) -> None:
@@ -123,7 +125,6 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
         self._r = refresher
         self._smoothing = check_weight(smoothing)
         self._x = x
-        self._max_points = int(max_points)
         self._labels = labels or {j: j for j in refresher.job_ids}
         self._colors: dict[str, str] = {}
         self._states: dict[tuple[str, str, str, str], _TraceState] = {}
@@ -140,6 +141,13 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
         n = len(self._panels)
         self._cols = 1 if n <= 2 else 2
         rows = math.ceil(n / self._cols)
+        # M4 needs about 2 points per pixel column of a panel to look like the full series;
+        # more only costs bytes and WebGL upload time.
+        self._max_points = (
+            int(max_points)
+            if max_points is not None
+            else 2 * int(ASSUMED_WIDTH_PX * 0.9 / self._cols)
+        )
         base = make_subplots(
             rows=rows,
             cols=self._cols,
@@ -463,7 +471,7 @@ def plot_metrics(
     client: Any = None,
     theme: str = "auto",
     interval: float = 5.0,
-    max_points: int = 2000,
+    max_points: int | None = None,
     resolution: int | None = None,
     labels: dict[str, str] | None = None,
     title: str | None = None,

@@ -34,10 +34,14 @@ def _m4_fixed(y: FloatArray, k: int, offset: int = 0) -> IntArray:
     parts: list[IntArray] = []
     if full:
         block = y[: full * k].reshape(full, k)
-        # NaN would win argmin/argmax; mask it out so a gap never hides a real extreme.
         base = np.arange(full, dtype=np.int64) * k
-        lo = base + np.argmin(np.where(np.isnan(block), np.inf, block), axis=1)
-        hi = base + np.argmax(np.where(np.isnan(block), -np.inf, block), axis=1)
+        if np.isnan(block).any():
+            # NaN would win argmin/argmax; mask it out so a gap never hides a real extreme.
+            lo = base + np.argmin(np.where(np.isnan(block), np.inf, block), axis=1)
+            hi = base + np.argmax(np.where(np.isnan(block), -np.inf, block), axis=1)
+        else:
+            lo = base + np.argmin(block, axis=1)
+            hi = base + np.argmax(block, axis=1)
         parts += [base, base + (k - 1), lo, hi]
     if n > full * k:
         start = full * k

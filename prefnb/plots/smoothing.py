@@ -79,8 +79,11 @@ class EmaState:
 
     def _extend_vector(self, y: FloatArray) -> FloatArray:
         w = self.weight
-        out = y.copy()
         finite = np.isfinite(y)
+        if finite.all():
+            # The usual case: no mask, no gather, no scatter; results go straight out.
+            return self._extend_finite(y)
+        out = y.copy()
         f = y[finite]
         if len(f) and self.den == 0.0:
             # Nothing carried yet: the chunk's own debiased EMA is the answer.
@@ -100,3 +103,18 @@ class EmaState:
             out[finite] = num / den
             self.num, self.den = float(num[-1]), float(den[-1])
         return out
+
+    def _extend_finite(self, f: FloatArray) -> FloatArray:
+        w = self.weight
+        sm = pd.Series(f, copy=False).ewm(alpha=1.0 - w, adjust=True).mean().to_numpy(np.float64)
+        m = len(f)
+        if self.den == 0.0:
+            self.den = float((1.0 - w**m) / (1.0 - w))
+            self.num = float(sm[-1] * self.den)
+            return sm
+        decay = w ** np.arange(1, m + 1, dtype=np.float64)
+        own_den = (1.0 - decay) / (1.0 - w)
+        num = sm * own_den + self.num * decay
+        den = own_den + self.den * decay
+        self.num, self.den = float(num[-1]), float(den[-1])
+        return np.asarray(num / den, dtype=np.float64)

@@ -110,40 +110,57 @@ def to_epoch_seconds(col: pd.Series | Sequence[object]) -> FloatArray:
 
 
 def rows_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, FloatArray]:
-    """Metric rows (dicts) as float columns, NaN where a row lacks a key.
+    """Metric rows (dicts) as float columns in row order, NaN where a row lacks a key.
 
-    Rows logged by the same call share their keys (train rows, eval rows), so rows are grouped
-    by key tuple and each group is read as one flat float array — several times faster than
-    ``pd.DataFrame(rows)``. Groups are stacked one after another (row order is not kept; the
-    step column orders the data). Raises ``ValueError`` if a value is not a number.
+    Consecutive rows logged by the same call share their keys (train rows, eval rows), so rows
+    are cut into runs of one key tuple and each key tuple's rows are read as one flat float
+    array, then scattered back to their row positions — several times faster than
+    ``pd.DataFrame(rows)``; the per-row work left is what reading a dict costs. Raises
+    ``ValueError`` or ``TypeError`` if a value is not a number.
 
     >>> {k: v.tolist() for k, v in rows_columns([{"s": 1, "a": 0.5}, {"s": 2, "b": 1.0},
     ...                                          {"s": 3, "a": 0.25}]).items()}
-    {'s': [1.0, 3.0, 2.0], 'a': [0.5, 0.25, nan], 'b': [nan, nan, 1.0]}
+    {'s': [1.0, 2.0, 3.0], 'a': [0.5, nan, 0.25], 'b': [nan, 1.0, nan]}
     """
-    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
-    for r in rows:
-        k = tuple(r)
-        g = groups.get(k)
+    # key tuple -> (its rows, run starts, run lengths)
+    groups: dict[tuple[str, ...], tuple[list[Mapping[str, Any]], list[int], list[int]]] = {}
+    pos = 0
+    for keys, run_iter in itertools.groupby(rows, key=tuple):
+        g = groups.get(keys)
         if g is None:
-            g = groups[k] = []
-        g.append(r)
-    n = sum(len(g) for g in groups.values())
+            g = groups[keys] = ([], [], [])
+        members, starts, lengths = g
+        before = len(members)
+        members.extend(run_iter)
+        m = len(members) - before
+        starts.append(pos)
+        lengths.append(m)
+        pos += m
+    n = pos
     out: dict[str, FloatArray] = {}
-    start = 0
-    for keys, group in groups.items():
+    for keys, (members, starts, lengths) in groups.items():
         width = len(keys)
         block = np.fromiter(
-            itertools.chain.from_iterable(r.values() for r in group),
+            itertools.chain.from_iterable(r.values() for r in members),
             np.float64,
-            len(group) * width,
-        ).reshape(len(group), width)
+            len(members) * width,
+        ).reshape(len(members), width)
+        where: slice | IntArray
+        if len(starts) == 1:
+            where = slice(starts[0], starts[0] + lengths[0])
+        else:
+            # Row position of each member: run start + offset inside the run.
+            lens = np.asarray(lengths, np.int64)
+            shift = np.asarray(starts, np.int64) - (np.cumsum(lens) - lens)
+            where = np.arange(len(members), dtype=np.int64) + np.repeat(shift, lens)
         for j, key in enumerate(keys):
             col = out.get(key)
             if col is None:
+                if len(groups) == 1:  # every row has this key: the block column is the column
+                    out[key] = np.ascontiguousarray(block[:, j])
+                    continue
                 col = out[key] = np.full(n, np.nan)
-            col[start : start + len(group)] = block[:, j]
-        start += len(group)
+            col[where] = block[:, j]
     return out
 
 
@@ -209,18 +226,27 @@ def series_from_wide(
         times = np.full(len(steps), np.nan)
     raw_keep = set(raw_metric_keys)
     out: list[Series] = []
-    order = np.argsort(steps, kind="stable")
-    sorted_already = bool(np.all(order == np.arange(len(order))))
+    # Sources log in step order; only sort (stable: a repeated step keeps its log order) if not.
+    in_order = bool(np.all(steps[1:] >= steps[:-1]))
+    order = None if in_order else np.argsort(steps, kind="stable")
+    all_rows = bool(has_step.all())
     for c in cols:
         info = classify(c)
         if info.role != "value":
             continue
-        vals = _numeric(data[c])[has_step]
+        vals = _numeric(data[c])
+        if not all_rows:
+            vals = vals[has_step]
         present = ~np.isnan(vals)
+        metric = c if c in raw_keep else info.metric
+        if order is None and present.all():
+            # The common case (a train key on every row): no gather at all. Series share the
+            # step and time arrays; MetricsStore and build_frame copy, never write into them.
+            out.append(Series(job_id, info.split, metric, c, steps, vals, times))
+            continue
         if not present.any():
             continue
-        idx = np.flatnonzero(present) if sorted_already else order[present[order]]
-        metric = c if c in raw_keep else info.metric
+        idx = np.flatnonzero(present) if order is None else order[present[order]]
         out.append(Series(job_id, info.split, metric, c, steps[idx], vals[idx], times[idx]))
     return out
 
@@ -233,7 +259,9 @@ def empty_frame() -> pd.DataFrame:
 def _categorical(labels: list[str], lengths: IntArray) -> Any:
     cats = sorted(set(labels))
     lookup = {c: i for i, c in enumerate(cats)}
-    codes = np.repeat(np.array([lookup[x] for x in labels], dtype=np.int32), lengths)
+    # The smallest code type pandas would pick anyway, so from_codes does not convert 4M codes.
+    dtype = np.int8 if len(cats) < 127 else np.int16 if len(cats) < 32_767 else np.int32
+    codes = np.repeat(np.array([lookup[x] for x in labels], dtype=dtype), lengths)
     return pd.Categorical.from_codes(codes, categories=pd.Index(cats), validate=False)
 
 
@@ -241,33 +269,44 @@ _UTC: Final = pd.DatetimeTZDtype("ns", "UTC")
 _NAT: Final = np.iinfo(np.int64).min
 
 
-def _utc_ns(secs: FloatArray) -> IntArray:
+def _utc_ns(secs: FloatArray, out: IntArray | None = None) -> IntArray:
     """Epoch seconds → int64 nanoseconds (NaT for NaN), rounded to the microsecond: float
-    seconds carry ~0.2 µs of noise that would otherwise show as nanosecond digits."""
+    seconds carry ~0.2 µs of noise that would otherwise show as nanosecond digits.
+
+    Written into ``out`` when given (one pass, no full-size temporaries beyond one float array).
+    """
+    ns = np.empty(len(secs), np.int64) if out is None else out
     missing = np.isnan(secs)
     if missing.all():
-        return np.full(len(secs), _NAT, np.int64)
+        ns[:] = _NAT
+        return ns
     if missing.any():
-        ns = np.full(len(secs), _NAT, np.int64)
-        ns[~missing] = _utc_ns(secs[~missing])
+        ns[:] = _NAT
+        ok = ~missing
+        ns[ok] = _utc_ns(secs[ok])
         return ns
     # Times are after 1970, so adding 0.5 then truncating rounds half up.
-    return np.asarray((secs * 1e6 + 0.5).astype(np.int64) * 1000, dtype=np.int64)
+    us = secs * 1e6
+    us += 0.5
+    np.multiply(us.astype(np.int64), 1000, out=ns)
+    return ns
 
 
 def build_frame(series: Iterable[Series]) -> pd.DataFrame:
-    """Stack series into the tidy table (vectorised: cost is a few array copies)."""
+    """Stack series into the tidy table (vectorised: each column is written once, in place)."""
     items = [s for s in series if len(s.step)]
     lengths = np.array([len(s.step) for s in items], dtype=np.int64)
-    if items:
-        step = np.concatenate([s.step for s in items])
-        value = np.concatenate([s.value for s in items])
-        secs = np.concatenate([s.time for s in items])
-    else:
-        step = np.empty(0, np.int64)
-        value = np.empty(0, np.float64)
-        secs = np.empty(0, np.float64)
-    logged = pd.array(_utc_ns(secs).view("datetime64[ns]"), dtype=_UTC)
+    total = int(lengths.sum())
+    step = np.empty(total, np.int64)
+    value = np.empty(total, np.float64)
+    ns = np.empty(total, np.int64)
+    at = 0
+    for s, m in zip(items, lengths.tolist(), strict=True):
+        step[at : at + m] = s.step
+        value[at : at + m] = s.value
+        _utc_ns(s.time, ns[at : at + m])
+        at += m
+    logged = pd.array(ns.view("datetime64[ns]"), dtype=_UTC)
     return pd.DataFrame(
         {
             "job_id": _categorical([s.job_id for s in items], lengths),
