@@ -22,6 +22,7 @@ const CSS = `
 .prefnb-monitor__head { display: flex; justify-content: space-between; color: var(--jp-ui-font-color2, #57606a); font-size: 12px; }
 .prefnb-monitor__card { border: 1px solid var(--jp-border-color2, #d0d7de); border-radius: 6px; padding: 8px 10px;
   background: var(--jp-layout-color1, #fff); display: grid; gap: 4px; }
+.prefnb-monitor__body { display: grid; gap: 4px; }
 .prefnb-monitor__top { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
 .prefnb-monitor__id { font-family: var(--jp-code-font-family, ui-monospace, monospace); font-weight: 600; }
 .prefnb-monitor__status { border-radius: 10px; padding: 0 8px; font-size: 12px; font-weight: 600; color: #fff; background: #57606a; }
@@ -89,10 +90,7 @@ function render({ model, el }) {
   const send = (msg) => model.send(msg);
 
   /** @param {MonitorRow} row */
-  const card = (row) => {
-    const c = h("div", "prefnb-monitor__card");
-    c.dataset.job = row.id;
-    c.dataset.status = row.status;
+  const topOf = (row) => {
     const top = h("div", "prefnb-monitor__top");
     const status = h("span", "prefnb-monitor__status", row.status.replace("_", " "));
     status.dataset.status = row.status;
@@ -133,7 +131,12 @@ function render({ model, el }) {
         top.append(btn);
       }
     }
-    c.append(top);
+    return top;
+  };
+
+  /** @param {MonitorRow} row */
+  const bodyOf = (row) => {
+    const c = document.createDocumentFragment();
     const total = row.total_steps ?? 0;
     const done = row.steps_done ?? 0;
     const bar = h("div", "prefnb-monitor__bar");
@@ -159,6 +162,42 @@ function render({ model, el }) {
     return c;
   };
 
+  /**
+   * One card per job, kept across draws: a part (the buttons row, the progress below it) is
+   * rebuilt only when what it shows changed. Replacing a button on every poll would swallow a
+   * click whose mousedown and mouseup land on different elements.
+   * @type {Map<string, { el: HTMLElement, top: HTMLElement, topKey: string, body: HTMLElement, bodyKey: string }>}
+   */
+  const cards = new Map();
+
+  /** @param {MonitorRow} row */
+  const card = (row) => {
+    const topKey = JSON.stringify([row.status, row.model, row.wandb_url, confirming.has(row.id)]);
+    const bodyKey = JSON.stringify([row, notes.get(row.id) ?? null]);
+    let c = cards.get(row.id);
+    if (!c) {
+      const el = h("div", "prefnb-monitor__card");
+      el.dataset.job = row.id;
+      const top = h("div", "prefnb-monitor__top");
+      const body = h("div", "prefnb-monitor__body");
+      el.append(top, body);
+      c = { el, top, topKey: "", body, bodyKey: "" };
+      cards.set(row.id, c);
+    }
+    c.el.dataset.status = row.status;
+    if (c.topKey !== topKey) {
+      const top = topOf(row);
+      c.top.replaceWith(top);
+      c.top = top;
+      c.topKey = topKey;
+    }
+    if (c.bodyKey !== bodyKey) {
+      c.body.replaceChildren(bodyOf(row));
+      c.bodyKey = bodyKey;
+    }
+    return c.el;
+  };
+
   const draw = () => {
     const rows = model.get("rows") ?? [];
     const running = rows.filter((r) => !TERMINAL.has(r.status)).length;
@@ -168,7 +207,13 @@ function render({ model, el }) {
       h("span", "", `${rows.length} job${rows.length === 1 ? "" : "s"}, ${running} active`),
       h("span", "prefnb-monitor__poll", model.get("polling") ? `updated ${polled}` : polled ? `stopped · last update ${polled}` : "stopped"),
     );
-    list.replaceChildren(...rows.map(card));
+    const els = rows.map(card);
+    const ids = new Set(rows.map((r) => r.id));
+    for (const id of [...cards.keys()]) if (!ids.has(id)) cards.delete(id);
+    // Moving a card detaches it too: touch the list only when the jobs or their order changed.
+    if (els.length !== list.children.length || els.some((e, i) => list.children[i] !== e)) {
+      list.replaceChildren(...els);
+    }
   };
 
   /** @param {CancelResult} msg */

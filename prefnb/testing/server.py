@@ -230,6 +230,18 @@ class LocalTogether:
         """Jump the simulated clock forward by ``seconds`` (simulated seconds)."""
         self.clock.advance(seconds)
 
+    def hold(self) -> None:
+        """Stop the simulated clock: every job keeps its status until :meth:`release`.
+
+        Tests hold a job in flight (say, to cancel it) without racing a fast ``speed``; file
+        processing also waits on the clock, so hold after the upload, not before it.
+        """
+        self.clock.hold()
+
+    def release(self) -> None:
+        """Start the simulated clock again where :meth:`hold` stopped it."""
+        self.clock.release()
+
     def inject(
         self,
         pattern: str,

@@ -47,7 +47,19 @@ CANCEL_S = 1.0
 
 
 class Clock:
-    """Simulated seconds: real seconds × ``speed``, plus whatever :meth:`advance` skipped."""
+    """Simulated seconds: real seconds × ``speed``, plus whatever :meth:`advance` skipped,
+    minus the time spent held (:meth:`hold` stops the clock until :meth:`release`).
+
+    Example:
+        >>> clock = Clock(speed=1.0)
+        >>> clock.hold(); t = clock.now(); time.sleep(0.01)
+        >>> clock.now() == t
+        True
+        >>> clock.advance(5.0); clock.now() == t + 5.0
+        True
+        >>> clock.release(); clock.now() >= t + 5.0
+        True
+    """
 
     def __init__(self, speed: float = 1.0) -> None:
         if not speed > 0:
@@ -56,15 +68,38 @@ class Clock:
         self._start_mono = time.monotonic()
         self._start_wall = time.time()
         self._skipped = 0.0
+        self._held_at: float | None = None
         self._lock = threading.Lock()
+
+    def _running(self) -> float:
+        return (time.monotonic() - self._start_mono) * self.speed + self._skipped
 
     def now(self) -> float:
         with self._lock:
-            return (time.monotonic() - self._start_mono) * self.speed + self._skipped
+            return self._held_at if self._held_at is not None else self._running()
 
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._skipped += seconds
+            if self._held_at is not None:
+                self._held_at += seconds
+
+    @property
+    def held(self) -> bool:
+        return self._held_at is not None
+
+    def hold(self) -> None:
+        """Stop simulated time (jobs keep their status) so a test cannot race the job clock."""
+        with self._lock:
+            if self._held_at is None:
+                self._held_at = self._running()
+
+    def release(self) -> None:
+        """Let simulated time run again from where :meth:`hold` stopped it."""
+        with self._lock:
+            if self._held_at is not None:
+                self._skipped += self._held_at - self._running()
+                self._held_at = None
 
     def wall(self, sim: float) -> float:
         """Epoch seconds at which simulated time ``sim`` happens(ed)."""

@@ -10,13 +10,11 @@ import contextlib
 import json
 import os
 import signal
-import time
-import urllib.request
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from lab_support import kernel_eval, kernel_id, lab_notebook, run_all, wait_until, write_notebook
 
 from prefnb.labels import LabelStore
 
@@ -28,73 +26,6 @@ lab = prefnb.Labeler(prefnb.load_sample(), store="labels.sqlite", annotator="ali
                      seed=0, audit_rate=0.0)
 lab"""
 KEYS = ["1", "2", "t", "b", "s", "ArrowLeft", "ArrowRight", "1", " ", "2"]
-
-
-def write_notebook(path: Path) -> None:
-    nb = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": "labeler",
-                "metadata": {},
-                "outputs": [],
-                "source": CELL,
-            }
-        ],
-        "metadata": {
-            "kernelspec": {
-                "name": "python3",
-                "display_name": "Python 3 (ipykernel)",
-                "language": "python",
-            }
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(nb))
-
-
-def api(lab: SimpleNamespace, path: str) -> Any:
-    with urllib.request.urlopen(f"{lab.url}{path}?token={lab.token}", timeout=10) as r:
-        return json.load(r)
-
-
-def kernel_id(lab: SimpleNamespace, name: str) -> str:
-    for s in api(lab, "/api/sessions"):
-        if s["path"].endswith(name):
-            return str(s["kernel"]["id"])
-    raise AssertionError(f"no session for {name}")
-
-
-def kernel_eval(lab: SimpleNamespace, kid: str, expr: str) -> str:
-    from jupyter_client import BlockingKernelClient
-
-    kc = BlockingKernelClient(connection_file=str(lab.runtime_dir / f"kernel-{kid}.json"))
-    kc.load_connection_file()
-    kc.start_channels()
-    try:
-        reply = kc.execute(
-            "", silent=True, store_history=False, user_expressions={"v": expr}, reply=True,
-            timeout=30,
-        )  # fmt: skip
-        value = reply["content"]["user_expressions"]["v"]
-        assert value["status"] == "ok", value
-        return str(value["data"]["text/plain"])
-    finally:
-        kc.stop_channels()
-
-
-def run_all(page: Any) -> None:
-    page.evaluate(
-        """async () => {
-            const app = window.jupyterapp; await app.restored; let nb;
-            while (!(nb = app.shell.currentWidget) || !nb.sessionContext)
-                await new Promise(r => setTimeout(r, 50));
-            await nb.context.ready; await nb.sessionContext.ready;
-            await app.commands.execute('notebook:run-all-cells');
-        }"""
-    )
 
 
 def wait_pos(page: Any, pos: int) -> None:
@@ -110,15 +41,8 @@ def test_label_ten_by_keyboard_survive_sigkill_and_resume(
     jupyterlab: SimpleNamespace, browser: Any
 ) -> None:
     name = "label_e2e.ipynb"
-    write_notebook(jupyterlab.root / name)
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        page.goto(f"{jupyterlab.url}/lab/tree/{name}?reset&token={jupyterlab.token}")
-        page.wait_for_function("() => !!window.jupyterapp")
+    write_notebook(jupyterlab.root / name, [CELL])
+    with lab_notebook(jupyterlab, browser, name, viewport=(1400, 1000), timeout=60_000) as page:
         run_all(page)
         wait_pos(page, 0)
         root = page.locator(".prefnb-labeler")
@@ -137,10 +61,10 @@ def test_label_ten_by_keyboard_survive_sigkill_and_resume(
         assert cells == ["code"]
 
         kid = kernel_id(jupyterlab, name)
-        deadline = time.monotonic() + 15
-        while kernel_eval(jupyterlab, kid, "len(lab.labels)") != "10":
-            assert time.monotonic() < deadline, "kernel never saw 10 labels"
-            time.sleep(0.2)
+        wait_until(
+            lambda: kernel_eval(jupyterlab, kid, "len(lab.labels)") == "10",
+            "kernel never saw 10 labels",
+        )
         store = LabelStore(jupyterlab.root / "labels.sqlite")
         current = store.current(annotator="alice")
         assert len(current) == 10
@@ -153,17 +77,15 @@ def test_label_ten_by_keyboard_survive_sigkill_and_resume(
 
         pid = int(kernel_eval(jupyterlab, kid, "__import__('os').getpid()"))
         os.kill(pid, signal.SIGKILL)
-        # The server restarts a dead kernel by itself (same id); wait until it answers again.
-        deadline = time.monotonic() + 60
-        while True:
+
+        def restarted() -> bool:
             try:
-                new_pid = int(kernel_eval(jupyterlab, kid, "__import__('os').getpid()"))
-                if new_pid != pid:
-                    break
+                return int(kernel_eval(jupyterlab, kid, "__import__('os').getpid()")) != pid
             except Exception:
-                pass
-            assert time.monotonic() < deadline, "kernel did not come back"
-            time.sleep(0.5)
+                return False
+
+        # The server restarts a dead kernel by itself (same id); wait until it answers again.
+        wait_until(restarted, "kernel did not come back", timeout=120, every=0.5)
         dialog = page.locator(".jp-Dialog .jp-mod-accept")
         with contextlib.suppress(Exception):
             dialog.click(timeout=5_000)  # "kernel restarting" notice, if shown
@@ -172,15 +94,4 @@ def test_label_ten_by_keyboard_survive_sigkill_and_resume(
         assert page.locator(".pl-progress").inner_text().startswith("10 / ")
         assert kernel_eval(jupyterlab, kid, "len(lab.labels)") == "10"
         assert len(LabelStore(jupyterlab.root / "labels.sqlite").current(annotator="alice")) == 10
-        assert not errors, errors
-    finally:
-        try:
-            for s in api(jupyterlab, "/api/sessions"):
-                if s["path"].endswith(name):
-                    req = urllib.request.Request(
-                        f"{jupyterlab.url}/api/sessions/{s['id']}?token={jupyterlab.token}",
-                        method="DELETE",
-                    )
-                    urllib.request.urlopen(req, timeout=10).close()
-        finally:
-            context.close()
+        assert not page.page_errors, page.page_errors

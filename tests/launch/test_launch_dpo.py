@@ -281,12 +281,16 @@ def test_pairs_too_long_for_half_the_context_are_reported(
 
 
 def test_a_cancelled_launch_is_not_reused(
-    api: LocalTogether, client: Any, dpo_file: Path, capsys: pytest.CaptureFixture[str]
+    dpo_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    first = launch_dpo(dpo_file, model=MODEL, client=client, progress=False)
-    first.cancel()
-    assert first.wait(progress=False, poll=0.05).last_status == "cancelled"
-    second = launch_dpo(dpo_file, model=MODEL, client=client, progress=False)
+    # At the fixture's speed=200 a job completes in ~0.15 s, before the cancel on a loaded
+    # machine; at speed=2 it runs ~15 s while the cancel takes 0.5 s.
+    with LocalTogether(speed=2, strict_spec=True) as slow:
+        client = slow.client()
+        first = launch_dpo(dpo_file, model=MODEL, client=client, progress=False)
+        first.cancel()
+        assert first.wait(progress=False, poll=0.05).last_status == "cancelled"
+        second = launch_dpo(dpo_file, model=MODEL, client=client, progress=False)
     assert second.id != first.id
     assert f"The earlier launch {first.id} ended cancelled" in capsys.readouterr().out
 

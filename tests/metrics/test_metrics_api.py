@@ -109,12 +109,22 @@ def test_live_figure_follows_a_running_job_and_stops(api: LocalTogether) -> None
     with LocalTogether(speed=30) as slow:
         c = slow.client()
         job = launch(slow, 0.2, wait=False)
+        # Freeze the job a few steps into training (a whole job is ~1 s at speed=30, which a
+        # loaded machine can miss entirely), so the figure surely draws a partial curve first.
+        slow.hold()
+        slow.advance(10)
         fig = prefnb.plot_metrics(job, client=c, live=True, metrics=("loss",), interval=0.1)
         seen: list[int] = []
-        deadline = time.monotonic() + 60
-        while fig.live and time.monotonic() < deadline:
+
+        def drawn() -> int:
             bold = [t for t in fig.data if t.name and "(eval)" not in t.name]
-            seen.append(len(bold[0].x) if bold and bold[0].x is not None else 0)
+            return len(bold[0].x) if bold and bold[0].x is not None else 0
+
+        deadline = time.monotonic() + 120
+        while fig.live and time.monotonic() < deadline:
+            seen.append(drawn())
+            if seen[-1]:  # a partial curve is on the figure: let the job finish
+                slow.release()
             time.sleep(0.05)
         assert not fig.live, "live loop did not stop at the terminal status"
         assert fig.live_error is None

@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from lab_support import (
+    kernel_eval,
+    kernel_id,
+    lab_notebook,
+    run_all,
+    wait_ready,
+    wait_until,
+    write_notebook,
+)
 
 from prefnb.testing import SIMULATED_KEY, LocalTogether
 from prefnb.training_metrics.sources import job_status
@@ -39,31 +47,6 @@ N_POINTS = "() => { const gd = document.querySelector('.js-plotly-plot');" \
     " return gd && gd.data && gd.data.length ? (gd.data[0].x || []).length : -1; }"  # fmt: skip
 
 
-def lab_api(lab: SimpleNamespace, path: str, method: str = "GET") -> Any:
-    req = urllib.request.Request(f"{lab.url}{path}?token={lab.token}", method=method)
-    with urllib.request.urlopen(req, timeout=10) as r:
-        body = r.read()
-    return json.loads(body) if body else None
-
-
-def kernel_eval(lab: SimpleNamespace, kid: str, expr: str) -> str:
-    from jupyter_client import BlockingKernelClient
-
-    kc = BlockingKernelClient(connection_file=str(lab.runtime_dir / f"kernel-{kid}.json"))
-    kc.load_connection_file()
-    kc.start_channels()
-    try:
-        reply = kc.execute(
-            "", silent=True, store_history=False, user_expressions={"v": expr}, reply=True,
-            timeout=30,
-        )  # fmt: skip
-        value = reply["content"]["user_expressions"]["v"]
-        assert value["status"] == "ok", value
-        return str(value["data"]["text/plain"])
-    finally:
-        kc.stop_channels()
-
-
 @pytest.fixture
 def api() -> Iterator[LocalTogether]:
     # speed 2: a 24-step job takes ~20 s, long enough to watch it grow in the page.
@@ -84,60 +67,39 @@ def start_job(api: LocalTogether) -> str:
 
 
 def test_live_figure_in_jupyterlab(jupyterlab: SimpleNamespace, browser: Any, api: Any) -> None:
-    nb = {
-        "cells": [
-            {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-             "outputs": [], "source": src}
-            for i, src in enumerate(CELLS)
-        ],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                    "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }  # fmt: skip
-    (jupyterlab.root / NAME).write_text(json.dumps(nb))
-    context = browser.new_context(viewport={"width": 1300, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(90_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        page.goto(f"{jupyterlab.url}/lab/tree/{NAME}?reset&token={jupyterlab.token}")
-        page.wait_for_function("() => !!window.jupyterapp")
-        page.evaluate(
-            """async () => {
-                const app = window.jupyterapp; await app.restored; let nb;
-                while (!(nb = app.shell.currentWidget) || !nb.sessionContext)
-                    await new Promise(r => setTimeout(r, 50));
-                await nb.context.ready; await nb.sessionContext.ready;
-            }"""
-        )
+    write_notebook(jupyterlab.root / NAME, CELLS)
+    with lab_notebook(jupyterlab, browser, NAME) as page:
+        wait_ready(page, run=False)
         # Start the job only once the kernel is up and has imported prefnb (slow on a busy
         # machine), so the page sees the job while it runs.
-        kid = next(
-            s["kernel"]["id"] for s in lab_api(jupyterlab, "/api/sessions")
-            if s["path"].endswith(NAME)
-        )  # fmt: skip
+        kid = kernel_id(jupyterlab, NAME)
         assert kernel_eval(jupyterlab, kid, "__import__('prefnb.plots').__name__") == "'prefnb'"
         job_id = start_job(api)
+        # Freeze the job a few steps into training, so that however slowly the page renders
+        # on a busy machine it first sees a running job; released once it has.
+        api.hold()
+        api.advance(10)
         (jupyterlab.root / "metrics_live.json").write_text(
             json.dumps({"base_url": api.base_url, "api_key": SIMULATED_KEY, "job_id": job_id})
         )
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        run_all(page)
         page.wait_for_function(f"() => ({N_POINTS})() > 0", timeout=90_000)
         first = page.evaluate(N_POINTS)
         total = int(api.client().fine_tuning.retrieve(job_id).total_steps)
-        if first < total:  # still running: the kernel answers while the figure polls
-            t0 = time.monotonic()
-            assert kernel_eval(jupyterlab, kid, "fig.live") in ("True", "False")
-            assert time.monotonic() - t0 < 10
-        page.wait_for_function(f"() => ({N_POINTS})() === {total}", timeout=120_000)
         assert first < total, f"the figure only appeared after the job ended ({first} points)"
+        t0 = time.monotonic()  # still running: the kernel answers while the figure polls
+        assert kernel_eval(jupyterlab, kid, "fig.live") == "True"
+        assert time.monotonic() - t0 < 10
+        api.release()
+        page.wait_for_function(f"() => ({N_POINTS})() === {total}", timeout=120_000)
         # After the last step the job still compresses and uploads; polling goes on until the
         # status is terminal, then stops by itself.
-        deadline = time.monotonic() + 90
-        while kernel_eval(jupyterlab, kid, "fig.live") != "False":
-            assert time.monotonic() < deadline, "live updates did not stop at completion"
-            time.sleep(0.3)
+        wait_until(
+            lambda: kernel_eval(jupyterlab, kid, "fig.live") == "False",
+            "live updates did not stop at completion",
+            timeout=120,
+            every=0.3,
+        )
         assert job_status(api.client(), job_id) == "completed"
         assert kernel_eval(jupyterlab, kid, "repr(fig.live_error)") == "'None'"
         # rendered, themed and labelled in the page itself
@@ -145,14 +107,7 @@ def test_live_figure_in_jupyterlab(jupyterlab: SimpleNamespace, browser: Any, ap
         assert title.startswith("Training metrics — 1 job")
         assert page.locator(".js-plotly-plot .ytitle").first.text_content() == "DPO loss (nats)"
         assert SIMULATED_KEY not in page.content()
-        assert not errors, errors
-    finally:
-        try:
-            for s in lab_api(jupyterlab, "/api/sessions"):
-                if s["path"].endswith(NAME):
-                    lab_api(jupyterlab, f"/api/sessions/{s['id']}", method="DELETE")
-        finally:
-            context.close()
+        assert not page.page_errors, page.page_errors
 
 
 EXPLORER_CELL = """\
@@ -180,31 +135,9 @@ def test_explorer_click_shows_nearest_checkpoint(jupyterlab: SimpleNamespace, br
     for c in (10, 30):
         (run / f"checkpoint-{c}").mkdir()
     name = "explorer_click.ipynb"
-    nb = {
-        "cells": [{"cell_type": "code", "execution_count": None, "id": "ex", "metadata": {},
-                   "outputs": [], "source": EXPLORER_CELL}],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                    "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }  # fmt: skip
-    (jupyterlab.root / name).write_text(json.dumps(nb))
-    context = browser.new_context(viewport={"width": 1300, "height": 1100})
-    page = context.new_page()
-    page.set_default_timeout(90_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        page.goto(f"{jupyterlab.url}/lab/tree/{name}?reset&token={jupyterlab.token}")
-        page.wait_for_function("() => !!window.jupyterapp")
-        page.evaluate(
-            """async () => {
-                const app = window.jupyterapp; await app.restored; let nb;
-                while (!(nb = app.shell.currentWidget) || !nb.sessionContext)
-                    await new Promise(r => setTimeout(r, 50));
-                await nb.context.ready; await nb.sessionContext.ready;
-                await app.commands.execute('notebook:run-all-cells');
-            }"""
-        )
+    write_notebook(jupyterlab.root / name, [EXPLORER_CELL])
+    with lab_notebook(jupyterlab, browser, name, viewport=(1300, 1100)) as page:
+        run_all(page)
         page.wait_for_function(
             "() => { const gd = document.querySelector('.js-plotly-plot');"
             " return gd && gd._fullData && gd._fullData.length > 0; }"
@@ -222,11 +155,4 @@ def test_explorer_click_shows_nearest_checkpoint(jupyterlab: SimpleNamespace, br
         text = shown.inner_text()
         assert "step 25" in text
         assert "explorer-run:30" in text
-        assert not errors, errors
-    finally:
-        try:
-            for s in lab_api(jupyterlab, "/api/sessions"):
-                if s["path"].endswith(name):
-                    lab_api(jupyterlab, f"/api/sessions/{s['id']}", method="DELETE")
-        finally:
-            context.close()
+        assert not page.page_errors, page.page_errors

@@ -39,7 +39,7 @@ def test_live_follows_a_trl_run_until_max_steps(tmp_path: Path) -> None:
     t = threading.Thread(target=trainer)
     t.start()
     t.join()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while fig.live and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not fig.live
@@ -59,7 +59,7 @@ def test_transient_fetch_failures_are_retried_then_give_up() -> None:
 
     loop = LiveLoop(flaky, lambda n: n < 4, interval=0.01)
     loop.start()
-    loop.join(5)
+    loop.join(60)
     assert len(calls) == 4  # two failures retried, then ran until apply said stop
     assert isinstance(loop.error, ConnectionError)
 
@@ -68,7 +68,7 @@ def test_transient_fetch_failures_are_retried_then_give_up() -> None:
 
     dead = LiveLoop(down, lambda _: True, interval=0.01, max_failures=3)
     dead.start()
-    dead.join(5)
+    dead.join(60)
     assert not dead.running
     assert dead.failures == 3
 
@@ -79,7 +79,7 @@ def test_apply_error_stops_the_loop() -> None:
 
     loop = LiveLoop(lambda: 1, boom, interval=0.01)
     loop.start()
-    loop.join(5)
+    loop.join(60)
     assert not loop.running
     assert str(loop.error) == "bad figure"
 
