@@ -178,18 +178,65 @@ LOAD_JS = """async (names) => {
   window.payloads = {};
   for (const n of names) window.payloads[n] = await (await fetch(n + '.json')).text();
 }"""
-PURGE_JS = "() => { Plotly.purge(window.lastDiv); window.lastDiv.remove(); }"
+# Release the chart's WebGL contexts now rather than at some later GC, so one timed round does
+# not pay for the previous round's GPU memory.
+PURGE_JS = """() => {
+  for (const c of window.lastDiv.querySelectorAll('canvas')) {
+    const gl = c.getContext('webgl');
+    if (gl) gl.getExtension('WEBGL_lose_context')?.loseContext();
+  }
+  Plotly.purge(window.lastDiv); window.lastDiv.remove();
+}"""
+
+
+def _tree_cpu_ms() -> float:
+    """CPU time (user + system) used so far by this process's descendants: the Playwright
+    driver and every Chromium process (browser, renderer, GPU/SwiftShader). On a loaded machine
+    wall time includes waiting for a core; CPU time does not."""
+    import os
+
+    tick = os.sysconf("SC_CLK_TCK")
+    kids: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{d}/stat").read_text()
+        except OSError:
+            continue
+        f = stat.rsplit(")", 1)[1].split()
+        kids.setdefault(int(f[1]), []).append(int(d))
+        cpu[int(d)] = (int(f[11]) + int(f[12])) * 1000 / tick
+    total, todo = 0.0, list(kids.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        total += cpu.get(pid, 0.0)
+        todo += kids.get(pid, [])
+    return total
+
+
+def _timed(page: Any, script: str, arg: Any) -> dict[str, float]:
+    c0 = _tree_cpu_ms()
+    r: dict[str, float] = page.evaluate(script, arg)
+    r["cpu"] = _tree_cpu_ms() - c0
+    return r
 
 
 def render_in_chromium(
-    payloads: dict[str, str], config: dict[str, Any], rounds: int = 3, timeout_s: float = 180
+    payloads: dict[str, str],
+    config: dict[str, Any],
+    rounds: int = 3,
+    heavy: frozenset[str] = frozenset({"naive"}),
+    timeout_s: float = 180,
 ) -> dict[str, Any]:
     """Cold and warm render times per payload (medians over ``rounds``).
 
     cold: a fresh browser context (empty HTTP and code caches) loads the page; the figure is the
     page's first. Reported as plotly.js ready (navigation start → script executed) + the first
     render. warm: plotly.js loaded and another chart already drawn in the page, as in a notebook
-    after its first chart; each round renders into a new div, purged after timing.
+    after its first chart; each round renders into a new div, purged after timing. ``heavy``
+    payloads (the undownsampled baseline) are rendered once, warm only.
     """
     import plotly
     from playwright.sync_api import sync_playwright
@@ -216,12 +263,12 @@ def render_in_chromium(
     warm: dict[str, list[dict[str, float]]] = {n: [] for n in names}
     errors: dict[str, str] = {}
 
-    def open_page(ctx: Any) -> Any:
+    def open_page(ctx: Any, load: list[str]) -> Any:
         page = ctx.new_page()
         page.set_default_timeout(timeout_s * 1000)
         page.goto(f"{url}/index.html")
         page.wait_for_function("window.Plotly !== undefined")
-        page.evaluate(LOAD_JS, names)
+        page.evaluate(LOAD_JS, load)
         return page
 
     try:
@@ -234,16 +281,16 @@ def render_in_chromium(
             vp = {"width": 1280, "height": 1000}
             # Untimed: start the GPU process once (a user's browser has it running already).
             ctx = b.new_context(viewport=vp)
-            page = open_page(ctx)
+            page = open_page(ctx, names[:1])
             page.evaluate(RENDER_JS, [names[0], config])
             ctx.close()
             for name in names:
-                for _ in range(rounds):
+                for _ in range(0 if name in heavy else rounds):
                     ctx = b.new_context(viewport=vp)
                     try:
-                        page = open_page(ctx)
+                        page = open_page(ctx, [name])
                         ready = page.evaluate("window.plotlyReadyAt")
-                        r = page.evaluate(RENDER_JS, [name, config])
+                        r = _timed(page, RENDER_JS, [name, config])
                         cold[name].append({**r, "plotly_ready": ready, "total": ready + r["total"]})
                     except Exception as e:  # a baseline may not finish; report, don't abort
                         errors[name] = str(e).splitlines()[0]
@@ -251,15 +298,15 @@ def render_in_chromium(
                     finally:
                         ctx.close()
             ctx = b.new_context(viewport=vp)
-            page = open_page(ctx)
+            page = open_page(ctx, names)
             page.evaluate(RENDER_JS, [names[0], config])  # the page's first chart
             page.evaluate(PURGE_JS)
-            for _ in range(rounds):
+            for i in range(rounds):
                 for name in names:
-                    if name in errors:
+                    if name in errors or (name in heavy and i):
                         continue
                     try:
-                        warm[name].append(page.evaluate(RENDER_JS, [name, config]))
+                        warm[name].append(_timed(page, RENDER_JS, [name, config]))
                         page.evaluate(PURGE_JS)
                     except Exception as e:
                         errors[name] = str(e).splitlines()[0]
@@ -423,7 +470,7 @@ def main() -> None:
         f"{kernel_cols_ms:.0f} ms cpu from float columns"
     )
     if not args.no_browser:
-        print("  Chromium (headless, SwiftShader software WebGL), medians of 3:")
+        print("  Chromium (headless, SwiftShader software WebGL), medians of 3 (naive: 1 warm):")
         res = render_in_chromium(payloads, dict(fig._config))
         for name, r in res.items():
             if r["error"]:
@@ -436,26 +483,30 @@ def main() -> None:
                 ready = f"plotly.js ready {m['plotly_ready']:5.0f} + " if kind == "cold" else ""
                 print(
                     f"  {name:6} {kind}: {ready}parse {m['parse']:4.0f} + newPlot "
-                    f"{m['newplot']:5.0f} + 2 frames {m['frames']:4.0f} = {m['total']:5.0f} ms"
+                    f"{m['newplot']:5.0f} + 2 frames {m['frames']:4.0f} = {m['total']:5.0f} ms wall"
+                    f", Chromium cpu {m['cpu']:5.0f} ms"
                     + (f"   ({what[name]})" if name in what else "")
                 )
-        warm = res["prefnb"]["warm"].get("total")
-        cold = res["prefnb"]["cold"].get("total")
-        if warm is not None and cold is not None:
-            print(
-                f"  GOAL (≤ 1000 ms) — kernel cpu + warm render: {kernel_ms:.0f} + {warm:.0f} = "
-                f"{kernel_ms + warm:.0f} ms   [from float columns: {kernel_cols_ms + warm:.0f} ms]"
-            )
-            print(
-                f"  first chart of a page — kernel cpu + cold render: "
-                f"{kernel_ms:.0f} + {cold:.0f} = {kernel_ms + cold:.0f} ms"
-            )
-            base = res.get("naive", {}).get("warm", {}).get("total")
-            if base is not None:
+        warm_m, cold_m = res["prefnb"]["warm"], res["prefnb"]["cold"]
+        if warm_m and cold_m:
+            # Compared with the goal: kernel CPU + the WARM render. A notebook loads plotly.js
+            # once per page, so the per-figure cost is the warm one; cold is printed beside it.
+            # Chromium CPU (all its processes, incl. software GL) is the load-independent figure;
+            # wall time on this shared 2-core machine includes waiting for a core.
+            for label, key in (("cpu", "cpu"), ("wall", "total")):
+                w, c = warm_m[key], cold_m[key]
+                print(
+                    f"  GOAL ≤ 1000 ms [{label}] kernel + warm render: {kernel_ms:.0f} + {w:.0f} = "
+                    f"{kernel_ms + w:.0f} ms (from float columns {kernel_cols_ms + w:.0f});"
+                    f" first chart of a page (cold): {kernel_ms + c:.0f} ms"
+                )
+            base = res.get("naive", {}).get("warm", {})
+            if base:
                 nk = (t_naive.cpu * n_jobs + t_build_n.cpu + t_json_n.cpu) * 1000
                 print(
-                    f"  naive  (loop tidy, no downsampling) + warm render: {nk:.0f} + {base:.0f}"
-                    f" = {nk + base:.0f} ms   ratio {(nk + base) / (kernel_ms + warm):.1f}×"
+                    f"  naive (loop tidy, no downsampling) + warm render [cpu]: {nk:.0f} + "
+                    f"{base['cpu']:.0f} = {nk + base['cpu']:.0f} ms   ratio "
+                    f"{(nk + base['cpu']) / (kernel_ms + warm_m['cpu']):.1f}×"
                 )
 
     if not args.no_kernel:

@@ -306,7 +306,11 @@ def build_frame(series: Iterable[Series]) -> pd.DataFrame:
         value[at : at + m] = s.value
         _utc_ns(s.time, ns[at : at + m])
         at += m
-    logged = pd.array(ns.view("datetime64[ns]"), dtype=_UTC)
+    # pd.array would copy the 8-byte-per-row times once more; wrap them in place when pandas
+    # offers it (the ns array is fresh, nothing else holds it).
+    wrap = getattr(pd.arrays.DatetimeArray, "_simple_new", None)
+    view = ns.view("datetime64[ns]")
+    logged = wrap(view, dtype=_UTC) if wrap is not None else pd.array(view, dtype=_UTC)
     return pd.DataFrame(
         {
             "job_id": _categorical([s.job_id for s in items], lengths),
