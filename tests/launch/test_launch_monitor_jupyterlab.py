@@ -51,10 +51,22 @@ def test_monitor_updates_live_in_jupyterlab_from_its_thread(
         doomed = page.locator(".prefnb-monitor__card").nth(1)
         doomed.locator(".prefnb-monitor__cancel").click()
         doomed.locator(".prefnb-monitor__yes").click()
-        page.wait_for_function(
-            "() => document.querySelectorAll('.prefnb-monitor__card')[1]?.dataset.status"
-            " === 'cancel_requested'"
-        )
+        try:
+            page.wait_for_function(
+                "() => document.querySelectorAll('.prefnb-monitor__card')[1]?.dataset.status"
+                " === 'cancel_requested'"
+            )
+        except Exception as exc:
+            seen = kernel_eval(
+                jupyterlab, kid,
+                "([r.method + ' ' + r.path for r in api.requests if 'cancel' in r.path],"
+                " [r['status'] for r in monitor.rows], monitor.rounds)",
+            )  # fmt: skip
+            shown = page.locator(".prefnb-monitor").inner_text()
+            raise AssertionError(
+                f"the cancel did not reach the job; page: {shown!r};"
+                f" kernel (cancel requests, statuses, polls): {seen}"
+            ) from exc
         kernel_eval(jupyterlab, kid, "api.release()")
         page.wait_for_function(
             "() => document.querySelectorAll('.prefnb-monitor__card')[1]?.dataset.status"
