@@ -100,6 +100,13 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNames
                     "checkForUpdates": False,
                 },
                 "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+                # Comms over per-target kernel subshells (Lab 4.4+ default) race with
+                # ipykernel 7 on a loaded machine: a widget message can reach the kernel before
+                # its subshell exists and is dropped ("Unknown subshell_id"; cf.
+                # jupyterlab/jupyterlab#17633), losing e.g. a cancel click in the monitor test.
+                "@jupyterlab/apputils-extension:kernels-settings": {
+                    "commsOverSubshells": "disabled"
+                },
             }
         )
     )
