@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -178,6 +179,17 @@ def _serve(workdir: Path, env: dict[str, str], args: argparse.Namespace) -> int:
         "--ip=127.0.0.1",
         f"--port={args.port}",
     ]
+    settings = workdir / ".lab-app-settings"
+    settings.mkdir(exist_ok=True)
+    # Lab 4.4+ sends widget messages over kernel subshells by default; with ipykernel 7 a
+    # message can arrive before its subshell exists and is dropped ("Unknown subshell_id"),
+    # which loses a click on a loaded machine. The demo turns that off.
+    (settings / "overrides.json").write_text(
+        json.dumps(
+            {"@jupyterlab/apputils-extension:kernels-settings": {"commsOverSubshells": "disabled"}}
+        )
+    )
+    cmd.append(f"--LabApp.app_settings_dir={settings}")
     if args.no_browser:
         cmd.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:

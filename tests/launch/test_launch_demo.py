@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -72,6 +73,13 @@ def test_demo_serves_lab_with_local_together_and_stops_on_ctrl_c(tmp_path: Path)
                 assert time.monotonic() < deadline, Path(log.name).read_text()
                 time.sleep(0.5)
         assert "02_export_and_launch.ipynb" in listing
+        # Widget comms must not go over kernel subshells (they drop early messages).
+        setting = "@jupyterlab/apputils-extension:kernels-settings"
+        url = f"http://127.0.0.1:{port}/lab/api/settings/{setting}?token=demo-test-token"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            schema = json.loads(r.read())["schema"]
+        # Lab applies overrides.json as the schema default.
+        assert schema["properties"]["commsOverSubshells"]["default"] == "disabled"
         assert (work / "data" / "sample_pairs.jsonl").is_file()
         text = Path(log.name).read_text()
         local = next(line for line in text.splitlines() if line.startswith("LocalTogether"))
