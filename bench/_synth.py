@@ -1,4 +1,4 @@
-"""Synthetic preference JSONL for the benchmarks (shared by bench/validate.py, json_decode.py)."""
+"""Synthetic text and preference JSONL for the benchmarks (shared by every bench/*.py)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ _WORDS = [
 _RARE = ("café", "naïve", "日本語", '"quoted"', "line\nbreak", '{"k": 1}')
 
 
-def _text(rng: random.Random, n_words: int) -> str:
+def text(rng: random.Random, n_words: int) -> str:
     words = [rng.choice(_WORDS) for _ in range(n_words)]
     if rng.random() < 0.2:
         words[rng.randrange(n_words)] = rng.choice(_RARE)
@@ -73,19 +73,19 @@ def make_file(path: Path, target_bytes: int, seed: int = 0) -> Path:
         while written < target_bytes:
             messages = []
             if rng.random() < 0.3:
-                messages.append({"role": "system", "content": _text(rng, 12)})
+                messages.append({"role": "system", "content": text(rng, 12)})
             for _ in range(rng.choice((0, 0, 0, 1))):
-                messages.append({"role": "user", "content": _text(rng, 25)})
-                messages.append({"role": "assistant", "content": _text(rng, 60)})
-            messages.append({"role": "user", "content": _text(rng, rng.randint(10, 60))})
+                messages.append({"role": "user", "content": text(rng, 25)})
+                messages.append({"role": "assistant", "content": text(rng, 60)})
+            messages.append({"role": "user", "content": text(rng, rng.randint(10, 60))})
             line = json.dumps(
                 {
                     "input": {"messages": messages},
                     "preferred_output": [
-                        {"role": "assistant", "content": _text(rng, rng.randint(60, 300))}
+                        {"role": "assistant", "content": text(rng, rng.randint(60, 300))}
                     ],
                     "non_preferred_output": [
-                        {"role": "assistant", "content": _text(rng, rng.randint(40, 250))}
+                        {"role": "assistant", "content": text(rng, rng.randint(40, 250))}
                     ],
                 },
                 ensure_ascii=False,

@@ -15,30 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+from _synth import text as _text
 
 import prefnb
 from prefnb.formats.writers import write_dpo_jsonl
-
-_WORDS = [
-    "the",
-    "model",
-    "answer",
-    "gives",
-    "a",
-    "clear",
-    "step",
-    "by",
-    "step",
-    "explanation",
-    "of",
-    "why",
-    "this",
-    "works",
-]
-
-
-def _text(rng: random.Random, n: int) -> str:
-    return " ".join(rng.choice(_WORDS) for _ in range(n))
 
 
 def make_table(rows: int, seed: int = 0) -> pd.DataFrame:

@@ -21,28 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from _synth import text as _text
 
 import prefnb
-
-
-def _text(rng: random.Random, words: int) -> str:
-    vocab = [
-        "the",
-        "model",
-        "answer",
-        "gives",
-        "a",
-        "clear",
-        "step",
-        "by",
-        "step",
-        "explanation",
-        "of",
-        "why",
-        "this",
-        "works",
-    ]
-    return " ".join(rng.choice(vocab) for _ in range(words))
 
 
 def _row(fmt: str, i: int, rng: random.Random) -> dict[str, Any]:
