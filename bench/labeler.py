@@ -5,7 +5,11 @@ Run: ``.venv/bin/python bench/labeler.py`` (about a minute; ``--labels N``, ``--
 1. keypress → next pair painted, over 200 labels of ~4 KB markdown responses. Measured in the
    page: from the keydown event's ``timeStamp`` until a MutationObserver has seen the next
    pair and the frame showing it has been painted (a task posted from the next
-   ``requestAnimationFrame`` callback). Also keypress → next pair in the DOM (the widget's
+   ``requestAnimationFrame`` callback). Printed beside it: the anchors' literal end point
+   (``requestAnimationFrame`` twice: one whole frame later at 60 Hz) and the time spent waiting
+   for the frame clock. Keys land at a random phase of the 60 Hz frame clock (``--phase``;
+   the old ``fixed`` method put every key just after a frame began, the worst phase).
+   Also keypress → next pair in the DOM (the widget's
    own work). Baseline in the same browser and run: the "floor", a minimal widget that
    swaps in prefetched plain text of the same size (what ``labeling-latency-anchors.md``
    calls the floor). Headless Chromium paints at 60 Hz, so up to one frame of the figure
@@ -47,7 +51,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
 
 MEASURE_JS = """() => {
-  window.__lat = []; window.__dom = []; window.__keys = []; window.__t0 = null; window.__slow = 0;
+  window.__lat = []; window.__lat2 = []; window.__wait = []; window.__dom = []; window.__keys = [];
+  window.__t0 = null; window.__slow = 0;
   // Cross-check from the browser itself: Event Timing reports keydowns whose next paint came
   // 16 ms or more after the key (its smallest threshold), measured by the compositor.
   new PerformanceObserver((list) => {
@@ -57,14 +62,19 @@ MEASURE_JS = """() => {
     window.__t0 = e.timeStamp; window.__keys.push(performance.timeOrigin + e.timeStamp);
   }, true);
   const root = document.querySelector('.prefnb-labeler');
-  const done = (t0) => () => window.__lat.push(performance.now() - t0);
   new MutationObserver(() => {
     const t0 = window.__t0; if (t0 === null) return; window.__t0 = null;
     window.__dom.push(performance.now() - t0);
-    // rAF runs just before the frame is drawn; a task posted from it runs right after that
-    // frame's paint: the time the next pair is on screen.
-    requestAnimationFrame(() => {
-      const ch = new MessageChannel(); ch.port1.onmessage = done(t0); ch.port2.postMessage(null);
+    requestAnimationFrame((frameStart) => {
+      // Time spent waiting for the frame clock before the frame showing the pair began.
+      window.__wait.push(Math.max(0, frameStart - t0));
+      // rAF runs just before the frame is drawn; a task posted from it runs right after that
+      // frame's paint: the time the next pair is on screen.
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => window.__lat.push(performance.now() - t0);
+      ch.port2.postMessage(null);
+      // The anchors' own end point, literally: requestAnimationFrame twice.
+      requestAnimationFrame(() => window.__lat2.push(performance.now() - t0));
     });
   }).observe(root, { attributes: true, attributeFilter: ['data-pos', 'data-pair-id'] });
 }"""
@@ -108,22 +118,38 @@ def rss_bytes() -> int:
 
 #: Pause between a pair being painted and the next key (``--gap-ms``).
 GAP_MS = [30]
+#: ``random``: each pause gets 0–1 frame (16.7 ms) of seeded jitter so keys land at a random
+#: point of the 60 Hz frame clock, as a person's do. ``fixed`` (the old method): the wait below
+#: polls with rAF, so a fixed pause after it lands every key at the same phase, just after a
+#: frame began: nearly every key then waits ~15 ms for the next frame, floor included.
+PHASE = ["random"]
+#: Per run: ``requestAnimationFrame`` twice (anchors' literal end point) and frame-clock wait.
+EXTRA: dict[str, dict[str, list[float]]] = {}
 #: Per run: keypresses that Event Timing saw take ≥ 16 ms to the next paint, and presses.
 SLOW_KEYS: dict[str, tuple[int, int]] = {}
 
 
 def press_and_measure(page: Any, n: int, name: str) -> tuple[list[float], list[float]]:
     """Press ``1`` n times; return keypress→painted and keypress→in-DOM latencies (ms)."""
+    import random
+
+    jitter = random.Random(1)
     page.evaluate(MEASURE_JS)
     page.locator(".prefnb-labeler").focus()
     for i in range(n):
         page.keyboard.press("1")
-        page.wait_for_function("n => window.__lat.length >= n", arg=i + 1)
-        page.wait_for_timeout(GAP_MS[0])  # an annotator reads for seconds: 30 ms is a hard case
+        page.wait_for_function("n => window.__lat2.length >= n", arg=i + 1)
+        # An annotator reads for seconds: 30 ms is a hard case.
+        extra = jitter.uniform(0, 1000 / 60) if PHASE[0] == "random" else 0.0
+        page.wait_for_timeout(GAP_MS[0] + extra)
     page.wait_for_timeout(200)  # Event Timing entries are delivered after the frame
     SLOW_KEYS[name] = (int(page.evaluate("() => window.__slow")), n)
     lat: list[float] = page.evaluate("() => window.__lat")
     dom: list[float] = page.evaluate("() => window.__dom")
+    EXTRA[name] = {
+        "raf2": page.evaluate("() => window.__lat2"),
+        "wait": page.evaluate("() => window.__wait"),
+    }
     return lat, dom
 
 
@@ -409,8 +435,15 @@ def main() -> None:
         default=30,
         help="pause after each paint before the next key (30: a hard case; people read for s)",
     )
+    parser.add_argument(
+        "--phase",
+        choices=["random", "fixed"],
+        default="random",
+        help="key timing vs the 60 Hz frame clock (fixed: the old, worst-phase method)",
+    )
     args = parser.parse_args()
     GAP_MS[0] = args.gap_ms
+    PHASE[0] = args.phase
     from playwright.sync_api import sync_playwright
 
     loads: dict[str, str] = {"start": load()}
@@ -440,7 +473,9 @@ def main() -> None:
     print(
         f"Labeler bench: {args.labels} labels, ~4 KB markdown responses, headless Chromium, "
         f"next key {args.gap_ms} ms after each paint"
-    )
+        + (" + 0-16.7 ms jitter (random frame phase)" if args.phase == "random" else
+           " (fixed frame phase: the old method)")
+    )  # fmt: skip
     print(f"load average (1 min) on {cores} cores: {loads['start']} at the start; 'load' below")
     print("is the load average right after each measurement")
     print(f"{'measure (ms)':42} {'p50':>6} {'p95':>6} {'max':>6} {'load':>5}  budget / baseline")
@@ -454,6 +489,9 @@ def main() -> None:
         f"p50 {p50 / f50:.2f}×, p95 {p95 / f95:.2f}×",
         "floor",
     )
+    for name, what in (("labeler", "Labeler"), ("floor", "floor")):
+        row(f"  {what}: rAF twice (anchors' end point)", EXTRA[name]["raf2"], "", name)
+        row(f"  {what}: waiting for the frame clock", EXTRA[name]["wait"], "key → frame", name)
     for name, what in (("labeler", "Labeler"), ("floor", "floor"), ("lab", "Labeler in Lab")):
         if name in SLOW_KEYS:
             slow, total = SLOW_KEYS[name]
@@ -486,6 +524,8 @@ def main() -> None:
             f"p95 ≤ 16: {verdict(lp95 <= 16)}; /static floor p95 {lp95 / f95:.2f}×",
             "lab",
         )
+        row("    rAF twice (anchors' end point)", EXTRA["lab"]["raf2"], "", "lab")
+        row("    waiting for the frame clock", EXTRA["lab"]["wait"], "key → frame", "lab")
         row(
             "  keypress → label committed in SQLite",
             lab_commit,
