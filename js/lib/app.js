@@ -412,8 +412,11 @@ export class LabelerApp {
   prune() {
     for (const child of [...this.ui.stage.children]) {
       const el = /** @type {HTMLElement} */ (child);
-      if (el.classList.contains("pl-shown")) continue;
-      if (el.classList.contains("pl-placeholder") || Math.abs(Number(el.dataset.pos) - this.cursor) > HOT) {
+      // The shown pair and the shown placeholder ("Loading…", the done screen) stay: paint()
+      // and paintPlaceholder() replace them. Pruning a placeholder here blanked the done
+      // screen when a previous paint's deferred upkeep ran after it.
+      if (el.classList.contains("pl-shown") || el.classList.contains("pl-placeholder")) continue;
+      if (Math.abs(Number(el.dataset.pos) - this.cursor) > HOT) {
         this.resizer.unobserve(el);
         el.remove();
       }

@@ -344,6 +344,10 @@ def test_done_screen_and_cleanup_removes_listeners(page: Any, tmp_path: Path) ->
     )
     # The done screen is painted in the frame after the state flips: wait for the text.
     expect(page.locator(".pl-stage")).to_contain_text("All pairs")
+    # The previous pair's deferred upkeep (after its paint) must not blank the done screen.
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50)))")
+    page.wait_for_timeout(200)
+    expect(page.locator(".pl-stage .pl-done")).to_be_visible()
     page.keyboard.press("k")
     wait_pos(page, 1)
     assert page.evaluate("() => model.listeners()") == 2
