@@ -105,6 +105,18 @@ def _progress_for(path: str) -> _ProgressBar | None:
 # --- validate ----------------------------------------------------------------------------
 
 
+def _add_from_option(p: argparse.ArgumentParser) -> None:
+    """``--from FMT``: the input format, shared by every command that reads pair files."""
+    p.add_argument(
+        "--from",
+        dest="from_format",
+        default="auto",
+        choices=_input_formats(),
+        metavar="FMT",
+        help="input format: " + ", ".join(_input_formats()) + " (default auto-detect)",
+    )
+
+
 def _add_validate(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "validate",
@@ -225,14 +237,7 @@ def _add_convert(subparsers: Any) -> None:
     )
     p.add_argument("input", metavar="IN", help="input file (JSONL, JSON, CSV or Parquet)")
     p.add_argument("output", metavar="OUT", help="output file")
-    p.add_argument(
-        "--from",
-        dest="from_format",
-        default="auto",
-        choices=_input_formats(),
-        metavar="FMT",
-        help="input format: " + ", ".join(_input_formats()) + " (default auto-detect)",
-    )
+    _add_from_option(p)
     p.add_argument("--to", choices=_TARGETS, default="dpo", help="output format (default dpo)")
     p.add_argument(
         "--profile",
@@ -354,14 +359,7 @@ def _add_stats(subparsers: Any) -> None:
         description="Summarize a preference file in any format prefnb reads.",
     )
     p.add_argument("file", metavar="FILE", help="input file (JSONL, JSON, CSV or Parquet)")
-    p.add_argument(
-        "--from",
-        dest="from_format",
-        default="auto",
-        choices=_input_formats(),
-        metavar="FMT",
-        help="input format: " + ", ".join(_input_formats()) + " (default auto-detect)",
-    )
+    _add_from_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_cmd_stats)
 
