@@ -4,7 +4,8 @@ Measures, in one run:
   1. tidy frame from API-shaped metric rows (dicts, as ``list_metrics`` returns them):
      prefnb (rows grouped by key set → float arrays → vectorised tidy) vs a per-row Python loop;
   2. the figure: built in Python, serialised, then parsed and drawn by Plotly.js in headless
-     Chromium (WebGL, M4-downsampled) vs the same figure without downsampling;
+     Chromium (M4-downsampled, SVG as render="auto" picks) vs the same figure forced to WebGL,
+     a 3-point WebGL chart (WebGL's set-up floor) and the figure without downsampling;
   3. a live refresh adding 100 steps to every job, timed INSIDE a real IPython kernel with the
      FigureWidget displayed (so widget messages are really serialised and sent): prefnb's
      incremental update vs rebuilding the tidy frame and figure from scratch.
@@ -138,7 +139,7 @@ def refresher_for(store: MetricsStore) -> Refresher:
 
 
 def build_figure(
-    store: MetricsStore, jobs: list[str], max_points: int | None = None
+    store: MetricsStore, jobs: list[str], max_points: int | None = None, render: Any = "auto"
 ) -> MetricsFigure:
     return MetricsFigure(
         refresher_for(store),
@@ -147,6 +148,7 @@ def build_figure(
         theme="light",
         max_points=max_points,
         labels={j: j for j in jobs},
+        render=render,
     )
 
 
@@ -445,15 +447,17 @@ def main() -> None:
     with Timer() as t_json:
         payload = fig.to_json()
     npts = sum(len(tr.x) for tr in fig.data)
+    kind = "WebGL" if fig.data[0].type == "scattergl" else "SVG"
     print(
-        f"  prefnb build   {t_build}   {len(fig.data)} WebGL traces, {npts:,} points "
+        f"  prefnb build   {t_build}   {len(fig.data)} {kind} traces, {npts:,} points "
         f"(M4, ≤ {fig._max_points} per trace)"
     )
     print(
         f"  prefnb to_json {t_json}   {len(payload) / 1e6:.2f} MB (arrays as base64 typed arrays)"
     )
     tiny = go.Figure(go.Scattergl(x=[1, 2, 3], y=[1, 3, 2])).to_json()
-    payloads = {"prefnb": payload, "floor": tiny}
+    payloads = {"prefnb": payload, "webgl": build_figure(store, jobs, render="webgl").to_json()}
+    payloads["floor"] = tiny
     if not args.skip_naive_render:
         with Timer() as t_build_n:
             fig_n = build_figure(store, jobs, 10**9)
@@ -475,7 +479,11 @@ def main() -> None:
         for name, r in res.items():
             if r["error"]:
                 print(f"  {name:6} did not finish ({r['error']})")
-            what = {"floor": "3-point Scattergl: WebGL setup floor", "naive": "no downsampling"}
+            what = {
+                "floor": "3-point Scattergl: WebGL setup floor",
+                "naive": "no downsampling",
+                "webgl": "the same figure, render='webgl'",
+            }
             for kind in ("warm", "cold"):
                 m = r[kind]
                 if not m:

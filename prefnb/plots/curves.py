@@ -4,7 +4,9 @@
 its data source: ``fig.refresh()`` pulls only new steps, and ``live=True`` keeps doing so in
 the background until every job reaches a terminal status. Raw values are drawn faint and the
 TensorBoard-style EMA bold; eval points are markers; long series are M4-downsampled (extremes
-kept) into WebGL traces, incrementally, so a refresh costs the new points rather than the run.
+kept, about two points per pixel column), incrementally, so a refresh costs the new points
+rather than the run. Capped traces are drawn as SVG; traces allowed more than
+:data:`WEBGL_ABOVE_POINTS` points (``max_points``) use WebGL (``render`` overrides).
 
 Example:
     >>> import pandas as pd
@@ -39,9 +41,17 @@ from prefnb.training_metrics.keys import CANONICAL, panel_metrics
 from prefnb.training_metrics.refresh import GrowingSeries, Refresher
 from prefnb.training_metrics.sources import job_hyperparameters, legend_labels
 
-__all__ = ["AXIS_TITLES", "MetricsFigure", "XAxis", "plot_metrics"]
+__all__ = [
+    "AXIS_TITLES",
+    "WEBGL_ABOVE_POINTS",
+    "MetricsFigure",
+    "RenderMode",
+    "XAxis",
+    "plot_metrics",
+]
 
 XAxis = Literal["step", "epoch", "time"]
+RenderMode = Literal["auto", "svg", "webgl"]
 
 #: y-axis titles with units, per canonical metric.
 AXIS_TITLES: Final[dict[str, str]] = {
@@ -64,6 +74,12 @@ AXIS_TITLES: Final[dict[str, str]] = {
     "grad_norm": "Gradient norm (L2)",
     "epoch": "Epoch (passes over the data)",
 }
+#: ``render="auto"`` draws with WebGL only when a trace may hold more points than this (the
+#: threshold plotly express uses). Below it SVG is faster to set up — measured in
+#: bench/plots.py: a 3-point WebGL trace alone costs more than 90 M4-capped SVG traces — and
+#: takes none of the browser's WebGL contexts: Chromium keeps 16 per page and blanks the
+#: oldest figures beyond that, which a notebook of charts reaches quickly.
+WEBGL_ABOVE_POINTS: Final = 1000
 #: Width a notebook output gives a figure without an explicit width (JupyterLab, ~1,100 px).
 ASSUMED_WIDTH_PX: Final = 1100
 X_TITLES: Final[dict[str, str]] = {
@@ -119,9 +135,12 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
         max_points: int | None = None,
         labels: dict[str, str] | None = None,
         title: str | None = None,
+        render: RenderMode = "auto",
     ) -> None:
         if x not in X_TITLES:
             raise ValueError(f"x must be one of {sorted(X_TITLES)}, got {x!r}")
+        if render not in ("auto", "svg", "webgl"):
+            raise ValueError(f"render must be 'auto', 'svg' or 'webgl', got {render!r}")
         self._r = refresher
         self._smoothing = check_weight(smoothing)
         self._x = x
@@ -147,6 +166,11 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
             int(max_points)
             if max_points is not None
             else 2 * int(ASSUMED_WIDTH_PX * 0.9 / self._cols)
+        )
+        self._trace_type: type[go.Scatter] | type[go.Scattergl] = (
+            go.Scattergl
+            if render == "webgl" or (render == "auto" and self._max_points > WEBGL_ABOVE_POINTS)
+            else go.Scatter
         )
         base = make_subplots(
             rows=rows,
@@ -221,7 +245,8 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
             return np.full(len(idx), np.nan)
         return np.interp(g.step[idx], ep.step, ep.value)
 
-    def _new_traces(self, g: GrowingSeries, panel: int) -> tuple[_TraceState, list[go.Scattergl]]:
+    def _new_traces(self, g: GrowingSeries, panel: int) -> tuple[_TraceState, list[dict[str, Any]]]:
+        """The drawing state and the trace properties (without data) of a new series."""
         job, split, metric = g.job_id, g.split, g.metric
         label = self._labels.get(job, job)
         side = next((s for s in _SIDE_NAMES if metric.endswith(s)), "")
@@ -237,41 +262,41 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
         show = job not in self._legend_shown and split == "train"
         if show:
             self._legend_shown.add(job)
-        traces: list[go.Scattergl] = []
+        traces: list[dict[str, Any]] = []
         if split == "eval":
             traces.append(
-                go.Scattergl(
-                    name=name,
-                    mode="lines+markers",
-                    marker={"size": 7, "color": color, "symbol": "diamond"},
-                    line={"color": color, "width": 1, "dash": "dot"},
-                    legendgroup=job,
-                    showlegend=False,
-                    hovertemplate=hover,
-                )
+                {
+                    "name": name,
+                    "mode": "lines+markers",
+                    "marker": {"size": 7, "color": color, "symbol": "diamond"},
+                    "line": {"color": color, "width": 1, "dash": "dot"},
+                    "legendgroup": job,
+                    "showlegend": False,
+                    "hovertemplate": hover,
+                }
             )
         else:
             if self._smoothing:
                 traces.append(
-                    go.Scattergl(
-                        name=f"{name} (raw)",
-                        mode="lines",
-                        line={"color": color, "width": 1, "dash": dash},
-                        opacity=0.25,
-                        legendgroup=job,
-                        showlegend=False,
-                        hovertemplate=hover.replace("<extra>", " (raw)<extra>"),
-                    )
+                    {
+                        "name": f"{name} (raw)",
+                        "mode": "lines",
+                        "line": {"color": color, "width": 1, "dash": dash},
+                        "opacity": 0.25,
+                        "legendgroup": job,
+                        "showlegend": False,
+                        "hovertemplate": hover.replace("<extra>", " (raw)<extra>"),
+                    }
                 )
             traces.append(
-                go.Scattergl(
-                    name=name if not side else label,
-                    mode="lines",
-                    line={"color": color, "width": 2.2, "dash": dash},
-                    legendgroup=job,
-                    showlegend=show,
-                    hovertemplate=hover,
-                )
+                {
+                    "name": name if not side else label,
+                    "mode": "lines",
+                    "line": {"color": color, "width": 2.2, "dash": dash},
+                    "legendgroup": job,
+                    "showlegend": show,
+                    "hovertemplate": hover,
+                }
             )
         ema = EmaState(self._smoothing) if self._smoothing and split != "eval" else None
         m = self._max_points
@@ -287,7 +312,7 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
         """
         store = self._r.store
         added = 0
-        fresh: list[tuple[_TraceState, list[go.Scattergl]]] = []
+        fresh: list[tuple[_TraceState, list[Any]]] = []
         # One restyle for every changed trace: plotly_restyle writes the arrays straight into
         # the figure (setting trace.x / trace.y one by one re-validates each array) and sends
         # a single message.
@@ -298,14 +323,15 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
                 continue
             st = self._states.get(key)
             if st is None:
-                st, traces = self._new_traces(g, panel)
+                st, specs = self._new_traces(g, panel)
                 self._states[key] = st
-                fresh.append((st, traces))
                 added += g.n
                 main, raw = self._fill(st, g)
-                traces[-1].update(main)
+                specs[-1].update(main)
                 if raw is not None:
-                    traces[0].update(raw)
+                    specs[0].update(raw)
+                # data in the constructor: plotly validates (and copies) each array once
+                fresh.append((st, [self._trace_type(**spec) for spec in specs]))
                 continue
             if g.n == st.n_seen:
                 continue
@@ -320,7 +346,7 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
             self.plotly_restyle({k: [changes[i].get(k) for i in idx] for k in keys}, idx)
         if fresh:
             first = len(self.data)
-            flat: list[go.Scattergl] = []
+            flat: list[Any] = []
             rows: list[int] = []
             cols: list[int] = []
             for st, traces in fresh:
@@ -475,6 +501,7 @@ def plot_metrics(
     resolution: int | None = None,
     labels: dict[str, str] | None = None,
     title: str | None = None,
+    render: RenderMode = "auto",
 ) -> MetricsFigure:
     """Interactive training curves for one or more jobs or runs.
 
@@ -486,6 +513,9 @@ def plot_metrics(
     [0, 1). ``x`` is ``step``, ``epoch`` or ``time``. ``live=True`` refreshes every
     ``interval`` seconds without blocking the kernel and stops when all jobs are finished.
     Legend names say what differs between jobs (``beta=0.1``) when hyperparameters are known.
+    ``max_points`` caps the points drawn per trace (default: two per pixel column of a panel;
+    extremes are always kept). ``render`` is ``auto`` (WebGL only for traces allowed more than
+    :data:`WEBGL_ABOVE_POINTS` points), ``svg`` or ``webgl``.
     """
     r = (
         source
@@ -503,6 +533,7 @@ def plot_metrics(
         max_points=max_points,
         labels=labels or _labels_for(r),
         title=title,
+        render=render,
     )
     if live:
         fig.start_live(interval)

@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,8 @@ class GrowingSeries:
     _step: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
     _value: FloatArray = field(default_factory=lambda: np.empty(0, np.float64))
     _time: FloatArray = field(default_factory=lambda: np.empty(0, np.float64))
+    #: step and time arrays are shared with other series of the same job (copy before writing)
+    _shared: bool = False
 
     @property
     def step(self) -> IntArray:
@@ -73,6 +76,23 @@ class GrowingSeries:
     def time(self) -> FloatArray:
         return self._time[: self.n]
 
+    def adopt(
+        self, step: IntArray, value: FloatArray, time: FloatArray, *, shared: bool = False
+    ) -> int:
+        """Start an empty series from arrays it may keep without copying (the caller hands them
+        over). ``shared`` step/time arrays are copied before this series ever writes to them."""
+        if self.n:
+            return self.append(step, value, time)
+        self._step, self._value, self._time = step, value, time
+        self._shared = shared
+        self.n = len(step)
+        return self.n
+
+    def _own(self) -> None:
+        if self._shared:
+            self._step, self._time = self._step.copy(), self._time.copy()
+            self._shared = False
+
     def append(self, step: IntArray, value: FloatArray, time: FloatArray) -> int:
         """Append points with steps after the last one; a repeated last step is overwritten."""
         if self.n and len(step):
@@ -81,6 +101,7 @@ class GrowingSeries:
                 same = step == last
                 if same.any():
                     i = int(np.flatnonzero(same)[-1])
+                    self._own()
                     self._value[self.n - 1] = value[i]
                     self._time[self.n - 1] = time[i]
                 keep = step > last
@@ -94,6 +115,9 @@ class GrowingSeries:
             self._step = _grow(self._step, cap)
             self._value = _grow(self._value, cap)
             self._time = _grow(self._time, cap)
+            self._shared = False
+        else:
+            self._own()
         self._step[self.n : need] = step
         self._value[self.n : need] = value
         self._time[self.n : need] = time
@@ -120,13 +144,29 @@ class MetricsStore:
         self.version = 0
 
     def add(self, series: Iterable[Series]) -> int:
-        """Append series (new keys are created); returns how many points were new."""
+        """Append series (new keys are created); returns how many points were new.
+
+        New series copy their arrays once; series that arrive sharing one step and time array
+        (every train key of a job, as :func:`~.tidy.series_from_wide` gives them) keep sharing
+        one copy, so a job's axes are stored once rather than once per metric.
+        """
+        items = list(series)
+        holders = Counter((id(s.step), id(s.time)) for s in items)
+        copies: dict[tuple[int, int], tuple[IntArray, FloatArray]] = {}
         added = 0
-        for s in series:
+        for s in items:
             g = self.series.get(s.key)
             if g is None:
                 g = self.series[s.key] = GrowingSeries(s.job_id, s.split, s.metric, s.raw_key)
-            added += g.append(s.step, s.value, s.time)
+            if g.n:
+                added += g.append(s.step, s.value, s.time)
+                continue
+            ids = (id(s.step), id(s.time))
+            if ids not in copies:
+                copies[ids] = (s.step.astype(np.int64), s.time.astype(np.float64))
+            step, time = copies[ids]
+            value = s.value.astype(np.float64)
+            added += g.adopt(step, value, time, shared=holders[ids] > 1)
         if added:
             self.version += 1
         return added

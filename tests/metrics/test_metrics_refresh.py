@@ -37,6 +37,29 @@ def test_store_growth_keeps_values() -> None:
     assert (df["value"].to_numpy() == np.arange(10_000) * 0.5).all()
 
 
+def test_series_sharing_axes_never_write_through_each_other() -> None:
+    # Every train key of a job arrives sharing one step/time array; the store keeps one copy
+    # for them, so a write to one series must not show in another.
+    store = MetricsStore()
+    w1 = pd.DataFrame({"step": [1, 2, 3], "time": [10.0, 20.0, 30.0], "loss": [0.7, 0.6, 0.5],
+                       "accuracy": [0.5, 0.6, 0.7]})  # fmt: skip
+    store.add(series_from_wide(w1, "r"))
+    loss = store.series[("r", "train", "loss", "loss")]
+    acc = store.series[("r", "train", "accuracy", "accuracy")]
+    assert loss.step is acc.step or np.shares_memory(loss.step, acc.step)
+    assert not np.shares_memory(loss.step, w1["step"].to_numpy())  # never the caller's memory
+    # the last step re-read for one key only (new time), then new steps for the other
+    store.add(series_from_wide(pd.DataFrame({"step": [3], "time": [31.0], "loss": [0.45]}), "r"))
+    store.add(series_from_wide(pd.DataFrame({"step": [4], "time": [40.0], "accuracy": [0.8]}), "r"))
+    assert loss.time.tolist() == [10.0, 20.0, 31.0]
+    assert loss.value.tolist() == [0.7, 0.6, 0.45]
+    assert acc.time.tolist() == [10.0, 20.0, 30.0, 40.0]
+    assert acc.step.tolist() == [1, 2, 3, 4]
+    assert loss.step.tolist() == [1, 2, 3]
+    w1.loc[0, "loss"] = 99.0  # the caller's frame is not the store's memory either
+    assert loss.value[0] == 0.7
+
+
 def test_refresher_rereads_a_growing_trainer_state(tmp_path: Path) -> None:
     p = tmp_path / "run" / "trainer_state.json"
     p.parent.mkdir()
