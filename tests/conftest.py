@@ -114,6 +114,10 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNames
         "c.LabApp.news_url = None\n"
         "c.LabApp.check_for_updates_class = "
         "'jupyterlab.handlers.announcements.NeverCheckForUpdate'\n"
+        # Notebook 7 (if installed) is an extension of this same server, served at
+        # /notebooks/<path>: give it the same settings overrides and a window.jupyterapp.
+        f"c.JupyterNotebookApp.app_settings_dir = {str(dirs['app'])!r}\n"
+        "c.JupyterNotebookApp.expose_app_in_browser = True\n"
     )
     env = dict(
         os.environ,

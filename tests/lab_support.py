@@ -104,8 +104,11 @@ def lab_notebook(
     *,
     viewport: tuple[int, int] = (1300, 1000),
     timeout: float = 90_000,
+    ui: str = "lab",
 ) -> Iterator[Any]:
     """A page showing notebook ``name`` (already in ``lab.root``) in a fresh JupyterLab.
+
+    ``ui="notebook"`` opens it in Notebook 7 (``/notebooks/<name>``) on the same server instead.
 
     Page errors collect in ``page.page_errors`` (the test asserts on them); on exit the
     notebook's session (and kernel) is deleted and the browser context closed.
@@ -118,7 +121,10 @@ def lab_notebook(
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.page_errors = errors
     try:
-        page.goto(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
+        if ui == "notebook":
+            page.goto(f"{lab.url}/notebooks/{name}?token={lab.token}")
+        else:
+            page.goto(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
         page.wait_for_function("() => !!window.jupyterapp")
         yield page
     finally:
