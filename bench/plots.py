@@ -412,6 +412,24 @@ class Timer:
         return f"{self.wall * 1000:8.0f} ms wall {self.cpu * 1000:8.0f} ms cpu"
 
 
+def huge_pages() -> str:
+    """The machine's transparent-huge-page policy. numpy asks for huge pages for large arrays;
+    with ``defrag`` on ``madvise`` the kernel may compact memory on first touch, which can
+    triple the cost of building a fresh multi-million-row frame on a long-running machine."""
+    import os
+
+    try:
+        mode = Path("/sys/kernel/mm/transparent_hugepage/defrag").read_text().split()
+        chosen = next(m.strip("[]") for m in mode if m.startswith("["))
+    except (OSError, StopIteration):
+        return "transparent huge pages: unknown"
+    env = os.environ.get("NUMPY_MADVISE_HUGEPAGE", "numpy default")
+    return (
+        f"transparent huge pages: defrag={chosen}; NUMPY_MADVISE_HUGEPAGE={env} "
+        "(run with NUMPY_MADVISE_HUGEPAGE=0 to see the frame without compaction stalls)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--jobs", type=int, default=10)
@@ -423,6 +441,7 @@ def main() -> None:
     n_jobs, n_steps = args.jobs, args.steps
     jobs = [f"ft-bench-{i:02d}" for i in range(n_jobs)]
     print(f"{n_jobs} jobs × {n_steps:,} steps × 4 metrics (+ eval every 500 steps)")
+    print(f"  {huge_pages()}")
     rows = {j: make_rows(i, 0, n_steps) for i, j in enumerate(jobs)}
     print(f"  {sum(map(len, rows.values())):,} API rows (dicts) generated, not timed")
 
