@@ -295,10 +295,20 @@ class Labeler(anywidget.AnyWidget):
         text = msg["edited_preferred"]
         if not isinstance(text, str):
             raise TypeError("edited_preferred must be a string")
+        # The edit rewrites the response preferred now; recording which one keeps a later
+        # change of verdict from passing this text off as the other response's rewrite.
+        row = self._store.current_label(msg["pair_id"], self.annotator)
+        side = row.get("label") if row else None
+        if side not in ("a", "b"):
+            raise ValueError(
+                f"pair {msg['pair_id']!r}: an edit needs a current verdict of 'a' or 'b' "
+                f"(the response it rewrites), found {side!r}"
+            )
         event_id = self._store.record(
             pair_id=msg["pair_id"],
             annotator=self.annotator,
             kind="edit",
+            verdict=side,
             edited_preferred=text,
             session=self._session,
         )

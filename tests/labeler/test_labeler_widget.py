@@ -184,7 +184,22 @@ def test_bad_messages_get_error_replies_and_store_nothing(tmp_path: Path) -> Non
     assert err["type"] == "error"
     assert "verdict" in err["message"]
     assert wire(type="nonsense")[0]["message"] == "ValueError: unknown message type 'nonsense'"
+    err = wire(type="edit", seq=3, pair_id=df.pair_id[0], pos=0, edited_preferred="x")[0]
+    assert err["type"] == "error"
+    assert "needs a current verdict of 'a' or 'b'" in err["message"]
     assert LabelStore(path).events().empty
+
+
+def test_an_edit_belongs_to_the_side_it_rewrote(tmp_path: Path) -> None:
+    df = frame(2)
+    lab = Labeler(df, store=tmp_path / "l.sqlite", annotator="alice", audit_rate=0.0)
+    wire = Wire(lab)
+    wire.label(0, "a")
+    wire(type="edit", seq=5, pair_id=df.pair_id[0], pos=0, edited_preferred="better a0")
+    wire.label(0, "b")  # changed mind: the rewrite of a is not b's
+    assert pd.isna(lab.labels.set_index("pair_id").loc[df.pair_id[0], "edited_preferred"])
+    wire.label(0, "a")  # and back: the rewrite of a applies again
+    assert lab.labels.set_index("pair_id").loc[df.pair_id[0], "edited_preferred"] == "better a0"
 
 
 def test_goto_pushes_jump_to_every_view(tmp_path: Path) -> None:
