@@ -162,7 +162,39 @@ export class LabelerApp {
   send(msg) {
     // Messages reach the kernel in the order they were made: queued writes go first.
     if (this.outbox.length) this.flushOutbox();
-    this.model.send(msg);
+    this.post(msg);
+  }
+
+  /**
+   * Hand `msg` to the host. Jupyter's `send` returns a message id; marimo's returns a promise
+   * (each message is an HTTP request) that rejects when the message cannot leave the page,
+   * e.g. the server is gone. A write that never left is "not saved" with Retry at once, not
+   * "saving…" until the reply timeout, and the failure is not an unhandled rejection.
+   * @param {BrowserMessage} msg
+   */
+  post(msg) {
+    const sent = /** @type {unknown} */ (this.model.send(msg));
+    if (sent && typeof (/** @type {any} */ (sent).then) === "function") {
+      /** @type {PromiseLike<unknown>} */ (sent).then(undefined, (err) => this.sendFailed(msg, err));
+    }
+  }
+
+  /** @param {BrowserMessage} msg @param {unknown} err */
+  sendFailed(msg, err) {
+    if (this.destroyed) return;
+    if ("seq" in msg && this.unsaved.has(msg.seq)) {
+      this.stalled.delete(msg.seq);
+      this.failed.add(msg.seq);
+    }
+    if ("req" in msg && this.fetchReq.has(msg.req)) {
+      const dir = /** @type {1 | -1} */ (this.fetchReq.get(msg.req));
+      this.fetchReq.delete(msg.req);
+      this.cache.pending[dir] = null;
+    }
+    const reason = err instanceof Error ? err.message : String(err);
+    const lost = this.failed.size ? ": labels not saved, Retry once it is back" : "";
+    this.say(`Could not reach the kernel (${reason})${lost}.`, true);
+    this.updateChrome();
   }
 
   /**
@@ -204,7 +236,7 @@ export class LabelerApp {
       saved.dataset.state = "saving";
       saved.textContent = "saving…";
     }
-    this.outbox.push(() => this.model.send(msg));
+    this.outbox.push(() => this.post(msg));
     if (this.outbox.length === 1) queueMicrotask(() => this.flushOutbox());
     this.afterPaint(() => this.updateChrome());
   }
