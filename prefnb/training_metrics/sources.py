@@ -26,10 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+import numpy as np
 import pandas as pd
 
 from prefnb.training_metrics.tidy import (
     TIDY_COLUMNS,
+    BoolArray,
     MetricsSourceError,
     Series,
     rows_columns,
@@ -207,15 +209,25 @@ def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     >>> rows_frame([{"s": 1, "a": 0.5}, {"s": 2, "b": 1.0}]).to_dict("list")
     {'s': [1.0, 2.0], 'a': [0.5, nan], 'b': [nan, 1.0]}
     """
-    return pd.DataFrame(_columns(rows))
+    return pd.DataFrame(_columns(rows)[0])
 
 
-def _columns(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+def _columns(
+    rows: Sequence[Mapping[str, Any]],
+) -> tuple[Mapping[str, Any], dict[str, BoolArray]]:
+    """Columns of metric rows and, for keys some rows lack (or hold ``null`` in), which rows
+    logged them: a NaN logged by the trainer is kept, a gap is not a value."""
+    present: dict[str, BoolArray] = {}
     try:
-        return rows_columns(rows)
+        return rows_columns(rows, present), present
     except (TypeError, ValueError):
         frame = pd.DataFrame(list(rows))
-        return {str(c): frame[c].to_numpy() for c in frame.columns}
+        cols = {str(c): frame[c].to_numpy() for c in frame.columns}
+        present = {
+            str(c): np.fromiter((r.get(c) is not None for r in rows), np.bool_, len(rows))
+            for c in frame.columns
+        }
+        return cols, {c: m for c, m in present.items() if not m.all()}
 
 
 def api_series(client: Any, job_id: str, **kwargs: Any) -> list[Series]:
@@ -223,7 +235,8 @@ def api_series(client: Any, job_id: str, **kwargs: Any) -> list[Series]:
     rows = api_rows(client, job_id, **kwargs)
     if not rows:
         return []
-    return series_from_wide(_columns(rows), job_id, source=f"job {job_id}")
+    cols, present = _columns(rows)
+    return series_from_wide(cols, job_id, source=f"job {job_id}", present=present)
 
 
 def job_status(client: Any, job_id: str) -> str:
@@ -339,12 +352,14 @@ def read_trainer_state_progress(
     progress = (int(gs), int(ms)) if isinstance(gs, int) and isinstance(ms, int) else None
     if not history:
         return [], progress
+    cols, present = _columns(history)
     series = series_from_wide(
-        pd.DataFrame(history),
+        cols,
         job_id or _run_name(p),
         step_column="step",
         source=str(p),
         raw_metric_keys=summary_keys - {"step", "epoch"},
+        present=present,
     )
     return series, progress
 
@@ -370,7 +385,8 @@ def read_wandb_csv(path: str | Path, job_id: str | None = None) -> list[Series]:
         raise MetricsSourceError(f"{p}: not UTF-8 text ({e})") from None
     if not header:
         raise MetricsSourceError(f"{p}: empty CSV (expected a header row)")
-    wide = pd.read_csv(p)
+    # Only an empty cell is missing: a "NaN" W&B wrote is a logged value (a diverged loss).
+    wide = pd.read_csv(p, keep_default_na=False, na_values=[""])
     chart_cols = [c for c in header[1:] if _CHART_COL.match(c)]
     if header[0] == "Step" and chart_cols and len(chart_cols) == len(header) - 1:
         out: list[Series] = []

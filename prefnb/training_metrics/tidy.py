@@ -18,7 +18,10 @@ column          dtype                         meaning
 ``logged_at``   datetime64[ns, UTC]           when it was logged; NaT if the source has no time
 ==============  ============================  =============================================
 
-Missing cells (a key absent from a row, e.g. eval keys on train steps) produce no row.
+Missing cells (a key absent from a row, e.g. eval keys on train steps, or ``null``) produce no
+row; a logged NaN (a loss that diverged) is a row whose value is NaN, so it can be found and is
+drawn as a gap rather than silently dropped. A DataFrame cannot tell the two apart, so a NaN
+cell of a float column given as a frame counts as missing.
 
 Example:
     >>> import pandas as pd
@@ -65,6 +68,7 @@ TIDY_COLUMNS: Final[tuple[str, ...]] = (
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 class MetricsSourceError(ValueError):
@@ -109,8 +113,13 @@ def to_epoch_seconds(col: pd.Series | Sequence[object]) -> FloatArray:
     return num.astype(np.float64)
 
 
-def rows_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, FloatArray]:
+def rows_columns(
+    rows: Sequence[Mapping[str, Any]], present: dict[str, BoolArray] | None = None
+) -> dict[str, FloatArray]:
     """Metric rows (dicts) as float columns in row order, NaN where a row lacks a key.
+
+    ``present``, when given, receives for each key that some rows lack a mask of the rows
+    that have it (keys every row has get none), so a logged NaN stays told apart from a gap.
 
     Consecutive rows logged by the same call share their keys (train rows, eval rows), so rows
     are cut into runs of one key tuple and each key tuple's rows are read as one flat float
@@ -118,9 +127,12 @@ def rows_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, FloatArray]:
     ``pd.DataFrame(rows)``; the per-row work left is what reading a dict costs. Raises
     ``ValueError`` or ``TypeError`` if a value is not a number.
 
+    >>> has = {}
     >>> {k: v.tolist() for k, v in rows_columns([{"s": 1, "a": 0.5}, {"s": 2, "b": 1.0},
-    ...                                          {"s": 3, "a": 0.25}]).items()}
-    {'s': [1.0, 2.0, 3.0], 'a': [0.5, nan, 0.25], 'b': [nan, 1.0, nan]}
+    ...                                          {"s": 3, "a": float("nan")}], has).items()}
+    {'s': [1.0, 2.0, 3.0], 'a': [0.5, nan, nan], 'b': [nan, 1.0, nan]}
+    >>> has["a"].tolist()
+    [True, False, True]
     """
     # key tuple -> (its rows, run starts, run lengths)
     groups: dict[tuple[str, ...], tuple[list[Mapping[str, Any]], list[int], list[int]]] = {}
@@ -160,7 +172,14 @@ def rows_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, FloatArray]:
                     out[key] = np.ascontiguousarray(block[:, j])
                     continue
                 col = out[key] = np.full(n, np.nan)
+                if present is not None:
+                    present[key] = np.zeros(n, np.bool_)
             col[where] = block[:, j]
+            if present is not None:
+                present[key][where] = True
+    if present is not None:
+        for key in [k for k, m in present.items() if m.all()]:
+            del present[key]
     return out
 
 
@@ -190,6 +209,7 @@ def series_from_wide(
     step_column: str | None = None,
     source: str = "metrics",
     raw_metric_keys: Iterable[str] = (),
+    present: Mapping[str, BoolArray] | None = None,
 ) -> list[Series]:
     """Cut a wide frame (one column per raw key) into per-key series.
 
@@ -197,13 +217,24 @@ def series_from_wide(
     gives; the fast path for API rows). ``step_column`` defaults to the best step-like key
     (``train/global_step`` over ``step`` over ``_step``); rows without a step are skipped.
     ``raw_metric_keys`` are kept under their raw name even if a rule would rename them.
-    ``source`` names the origin in errors.
+    ``present`` masks which rows logged a key (see :func:`rows_columns`); without one, a key
+    is present where its value is not NaN — except in a DataFrame's non-float columns, where
+    a ``"NaN"`` text cell is a logged NaN and only an empty cell is missing. ``source`` names
+    the origin in errors.
     """
-    data: Mapping[str, Any] = (
-        {str(c): wide[c].to_numpy() for c in wide.columns}
-        if isinstance(wide, pd.DataFrame)
-        else wide
-    )
+    # With masks from rows_columns, a key without one was in every row; otherwise NaN = gap.
+    every_row_if_unmasked = present is not None and not isinstance(wide, pd.DataFrame)
+    if isinstance(wide, pd.DataFrame):
+        data: Mapping[str, Any] = {str(c): wide[c].to_numpy() for c in wide.columns}
+        if present is None:
+            present = {
+                str(c): wide[c].notna().to_numpy(np.bool_)
+                for c in wide.columns
+                if not pd.api.types.is_float_dtype(wide[c].dtype)
+            }
+    else:
+        data = wide
+    has = present or {}
     cols = list(data)
     step_col = step_column or _pick_step_column(cols)
     if step_col is None or step_col not in data:
@@ -235,18 +266,25 @@ def series_from_wide(
         if info.role != "value":
             continue
         vals = _numeric(data[c])
+        mask = has.get(c)
         if not all_rows:
             vals = vals[has_step]
-        present = ~np.isnan(vals)
+            mask = None if mask is None else mask[has_step]
+        if mask is not None:
+            logged = mask
+        elif every_row_if_unmasked:
+            logged = np.ones(len(vals), np.bool_)
+        else:
+            logged = ~np.isnan(vals)
         metric = c if c in raw_keep else info.metric
-        if order is None and present.all():
+        if order is None and logged.all():
             # The common case (a train key on every row): no gather at all. Series share the
             # step and time arrays; MetricsStore and build_frame copy, never write into them.
             out.append(Series(job_id, info.split, metric, c, steps, vals, times))
             continue
-        if not present.any():
+        if not logged.any():
             continue
-        idx = np.flatnonzero(present) if order is None else order[present[order]]
+        idx = np.flatnonzero(logged) if order is None else order[logged[order]]
         out.append(Series(job_id, info.split, metric, c, steps[idx], vals[idx], times[idx]))
     return out
 

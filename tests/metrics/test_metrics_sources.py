@@ -92,9 +92,9 @@ def test_trainer_state_becomes_tidy(trl_run: Path) -> None:
     assert tuple(df.columns) == TIDY_COLUMNS
     assert set(df["job_id"]) == {"dpo-qwen-beta0.1"}
     loss = df[(df.metric == "loss") & (df.split == "train")]
-    # the NaN logged at step 30 is missing data, not a point; train_loss stays out of "loss"
-    assert loss["step"].tolist() == [10, 20, 40]
-    assert loss["value"].tolist() == [0.6931, 0.6712, 0.61]
+    # the NaN logged at step 30 is kept (a diverged loss must show); train_loss stays out
+    assert loss["step"].tolist() == [10, 20, 30, 40]
+    np.testing.assert_array_equal(loss["value"], [0.6931, 0.6712, np.nan, 0.61])
     ev = df[df.split == "eval"]
     assert set(ev.metric) >= {"loss", "accuracy", "margin", "logp_chosen", "eval_runtime"}
     assert ev[ev.metric == "accuracy"]["value"].tolist() == [0.58]
@@ -238,7 +238,38 @@ def test_api_rows_with_nulls_and_strings_fall_back_to_pandas() -> None:
     ]
     with pytest.raises(ValueError, match="could not convert string to float"):
         rows_columns(rows)
-    (loss,) = series_from_wide(_columns(rows), "ft-x")
-    assert loss.step.tolist() == [1, 3]
+    cols, present = _columns(rows)
+    (loss,) = series_from_wide(cols, "ft-x", present=present)
+    assert loss.step.tolist() == [1, 3]  # null: nothing logged
     assert loss.value.tolist() == [0.7, 0.5]
     assert loss.time.tolist() == [1732700000.0, 1732700002.0]
+
+
+def test_a_logged_nan_is_a_value_a_missing_key_is_not(tmp_path: Path) -> None:
+    from prefnb.training_metrics.sources import _columns
+    from prefnb.training_metrics.tidy import build_frame, series_from_wide
+
+    nan = float("nan")
+    rows = [
+        {"train/global_step": 1, "train/loss": 0.7},
+        {"train/global_step": 2, "train/loss": nan},  # diverged
+        {"train/global_step": 2, "eval/loss": 0.9},  # eval row: no train/loss key
+        {"train/global_step": 3, "train/loss": 0.5},
+    ]
+    cols, present = _columns(rows)
+    df = build_frame(series_from_wide(cols, "ft-x", present=present))
+    train = df[df.split == "train"]
+    assert train["step"].tolist() == [1, 2, 3]
+    np.testing.assert_array_equal(train["value"], [0.7, np.nan, 0.5])
+    assert df[df.split == "eval"]["step"].tolist() == [2]
+    # every row with the same keys (no masks needed): the NaN still stays
+    same = [{"step": i, "loss": nan if i == 2 else 1.0} for i in range(4)]
+    cols, present = _columns(same)
+    (loss,) = series_from_wide(cols, "ft-y", present=present)
+    assert loss.step.tolist() == [0, 1, 2, 3]
+    # W&B CSV: an empty cell is missing, "NaN" is logged
+    csv = tmp_path / "run.csv"
+    csv.write_text("_step,train/loss,eval/loss\n1,0.7,\n2,NaN,0.9\n3,0.5,\n")
+    df = metrics(csv)
+    np.testing.assert_array_equal(df[df.split == "train"]["value"], [0.7, np.nan, 0.5])
+    assert df[df.split == "eval"]["step"].tolist() == [2]

@@ -167,6 +167,19 @@ def test_themes_and_write_html(two_jobs: pd.DataFrame, theme: str, tmp_path: Pat
     assert '"type":"scatter"' in html
 
 
+def test_a_logged_nan_is_a_gap_in_both_lines() -> None:
+    from prefnb.training_metrics.sources import _columns
+
+    rows = [{"step": i, "loss": float("nan") if i == 5 else 1 / (i + 1)} for i in range(10)]
+    cols, present = _columns(rows)
+    df = build_frame(series_from_wide(cols, "r", present=present))
+    fig = prefnb.plot_metrics(df, metrics=("loss",), smoothing=0.5, theme="light")
+    raw, smooth = fig.data
+    assert np.isnan(raw.y[5])
+    assert np.isnan(smooth.y[5])
+    assert np.isfinite(np.delete(smooth.y, 5)).all()  # the EMA goes on after it
+
+
 def test_render_mode(two_jobs: pd.DataFrame) -> None:
     def kinds(**kw: Any) -> set[type]:
         return {type(t) for t in prefnb.plot_metrics(two_jobs, theme="light", **kw).data}
