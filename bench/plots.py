@@ -81,10 +81,16 @@ def make_rows(job: int, start: int, stop: int, eval_every: int = 500) -> list[di
     return rows
 
 
+def api_like_series(rows: list[dict[str, float]], job: str) -> Any:
+    """What prefnb does with one job's API rows (see prefnb.training_metrics.sources)."""
+    has: dict[str, Any] = {}
+    return series_from_wide(rows_columns(rows, has), job, present=has)
+
+
 def tidy_prefnb(all_rows: dict[str, list[dict[str, float]]]) -> tuple[MetricsStore, pd.DataFrame]:
     store = MetricsStore()
     for job, rows in all_rows.items():
-        store.add(series_from_wide(rows_columns(rows), job))
+        store.add(api_like_series(rows, job))
     return store, store.frame()
 
 
@@ -92,11 +98,14 @@ def tidy_stages(all_rows: dict[str, list[dict[str, float]]]) -> tuple[MetricsSto
     """tidy_prefnb with each stage timed: rows → columns (per-row dict reads), columns →
     store (vectorised), store → tidy frame (vectorised)."""
     with Timer() as t_cols:
-        cols = {job: rows_columns(rows) for job, rows in all_rows.items()}
+        cols = {}
+        for job, rows in all_rows.items():
+            has: dict[str, Any] = {}
+            cols[job] = (rows_columns(rows, has), has)
     with Timer() as t_store:
         store = MetricsStore()
         for job, c in cols.items():
-            store.add(series_from_wide(c, job))
+            store.add(series_from_wide(c[0], job, present=c[1]))
     with Timer() as t_frame:
         df = store.frame()
     print(f"    rows → float columns  {t_cols}   (reads every dict: per-row by nature)")
@@ -327,8 +336,7 @@ KERNEL_CODE = r"""
 import sys, time, statistics, json
 sys.path.insert(0, {bench!r}); sys.path.insert(0, {root!r})
 from plots import make_rows, tidy_prefnb, build_figure
-from prefnb.training_metrics.tidy import rows_columns
-from prefnb.training_metrics.tidy import series_from_wide
+from plots import api_like_series
 from IPython.display import display
 J, N = {jobs}, {steps}
 jobs = [f"ft-bench-{{i:02d}}" for i in range(J)]
@@ -342,7 +350,7 @@ for k in range({rounds}):
     new = {{j: make_rows(i, start, start + 100) for i, j in enumerate(jobs)}}  # not timed
     t, c = time.perf_counter(), time.process_time()
     for j, r in new.items():
-        store.add(series_from_wide(rows_columns(r), j))
+        store.add(api_like_series(r, j))
     fig.update_data()
     inc.append((time.perf_counter() - t) * 1000)
     inc_cpu.append((time.process_time() - c) * 1000)
