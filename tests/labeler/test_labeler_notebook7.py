@@ -26,12 +26,18 @@ lab"""
 # Each is also a Notebook command-mode shortcut (1 = heading, b = insert cell below, …).
 KEYS = ["1", "2", "t", "b", "s", "1"]
 
-# Notebook 7.6.5's own start-up race, not ours: @jupyterlab/shortcuts-extension connects to the
-# settings registry's pluginChanged before its own settings are loaded, so when another plugin's
-# settings load first its handler reads ``registry.plugins[<shortcuts id>].schema`` of undefined.
-# Seen with a notebook holding only ``1+1`` and nothing of prefnb, in about half the page loads;
-# every other page error still fails the test.
-UPSTREAM = "Cannot read properties of undefined (reading 'schema')"
+# Notebook 7.6.5's own start-up races, not ours, seen only in its bundle (notebook_core.*.js):
+# - @jupyterlab/shortcuts-extension connects to the settings registry's pluginChanged before
+#   its own settings are loaded; when another plugin's settings load first, its handler reads
+#   ``registry.plugins[<shortcuts id>].schema`` of undefined. Seen with a notebook holding only
+#   ``1+1`` and nothing of prefnb, in about half the page loads.
+# - the file browser's restore step runs ``filebrowser:open-path``, which the single-notebook
+#   page does not register; seen when the Lab test ran first on the same server.
+# Any other page error, and these two from anywhere else, still fails the test.
+UPSTREAM = (
+    "Cannot read properties of undefined (reading 'schema')",
+    "Command 'filebrowser:open-path' not registered.",
+)
 
 
 def wait_pos(page: Any, pos: int) -> None:
@@ -73,6 +79,7 @@ def test_notebook7_label_by_keyboard_and_save(jupyterlab: SimpleNamespace, brows
         )
         current = LabelStore(path).current(annotator="nora")
         assert sorted(current["pair_id"]) == sorted(shown)
-        assert all("notebook_core" in s for s in stacks if UPSTREAM in s), stacks
-        ours = [e for e in page.page_errors if e != UPSTREAM]
-        assert not ours, ours
+        upstream = [s for s in stacks if any(u in s for u in UPSTREAM)]
+        assert all("notebook_core." in s for s in upstream), upstream
+        ours = [e for e in page.page_errors if e not in UPSTREAM]
+        assert not ours, "\n".join(stacks)
