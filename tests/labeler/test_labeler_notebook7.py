@@ -32,7 +32,9 @@ KEYS = ["1", "2", "t", "b", "s", "1"]
 #   ``registry.plugins[<shortcuts id>].schema`` of undefined. Seen with a notebook holding only
 #   ``1+1`` and nothing of prefnb, in about half the page loads.
 # - the file browser's restore step runs ``filebrowser:open-path``, which the single-notebook
-#   page does not register; seen when the Lab test ran first on the same server.
+#   page does not register. Seen, with a ``1+1`` notebook too, on every Notebook page load once
+#   JupyterLab has opened a notebook on the same server (even with Lab's workspace file
+#   deleted), never in a Notebook-only session; here it follows the Lab test.
 # Any other page error, and these two from anywhere else, still fails the test.
 UPSTREAM = (
     "Cannot read properties of undefined (reading 'schema')",
