@@ -66,6 +66,13 @@ export class LabelerApp {
     this.strength = null;
     this.pendingEdit = false;
     this.advanceAfterEdit = false;
+    /**
+     * The pair and starting text of each open editor: leaving the pair saves a changed draft
+     * (only Escape / Cancel discard one), so a verdict clicked mid-edit loses no typing.
+     * @type {{ edit: { pos: number, side: string, original: string } | null,
+     *          note: { pos: number, side: string, original: string } | null }}
+     */
+    this.drafts = { edit: null, note: null };
     /** @type {Entry[]} */
     this.renderQueue = [];
     this.renderTimer = 0;
@@ -605,6 +612,7 @@ export class LabelerApp {
     root.dataset.pairId = entry.item.pair_id;
     root.dataset.state = "pair";
     this.shownAt = performance.now();
+    this.keepDrafts();
     this.closeEditors();
     this.updatePairLine();
     // Counters, window upkeep and pre-rendering wait until the frame showing this pair is
@@ -734,6 +742,8 @@ export class LabelerApp {
     this.labelsDone += 1;
     this.rate.tick();
     if (!item.audit) {
+      // An edit rewrote the previously preferred response; the store drops it for a new side.
+      if (item.label !== verdict) item.edited = null;
       item.label = verdict;
       item.strength = this.strength;
       this.history.push({ pos: item.pos, pair_id: item.pair_id });
@@ -797,8 +807,40 @@ export class LabelerApp {
     } else {
       ta.value = item.note ?? "";
     }
+    this.drafts[kind] = { pos: item.pos, side: box.dataset.side ?? "", original: ta.value };
     box.hidden = false;
     ta.focus();
+  }
+
+  /** Save what was typed into an editor that is being closed by anything but Cancel / Escape. */
+  keepDrafts() {
+    for (const kind of /** @type {const} */ (["edit", "note"])) {
+      const draft = this.drafts[kind];
+      this.drafts[kind] = null;
+      const box = kind === "edit" ? this.ui.editBox : this.ui.noteBox;
+      if (!draft || box.hidden) continue;
+      const ta = /** @type {HTMLTextAreaElement} */ (box.querySelector("textarea"));
+      const entry = this.cache.entries.get(draft.pos);
+      if (!entry || ta.value === draft.original) continue;
+      const { item } = entry;
+      const seq = ++this.seq;
+      if (kind === "note") {
+        item.note = ta.value;
+        this.write(seq, { type: "note", view: this.view, seq, pair_id: item.pair_id, pos: item.pos, note: ta.value });
+        continue;
+      }
+      // An edit belongs to the response preferred when it began; if the verdict has since
+      // flipped, it would replace the other response, so it is kept as a note instead.
+      const side = item.label === "a" || item.label === "b" ? (item.label === item.shown[0] ? "left" : "right") : "";
+      if (side === draft.side) {
+        item.edited = ta.value;
+        this.write(seq, { type: "edit", view: this.view, seq, pair_id: item.pair_id, pos: item.pos, edited_preferred: ta.value });
+      } else {
+        const note = `${item.note ? item.note + "\n\n" : ""}Unsaved edit of the ${draft.side} response:\n${ta.value}`;
+        item.note = note;
+        this.write(seq, { type: "note", view: this.view, seq, pair_id: item.pair_id, pos: item.pos, note });
+      }
+    }
   }
 
   closeEditors() {
@@ -825,6 +867,7 @@ export class LabelerApp {
         : { type: "note", view: this.view, seq, pair_id: item.pair_id, pos: item.pos, note: ta.value };
     if (kind === "edit") item.edited = ta.value;
     else item.note = ta.value;
+    this.drafts[kind] = null;
     this.write(seq, msg);
     this.closeEditors();
     this.updateChrome();
@@ -836,6 +879,7 @@ export class LabelerApp {
 
   /** @param {"edit" | "note"} kind */
   cancelEditor(kind) {
+    this.drafts[kind] = null;
     this.closeEditors();
     if (kind === "edit" && this.advanceAfterEdit) {
       this.advanceAfterEdit = false;
@@ -884,6 +928,7 @@ export class LabelerApp {
       case "close":
         if (!this.ui.help.hidden) return this.toggleHelp(false);
         this.pendingEdit = false;
+        this.drafts = { edit: null, note: null }; // Escape discards, as inside the editor
         return this.closeEditors();
       case "edit-save":
         return this.saveEditor("edit");

@@ -206,6 +206,50 @@ def test_edit_better_response_inline(page: Any, tmp_path: Path) -> None:
     assert pos(page) == 0
 
 
+def test_leaving_a_pair_mid_edit_keeps_the_typing(page: Any, tmp_path: Path) -> None:
+    lab = start(page, tmp_path)
+    page.keyboard.press("1")
+    wait_pos(page, 1)
+    page.keyboard.press("k")  # back to pair 0, labeled: e opens its editor directly
+    wait_pos(page, 0)
+    page.keyboard.press("e")
+    page.locator(".pl-editor-edit textarea").fill("typed, never saved")
+    page.get_by_role("button", name="Next").click()  # leave without Save
+    wait_pos(page, 1)
+    page.keyboard.press("n")
+    page.locator(".pl-editor-note textarea").fill("half a note")
+    page.get_by_role("button", name="Tie").click()  # a verdict clicked mid-note
+    wait_pos(page, 2)
+    wait_saved(page)
+    labels = lab.labels.set_index("pair_id")
+    assert labels.loc[lab._window.pair_id(0), "edited_preferred"] == "typed, never saved"
+    assert labels.loc[lab._window.pair_id(1), "note"] == "half a note"
+    # the verdict flipped mid-edit: the text edited the other response, so it becomes a note
+    page.keyboard.press("k")
+    wait_pos(page, 1)
+    page.keyboard.press("k")
+    wait_pos(page, 0)
+    page.keyboard.press("e")
+    page.locator(".pl-editor-edit textarea").fill("edit of the left one")
+    page.get_by_role("button", name="Right better").click()
+    wait_pos(page, 1)
+    wait_saved(page)
+    labels = lab.labels.set_index("pair_id")
+    row = labels.loc[lab._window.pair_id(0)]
+    # an edit of the left response is never exported as the right one's rewrite
+    assert row["label"] == lab._window.shown(lab._window.pair_id(0))[1]
+    assert pd.isna(row["edited_preferred"])
+    assert "Unsaved edit of the left response:\nedit of the left one" in row["note"]
+    # Escape still discards on purpose
+    page.keyboard.press("n")
+    page.locator(".pl-editor-note textarea").fill("discard me")
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    wait_pos(page, 2)
+    wait_saved(page)
+    assert lab.labels.set_index("pair_id").loc[lab._window.pair_id(1), "note"] == "half a note"
+
+
 def test_note(page: Any, tmp_path: Path) -> None:
     lab = start(page, tmp_path)
     page.keyboard.press("1")
