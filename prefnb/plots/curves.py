@@ -75,10 +75,10 @@ AXIS_TITLES: Final[dict[str, str]] = {
     "epoch": "Epoch (passes over the data)",
 }
 #: ``render="auto"`` draws with WebGL only when a trace may hold more points than this (the
-#: threshold plotly express uses). Below it SVG is faster to set up — measured in
-#: bench/plots.py: a 3-point WebGL trace alone costs more than 90 M4-capped SVG traces — and
-#: takes none of the browser's WebGL contexts: Chromium keeps 16 per page and blanks the
-#: oldest figures beyond that, which a notebook of charts reaches quickly.
+#: threshold plotly express uses). Below it SVG is faster to set up — measured in headless
+#: Chromium with software WebGL (bench/plots.py), a 3-point WebGL chart costs more than 90
+#: M4-capped SVG traces — and takes none of the browser's WebGL contexts: Chromium keeps 16
+#: per page and blanks the oldest figures beyond that, which a notebook of charts reaches.
 WEBGL_ABOVE_POINTS: Final = 1000
 #: Width a notebook output gives a figure without an explicit width (JupyterLab, ~1,100 px).
 ASSUMED_WIDTH_PX: Final = 1100
@@ -161,7 +161,7 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
         self._cols = 1 if n <= 2 else 2
         rows = math.ceil(n / self._cols)
         # M4 needs about 2 points per pixel column of a panel to look like the full series;
-        # more only costs bytes and WebGL upload time.
+        # more only costs bytes and drawing time.
         self._max_points = (
             int(max_points)
             if max_points is not None
