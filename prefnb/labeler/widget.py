@@ -110,8 +110,7 @@ class Labeler(anywidget.AnyWidget):
             raise TypeError(f"guidelines must be markdown text or None, got {type(guidelines)}")
         self._store = store if isinstance(store, LabelStore) else LabelStore(store)
         self._session = uuid.uuid4().hex
-        current = self._store.current(annotator=annotator)
-        labeled = _current_map(current)  # ids outside df are ignored by the window
+        labeled = self._store.current_by_pair(annotator)  # ids outside df: ignored by the window
         self._window = LabelWindow(
             df, seed=seed, shuffle=shuffle, audit_rate=float(audit_rate), labeled=labeled
         )
@@ -336,13 +335,3 @@ class Labeler(anywidget.AnyWidget):
         pos = self._window.find(str(msg["target"]))
         push: JumpPush = {"type": "jump", "view": msg["view"], "req": msg["req"], "cursor": pos}
         self._push(push)
-
-
-def _current_map(current: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """pair_id → {label, strength, note, edited_preferred} with missing values as None."""
-    if current.empty:
-        return {}
-    cols = [c for c in _CURRENT_FIELDS if c in current.columns]
-    frame = current[["pair_id", *cols]].astype(object)
-    frame = frame.where(frame.notna(), None)
-    return {str(rec["pair_id"]): {c: rec[c] for c in cols} for rec in frame.to_dict("records")}

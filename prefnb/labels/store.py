@@ -569,6 +569,27 @@ class LabelStore:
             field="view",
         )
 
+    def current_by_pair(self, annotator: str) -> dict[str, dict[str, Any]]:
+        """One annotator's current labels as ``pair_id → {label, strength, note,
+        edited_preferred}`` (missing values ``None``): one query and no DataFrame, what a
+        Labeler resuming over a large frame needs.
+
+        >>> import tempfile, pathlib
+        >>> s = LabelStore(pathlib.Path(tempfile.mkdtemp()) / "l.sqlite")
+        >>> _ = s.record(pair_id="p1", annotator="al", kind="label", verdict="b")
+        >>> s.current_by_pair("al")
+        {'p1': {'label': 'b', 'strength': None, 'note': None, 'edited_preferred': None}}
+        """
+        rows = self._query(
+            "SELECT pair_id, label, strength, note, edited_preferred FROM current_labels "
+            "WHERE annotator = ?",
+            (annotator,),
+        )
+        return {
+            r[0]: {"label": r[1], "strength": r[2], "note": r[3], "edited_preferred": r[4]}
+            for r in rows
+        }
+
     def current_label(self, pair_id: str, annotator: str) -> CurrentLabel | None:
         """The current label of one pair for one annotator, or None: one indexed lookup."""
         rows = self._query(
