@@ -151,18 +151,24 @@ export class LabelerApp {
 
   /**
    * Remember a write until the kernel confirms it; if no reply comes in time (kernel busy,
-   * dead or disconnected) say so, instead of showing "saving…" forever.
+   * dead or disconnected, or the message lost on the way) say so instead of showing
+   * "saving…" forever, and send it again, waiting twice as long each time. The kernel
+   * answers a repeated (view, seq) without storing it twice.
    * @param {number} seq @param {BrowserMessage & { seq: number }} msg
+   * @param {number} [wait]
    */
-  track(seq, msg) {
+  track(seq, msg, wait) {
     this.unsaved.set(seq, msg);
-    const wait = Number(this.model.get("reply_timeout_ms")) || 10_000;
+    const first = Number(this.model.get("reply_timeout_ms")) || 10_000;
+    const delay = wait ?? first;
     setTimeout(() => {
-      if (this.destroyed || !this.unsaved.has(seq) || this.failed.has(seq)) return;
+      if (this.destroyed || this.unsaved.get(seq) !== msg || this.failed.has(seq)) return;
       this.stalled.add(seq);
-      this.say("No reply from the kernel yet: this label is not confirmed saved (is the kernel busy or dead?).", true);
+      this.say("No reply from the kernel yet: this label is not confirmed saved (is the kernel busy or dead?). Sending it again.", true);
       this.updateChrome();
-    }, wait);
+      this.send(msg);
+      this.track(seq, msg, Math.min(delay * 2, 8 * first));
+    }, delay);
   }
 
   /** @param {BrowserMessage} msg */
@@ -895,11 +901,14 @@ export class LabelerApp {
   }
 
   retry() {
-    for (const seq of this.failed) {
-      const msg = this.unsaved.get(seq);
-      if (msg) this.send(msg);
-    }
+    const again = [...this.failed];
     this.failed.clear();
+    for (const seq of again) {
+      const msg = this.unsaved.get(seq);
+      if (!msg) continue;
+      this.send(msg);
+      this.track(seq, msg); // watched again: a resend can be lost too
+    }
     this.updateChrome();
   }
 

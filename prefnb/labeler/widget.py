@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import anywidget
 import pandas as pd
@@ -51,7 +52,10 @@ if TYPE_CHECKING:
 __all__ = ["Labeler"]
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"
-_CURRENT_FIELDS = ("label", "strength", "note", "edited_preferred")
+#: Messages that store an event; each carries the view's sequence number.
+_WRITES: Final = frozenset({"label", "undo", "edit", "note"})
+#: Resends come within minutes; this bounds the memory of a very long session.
+_WRITES_REMEMBERED: Final = 100_000
 #: Pairs sent with the first reply: the current one and the browser's look-ahead.
 INITIAL_WINDOW = 12
 
@@ -110,6 +114,11 @@ class Labeler(anywidget.AnyWidget):
             raise TypeError(f"guidelines must be markdown text or None, got {type(guidelines)}")
         self._store = store if isinstance(store, LabelStore) else LabelStore(store)
         self._session = uuid.uuid4().hex
+        # (view, seq) of every write already stored → its event id. The browser resends a
+        # write whose reply is overdue (a comm message can be lost, e.g. JupyterLab's kernel
+        # subshells under load); a repeat is answered, never stored twice (an undo twice
+        # would take back two labels).
+        self._written: OrderedDict[tuple[str, int], int] = OrderedDict()
         labeled = self._store.current_by_pair(annotator)  # ids outside df: ignored by the window
         self._window = LabelWindow(
             df, seed=seed, shuffle=shuffle, audit_rate=float(audit_rate), labeled=labeled
@@ -165,6 +174,8 @@ class Labeler(anywidget.AnyWidget):
         view = content.get("view") if isinstance(content, Mapping) else None
         try:
             kind = content["type"]
+            if kind in _WRITES and self._repeat(content):
+                return
             handler = {
                 "hello": self._hello,
                 "fetch": self._fetch,
@@ -237,7 +248,23 @@ class Labeler(anywidget.AnyWidget):
             raise KeyError(f"pair {msg['pair_id']!r} is not at row {pos} of this DataFrame")
         return pos
 
+    def _repeat(self, msg: Mapping[str, Any]) -> bool:
+        """Answer a write that was stored already (a resend) without storing it again."""
+        seq = msg.get("seq")
+        if not isinstance(seq, int):
+            return False
+        key = (str(msg.get("view")), seq)
+        event_id = self._written.get(key)
+        if event_id is None:
+            return False
+        self._written.move_to_end(key)
+        self._saved(msg, event_id)
+        return True
+
     def _saved(self, msg: Mapping[str, Any], event_id: int) -> None:
+        self._written[(str(msg["view"]), int(msg["seq"]))] = int(event_id)
+        if len(self._written) > _WRITES_REMEMBERED:
+            self._written.popitem(last=False)
         reply: SavedReply = {
             "type": "saved",
             "view": str(msg["view"]),

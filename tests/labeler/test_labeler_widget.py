@@ -29,6 +29,7 @@ class Wire:
     def __init__(self, lab: Labeler) -> None:
         self.lab = lab
         self.out: list[dict[str, Any]] = []
+        self.seq = 1000  # a fresh sequence number per write, as the browser's view gives
         lab.send = lambda msg, buffers=None: self.out.append(msg)
 
     def __call__(self, **msg: Any) -> list[dict[str, Any]]:
@@ -40,9 +41,10 @@ class Wire:
         item = self(
             type="fetch", req=0, anchor=pos - 1, direction=1, count=1, unlabeled_only=False
         )[0]["items"][0]
+        self.seq += 1
         return self(
             type="label",
-            seq=pos,
+            seq=extra.get("seq", self.seq),
             pair_id=item["pair_id"],
             pos=pos,
             verdict=verdict,
@@ -86,7 +88,7 @@ def test_label_is_committed_before_saved_reply_and_resume(tmp_path: Path) -> Non
     for pos, verdict in enumerate(["a", "b", "tie"]):
         replies = wire.label(pos, verdict, strength="clear" if pos == 0 else None)
         assert replies[0]["type"] == "saved"
-        assert replies[0]["seq"] == pos
+        assert replies[0]["seq"] == wire.seq
         # "saved" means committed: a second connection sees it already.
         assert len(LabelStore(path).current(annotator="alice")) == pos + 1
     assert replies[0]["stats"]["counts"] == {"a": 1, "b": 1, "tie": 1, "both_bad": 0, "skip": 0}
@@ -188,6 +190,27 @@ def test_bad_messages_get_error_replies_and_store_nothing(tmp_path: Path) -> Non
     assert err["type"] == "error"
     assert "needs a current verdict of 'a' or 'b'" in err["message"]
     assert LabelStore(path).events().empty
+
+
+def test_a_resent_write_is_answered_not_stored_twice(tmp_path: Path) -> None:
+    df = frame(3)
+    lab = Labeler(df, store=tmp_path / "l.sqlite", annotator="alice", audit_rate=0.0)
+    wire = Wire(lab)
+    first = wire.label(0, "a", seq=1)[0]
+    wire.label(1, "b", seq=2)
+    again = wire.label(0, "a", seq=1)[0]  # same view and seq: the browser lost the reply
+    assert again["type"] == "saved"
+    assert again["event_id"] == first["event_id"]
+    undo = {"type": "undo", "seq": 7, "pair_id": df.pair_id[1], "pos": 1}
+    assert wire(**undo)[0]["type"] == "saved"
+    assert wire(**undo)[0]["type"] == "saved"  # resent undo: takes back one label, not two
+    events = LabelStore(tmp_path / "l.sqlite").events()
+    assert events["kind"].tolist() == ["label", "label", "undo"]
+    assert list(lab.labels["pair_id"]) == [df.pair_id[0]]
+    # the same seq from another view (a second output of the widget) is its own write
+    other_view = {**undo, "pair_id": df.pair_id[0], "pos": 0, "view": "v2"}
+    assert wire(**other_view)[0]["type"] == "saved"
+    assert lab.labels.empty
 
 
 def test_an_edit_belongs_to_the_side_it_rewrote(tmp_path: Path) -> None:
