@@ -494,6 +494,7 @@ export class LabelerApp {
     }
     if (this.auditCurrent) this.audits.unshift({ entry: this.auditCurrent, due: this.labelsDone });
     this.auditCurrent = null;
+    this.keepDrafts(); // while the pair being edited is still in the cache
     this.cache.reset(cursor);
     this.cursor = cursor;
     this.waiting = true;
@@ -646,6 +647,9 @@ export class LabelerApp {
   paintPlaceholder(state) {
     const { root, stage } = this.ui;
     if (stage.contains(document.activeElement)) root.focus({ preventScroll: true });
+    // No pair is shown, so an open editor has nothing to save into: keep its text now.
+    this.keepDrafts();
+    this.closeEditors();
     for (const child of [...stage.children]) {
       if (child.classList.contains("pl-placeholder")) child.remove();
       else if (child.classList.contains("pl-shown")) {

@@ -248,6 +248,22 @@ def test_leaving_a_pair_mid_edit_keeps_the_typing(page: Any, tmp_path: Path) -> 
     wait_pos(page, 2)
     wait_saved(page)
     assert lab.labels.set_index("pair_id").loc[lab._window.pair_id(1), "note"] == "half a note"
+    # the last pair labeled mid-note: the done screen shows, the note is kept
+    page.keyboard.press("n")
+    page.locator(".pl-editor-note textarea").fill("before the jump")
+    page.locator("input.pl-jump").fill(lab._window.pair_id(29))
+    page.get_by_role("button", name="Go").click()
+    wait_pos(page, 29)
+    page.keyboard.press("n")
+    page.locator(".pl-editor-note textarea").fill("on the last pair")
+    page.get_by_role("button", name="Tie").click()
+    page.locator(f"{ROOT}[data-state='done']").wait_for()
+    assert not page.locator(".pl-editor-note").is_visible()
+    wait_saved(page)
+    notes = LabelStore(tmp_path / "labels.sqlite").events().query("kind == 'note'")
+    last = notes.groupby("pair_id")["note"].last()
+    assert last[lab._window.pair_id(2)] == "before the jump"  # unlabeled pair: an event only
+    assert last[lab._window.pair_id(29)] == "on the last pair"
 
 
 def test_note(page: Any, tmp_path: Path) -> None:
