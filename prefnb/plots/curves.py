@@ -167,11 +167,8 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
             if max_points is not None
             else 2 * int(ASSUMED_WIDTH_PX * 0.9 / self._cols)
         )
-        self._trace_type: type[go.Scatter] | type[go.Scattergl] = (
-            go.Scattergl
-            if render == "webgl" or (render == "auto" and self._max_points > WEBGL_ABOVE_POINTS)
-            else go.Scatter
-        )
+        webgl = render == "webgl" or (render == "auto" and self._max_points > WEBGL_ABOVE_POINTS)
+        self._trace_type = "scattergl" if webgl else "scatter"
         base = make_subplots(
             rows=rows,
             cols=self._cols,
@@ -330,8 +327,9 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
                 specs[-1].update(main)
                 if raw is not None:
                     specs[0].update(raw)
-                # data in the constructor: plotly validates (and copies) each array once
-                fresh.append((st, [self._trace_type(**spec) for spec in specs]))
+                # Plain dicts with their data: add_traces builds (and validates) each trace once;
+                # a trace object would be built here and copied there.
+                fresh.append((st, [{"type": self._trace_type, **spec} for spec in specs]))
                 continue
             if g.n == st.n_seen:
                 continue
