@@ -84,7 +84,7 @@ def make_rows(job: int, start: int, stop: int, eval_every: int = 500) -> list[di
 def api_like_series(rows: list[dict[str, float]], job: str) -> Any:
     """What prefnb does with one job's API rows (see prefnb.training_metrics.sources)."""
     has: dict[str, Any] = {}
-    return series_from_wide(rows_columns(rows, has), job, present=has)
+    return series_from_wide(rows_columns(rows, has), job, present=has, owned=True)
 
 
 def tidy_prefnb(all_rows: dict[str, list[dict[str, float]]]) -> tuple[MetricsStore, pd.DataFrame]:
@@ -105,7 +105,7 @@ def tidy_stages(all_rows: dict[str, list[dict[str, float]]]) -> tuple[MetricsSto
     with Timer() as t_store:
         store = MetricsStore()
         for job, c in cols.items():
-            store.add(series_from_wide(c[0], job, present=c[1]))
+            store.add(series_from_wide(c[0], job, present=c[1], owned=True))
     with Timer() as t_frame:
         df = store.frame()
     print(f"    rows → float columns  {t_cols}   (reads every dict: per-row by nature)")

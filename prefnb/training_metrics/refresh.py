@@ -163,9 +163,15 @@ class MetricsStore:
                 continue
             ids = (id(s.step), id(s.time))
             if ids not in copies:
-                copies[ids] = (s.step.astype(np.int64), s.time.astype(np.float64))
+                # Arrays a source made for us are kept as they are; any others are copied,
+                # so nothing outside (a user's DataFrame) can change the store.
+                copy = not s.owned
+                copies[ids] = (
+                    s.step.astype(np.int64, copy=copy),
+                    s.time.astype(np.float64, copy=copy),
+                )
             step, time = copies[ids]
-            value = s.value.astype(np.float64)
+            value = s.value.astype(np.float64, copy=not s.owned)
             added += g.adopt(step, value, time, shared=holders[ids] > 1)
         if added:
             self.version += 1

@@ -236,7 +236,7 @@ def api_series(client: Any, job_id: str, **kwargs: Any) -> list[Series]:
     if not rows:
         return []
     cols, present = _columns(rows)
-    return series_from_wide(cols, job_id, source=f"job {job_id}", present=present)
+    return series_from_wide(cols, job_id, source=f"job {job_id}", present=present, owned=True)
 
 
 def job_status(client: Any, job_id: str) -> str:
@@ -360,6 +360,7 @@ def read_trainer_state_progress(
         source=str(p),
         raw_metric_keys=summary_keys - {"step", "epoch"},
         present=present,
+        owned=True,
     )
     return series, progress
 

@@ -86,6 +86,8 @@ class Series:
     step: IntArray
     value: FloatArray
     time: FloatArray  # epoch seconds, NaN when unknown
+    #: the arrays belong to nobody else: a store may keep them instead of copying
+    owned: bool = False
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -210,6 +212,7 @@ def series_from_wide(
     source: str = "metrics",
     raw_metric_keys: Iterable[str] = (),
     present: Mapping[str, BoolArray] | None = None,
+    owned: bool = False,
 ) -> list[Series]:
     """Cut a wide frame (one column per raw key) into per-key series.
 
@@ -220,7 +223,8 @@ def series_from_wide(
     ``present`` masks which rows logged a key (see :func:`rows_columns`); without one, a key
     is present where its value is not NaN — except in a DataFrame's non-float columns, where
     a ``"NaN"`` text cell is a logged NaN and only an empty cell is missing. ``source`` names
-    the origin in errors.
+    the origin in errors. ``owned=True`` says the column arrays are the caller's to give away
+    (as :func:`rows_columns` makes them): the series are marked so a store keeps them uncopied.
     """
     # With masks from rows_columns, a key without one was in every row; otherwise NaN = gap.
     every_row_if_unmasked = present is not None and not isinstance(wide, pd.DataFrame)
@@ -280,12 +284,15 @@ def series_from_wide(
         if order is None and logged.all():
             # The common case (a train key on every row): no gather at all. Series share the
             # step and time arrays; MetricsStore and build_frame copy, never write into them.
-            out.append(Series(job_id, info.split, metric, c, steps, vals, times))
+            keep = owned or vals is not data[c]  # a caller's column is only kept when given
+            out.append(Series(job_id, info.split, metric, c, steps, vals, times, keep))
             continue
         if not logged.any():
             continue
         idx = np.flatnonzero(logged) if order is None else order[logged[order]]
-        out.append(Series(job_id, info.split, metric, c, steps[idx], vals[idx], times[idx]))
+        out.append(
+            Series(job_id, info.split, metric, c, steps[idx], vals[idx], times[idx], owned=True)
+        )
     return out
 
 

@@ -60,6 +60,21 @@ def test_series_sharing_axes_never_write_through_each_other() -> None:
     assert loss.value[0] == 0.7
 
 
+def test_arrays_made_for_the_store_are_kept_not_copied() -> None:
+    from prefnb.training_metrics.tidy import rows_columns
+
+    rows = [{"step": i, "loss": 1.0 / (i + 1), "acc": 0.5} for i in range(5)]
+    cols = rows_columns(rows)
+    store = MetricsStore()
+    store.add(series_from_wide(cols, "r", owned=True))
+    loss = store.series[("r", "train", "loss", "loss")]
+    assert np.shares_memory(loss.value, cols["loss"])  # given away: no copy
+    store.add(series_from_wide(rows_columns([{"step": 4, "loss": 9.0, "acc": 0.1}]), "r"))
+    assert loss.value.tolist()[-1] == 9.0  # the re-read last step still updates
+    assert store.series[("r", "train", "acc", "acc")].value.tolist()[-1] == 0.1
+    assert loss.step.tolist() == [0, 1, 2, 3, 4]
+
+
 def test_refresher_rereads_a_growing_trainer_state(tmp_path: Path) -> None:
     p = tmp_path / "run" / "trainer_state.json"
     p.parent.mkdir()
