@@ -179,14 +179,23 @@ export class LabelerApp {
   }
 
   /**
-   * Hand `msg` to the host. Jupyter's `send` returns a message id; marimo's returns a promise
-   * (each message is an HTTP request) that rejects when the message cannot leave the page,
-   * e.g. the server is gone. A write that never left is "not saved" with Retry at once, not
-   * "saving…" until the reply timeout, and the failure is not an unhandled rejection.
+   * Hand `msg` to the host. Jupyter's `send` returns a message id (and throws on a closed
+   * comm); marimo's returns a promise (each message is an HTTP request) that rejects when the
+   * message cannot leave the page, e.g. the server is gone. A write that never left is "not
+   * saved" with Retry at once, not "saving…" until the reply timeout, and the failure is
+   * neither an uncaught error nor an unhandled rejection.
    * @param {BrowserMessage} msg
    */
   post(msg) {
-    const sent = /** @type {unknown} */ (this.model.send(msg));
+    /** @type {unknown} */
+    let sent;
+    try {
+      sent = this.model.send(msg);
+    } catch (err) {
+      // Jupyter throws at once on a closed comm (the kernel restarted under this output).
+      this.sendFailed(msg, err);
+      return;
+    }
     if (sent && typeof (/** @type {any} */ (sent).then) === "function") {
       /** @type {PromiseLike<unknown>} */ (sent).then(undefined, (err) => this.sendFailed(msg, err));
     }

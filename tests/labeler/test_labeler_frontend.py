@@ -487,6 +487,27 @@ def test_sync_scroll_and_stacking_on_narrow_widths(page: Any, tmp_path: Path) ->
     )  # stacked
 
 
+def test_a_closed_comm_is_not_saved_with_retry_not_a_page_error(page: Any, tmp_path: Path) -> None:
+    lab = start(page, tmp_path)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    # What Jupyter does once the kernel behind this output restarted: send throws at once.
+    page.evaluate(
+        "() => { window.__send = model.send;"
+        " model.send = () => { throw new Error('Cannot send on a closed comm'); } }"
+    )
+    page.keyboard.press("1")
+    wait_pos(page, 1)
+    page.wait_for_function("() => document.querySelector('.pl-saved').dataset.state === 'error'")
+    assert "closed comm" in page.locator(".pl-status").inner_text()
+    assert lab.labels.empty
+    page.evaluate("() => { model.send = window.__send; }")  # back (a reconnected kernel)
+    page.get_by_role("button", name="Retry").click()
+    wait_saved(page)
+    assert list(lab.labels["pair_id"]) == [lab._window.pair_id(0)]
+    assert errors == []
+
+
 def test_no_reply_from_kernel_is_shown_and_the_write_sent_again(page: Any, tmp_path: Path) -> None:
     lab = start(page, tmp_path)
     page.evaluate("() => model.set('reply_timeout_ms', 300)")
