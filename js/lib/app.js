@@ -842,23 +842,27 @@ export class LabelerApp {
       const entry = this.cache.entries.get(draft.pos);
       if (!entry || ta.value === draft.original) continue;
       const { item } = entry;
-      const seq = ++this.seq;
-      if (kind === "note") {
-        item.note = ta.value;
-        this.write(seq, { type: "note", view: this.view, seq, pair_id: item.pair_id, pos: item.pos, note: ta.value });
-        continue;
-      }
       // An edit belongs to the response preferred when it began; if the verdict has since
       // flipped, it would replace the other response, so it is kept as a note instead.
       const side = item.label === "a" || item.label === "b" ? (item.label === item.shown[0] ? "left" : "right") : "";
-      if (side === draft.side) {
-        item.edited = ta.value;
-        this.write(seq, { type: "edit", view: this.view, seq, pair_id: item.pair_id, pos: item.pos, edited_preferred: ta.value });
-      } else {
-        const note = `${item.note ? item.note + "\n\n" : ""}Unsaved edit of the ${draft.side} response:\n${ta.value}`;
-        item.note = note;
-        this.write(seq, { type: "note", view: this.view, seq, pair_id: item.pair_id, pos: item.pos, note });
-      }
+      if (kind === "note" || side === draft.side) this.saveText(kind, item, ta.value);
+      else this.saveText("note", item, `${item.note ? item.note + "\n\n" : ""}Unsaved edit of the ${draft.side} response:\n${ta.value}`);
+    }
+  }
+
+  /**
+   * Store an edit (the preferred response rewritten) or a note for `item`.
+   * @param {"edit" | "note"} kind @param {Item} item @param {string} text
+   */
+  saveText(kind, item, text) {
+    const seq = ++this.seq;
+    const base = { view: this.view, seq, pair_id: item.pair_id, pos: item.pos };
+    if (kind === "edit") {
+      item.edited = text;
+      this.write(seq, { type: "edit", ...base, edited_preferred: text });
+    } else {
+      item.note = text;
+      this.write(seq, { type: "note", ...base, note: text });
     }
   }
 
@@ -877,17 +881,8 @@ export class LabelerApp {
     const box = kind === "edit" ? this.ui.editBox : this.ui.noteBox;
     const ta = /** @type {HTMLTextAreaElement} */ (box.querySelector("textarea"));
     if (!entry || box.hidden) return;
-    const { item } = entry;
-    const seq = ++this.seq;
-    /** @type {import("./protocol.js").EditRequest | import("./protocol.js").NoteRequest} */
-    const msg =
-      kind === "edit"
-        ? { type: "edit", view: this.view, seq, pair_id: item.pair_id, pos: item.pos, edited_preferred: ta.value }
-        : { type: "note", view: this.view, seq, pair_id: item.pair_id, pos: item.pos, note: ta.value };
-    if (kind === "edit") item.edited = ta.value;
-    else item.note = ta.value;
     this.drafts[kind] = null;
-    this.write(seq, msg);
+    this.saveText(kind, entry.item, ta.value);
     this.closeEditors();
     this.updateChrome();
     if (kind === "edit" && this.advanceAfterEdit) {
