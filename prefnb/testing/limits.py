@@ -1,7 +1,8 @@
-"""The few models LocalTogether simulates, with fine-tuning limits shaped like Together's.
+"""Fine-tuning limits (``/v1/fine-tunes/models/limits``) of the models LocalTogether simulates.
 
-The numbers are plausible, not Together's: they exist so that limit checks (batch size,
-``max_seq_length_dpo``, LoRA rank) have something real to check against offline.
+The models and their published numbers come from the one catalogue,
+:mod:`prefnb.testing.models` (which marks every guessed figure); this module shapes them
+like Together's limits response.
 
 Example:
     >>> limits = model_limits("meta-llama/Meta-Llama-3.1-8B-Instruct-Reference")
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import copy
 from typing import Any, TypedDict
+
+from prefnb.testing.models import FINE_TUNING_MODELS, FineTuneModel
 
 
 class LoraLimits(TypedDict):
@@ -57,81 +60,46 @@ class ModelLimits(TypedDict):
 _TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
-def _model(
-    name: str,
-    *,
-    seq_sft: int,
-    seq_dpo: int,
-    rank: int,
-    batch: int,
-    batch_dpo: int,
-    full: FullLimits | None,
-    param_count: int,
-) -> tuple[ModelLimits, int]:
-    limits: ModelLimits = {
-        "model_name": name,
+def _limits(m: FineTuneModel) -> ModelLimits:
+    full: FullLimits | None = None
+    if m.full_batch is not None:
+        full = {
+            "max_batch_size": m.full_batch,
+            "max_batch_size_dpo": m.full_batch_dpo or m.full_batch,
+            "min_batch_size": m.full_min_batch or 1,
+        }
+    return {
+        "model_name": m.name,
+        # Not on Together's models page: LocalTogether's choices (SPEC_DIFFERENCES.md).
         "max_num_epochs": 20,
         "max_num_evals": 100,
         "max_num_checkpoints": 20,
         "max_learning_rate": 1.0,
         "min_learning_rate": 0.0,
-        "max_seq_length_sft": seq_sft,
-        "max_seq_length_dpo": seq_dpo,
+        "max_seq_length_sft": m.context_sft,
+        "max_seq_length_dpo": m.context_dpo,
         "min_max_seq_length": 512,
         "default_gradient_accumulation_steps": 1,
         "merge_output_lora": True,
         "supports_vision": False,
-        "supports_tools": True,
-        "supports_reasoning": False,
+        "supports_tools": m.supports_tools,
+        "supports_reasoning": m.supports_reasoning,
         "supports_full_training": full is not None,
         "lora_training": {
-            "default_rank": rank,
-            "max_rank": rank,
-            "max_batch_size": batch,
-            "max_batch_size_dpo": batch_dpo,
-            "min_batch_size": 8 if batch >= 8 else 1,
+            "default_rank": m.default_rank,
+            "max_rank": m.max_rank,
+            "max_batch_size": m.lora_batch,
+            "max_batch_size_dpo": m.lora_batch_dpo,
+            "min_batch_size": m.lora_min_batch,
             "target_modules": list(_TARGETS),
         },
         "full_training": full,
     }
-    return limits, param_count
 
 
-#: model name → (limits, parameter count)
+#: model name → (limits, parameter count), built from :data:`FINE_TUNING_MODELS`.
 MODELS: dict[str, tuple[ModelLimits, int]] = {
-    limits["model_name"]: (limits, params)
-    for limits, params in (
-        _model(
-            "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
-            seq_sft=131072,
-            seq_dpo=8192,
-            rank=64,
-            batch=32,
-            batch_dpo=8,
-            full={"max_batch_size": 24, "max_batch_size_dpo": 8, "min_batch_size": 8},
-            param_count=8_030_261_248,
-        ),
-        _model(
-            "meta-llama/Llama-3.2-1B-Instruct",
-            seq_sft=131072,
-            seq_dpo=16384,
-            rank=64,
-            batch=128,
-            batch_dpo=32,
-            full={"max_batch_size": 64, "max_batch_size_dpo": 32, "min_batch_size": 8},
-            param_count=1_235_814_400,
-        ),
-        _model(
-            "Qwen/Qwen2.5-0.5B-Instruct",
-            seq_sft=32768,
-            seq_dpo=16384,
-            rank=32,
-            batch=128,
-            batch_dpo=64,
-            full=None,
-            param_count=494_032_768,
-        ),
-    )
+    name: (_limits(m), m.params) for name, m in FINE_TUNING_MODELS.items()
 }
 
 
