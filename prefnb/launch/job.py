@@ -24,7 +24,7 @@ from prefnb.launch.errors import JobFailed, TogetherUnavailable, api_errors
 from prefnb.launch.ledger import Ledger
 from prefnb.launch.progress import ProgressLine
 
-__all__ = ["TERMINAL", "Job", "JobSnapshot", "safe_url"]
+__all__ = ["TERMINAL", "Checkpoint", "Job", "JobSnapshot", "safe_url"]
 
 #: Statuses after which a job never changes again (the SDK's COMPLETED_STATUSES).
 TERMINAL = frozenset({"completed", "error", "user_error", "cancelled"})
@@ -37,6 +37,17 @@ _COLORS = {
     "cancel_requested": "#9a6700",
     "running": "#0969da",
 }
+
+
+class Checkpoint(TypedDict, total=False):
+    """A saved checkpoint of a job; pass it as ``from_checkpoint=`` to continue from it."""
+
+    job_id: str
+    step: int
+    path: str
+    created_at: str
+    checkpoint_type: str
+    checkpoint: str
 
 
 class JobSnapshot(TypedDict):
@@ -150,10 +161,12 @@ class Job:
         self._events = list(data)
         return self._events
 
-    def checkpoints(self) -> list[dict[str, Any]]:
-        """The job's saved checkpoints as dicts (``step``, ``path``, ``checkpoint_type``…)."""
+    def checkpoints(self) -> list[Checkpoint]:
+        """The job's saved checkpoints (``step``, ``path``, ``checkpoint_type``…, and this
+        job's id, so one can be passed as ``from_checkpoint=``)."""
         with api_errors(what=f"reading the checkpoints of {self.id}"):
-            return list(self.client.fine_tuning.list_checkpoints(self.id).to_dict().get("data", []))
+            data = self.client.fine_tuning.list_checkpoints(self.id).to_dict().get("data", [])
+        return [{**c, "job_id": self.id} for c in data]  # type: ignore[typeddict-item]
 
     def metrics(self) -> list[dict[str, Any]]:
         """Raw metric rows in logged order (W&B-style keys such as ``train/loss``)."""

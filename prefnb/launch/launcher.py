@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import difflib
 import io
 import itertools
 import os
@@ -30,12 +31,14 @@ import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import pandas as pd
+import together
 from together.lib.resources.fine_tuning import create_finetune_request
 from together.lib.types.fine_tuning import FinetuneResponse as FinetuneResponseLib
 
+from prefnb.launch.billable import Intent, create_once
 from prefnb.launch.credentials import client_base_url, remember_secret, resolve_client
 from prefnb.launch.errors import (
     DataRejected,
@@ -58,23 +61,18 @@ from prefnb.launch.params import (
     sft_params,
     warn_user,
 )
+from prefnb.launch.sdk_args import NAMES, SECRETS, TrainingArgs, params_doc
 from prefnb.launch.upload import file_checksum, upload_file
 
-__all__ = ["GRID_PARAMS", "launch_dpo", "launch_sft", "launch_sft_then_dpo", "sweep"]
+__all__ = [
+    "GRID_PARAMS",
+    "checkpoint_ref",
+    "launch_dpo",
+    "launch_sft",
+    "launch_sft_then_dpo",
+    "sweep",
+]
 
-#: Parameters :func:`sweep` expands when given a list of values.
-GRID_PARAMS = (
-    "dpo_beta",
-    "dpo_normalize_logratios_by_length",
-    "rpo_alpha",
-    "simpo_gamma",
-    "learning_rate",
-    "n_epochs",
-    "lora_r",
-    "lora_alpha",
-    "lora_dropout",
-    "batch_size",
-)
 _RETRY_STATUSES = frozenset({"error", "user_error", "cancelled"})
 
 
@@ -224,51 +222,74 @@ def _prepare(method: Literal["dpo", "sft"], data: Any, validation: Any) -> tuple
     return train, val
 
 
+def checkpoint_ref(value: Any) -> str:
+    """The ``from_checkpoint`` text for a job id, ``"ft-…:step"``, a :class:`Job` or a
+    checkpoint from ``job.checkpoints()``.
+
+    >>> checkpoint_ref("ft-1:5"), checkpoint_ref({"job_id": "ft-1", "step": 5})
+    ('ft-1:5', 'ft-1:5')
+    """
+    if isinstance(value, str):
+        if not value.strip():
+            raise ParameterError("from_checkpoint must name a job, e.g. 'ft-…' or 'ft-…:step'")
+        return value
+    if isinstance(value, Job):
+        return value.id
+    job_id = value.get("job_id") if isinstance(value, Mapping) else getattr(value, "job_id", None)
+    step = value.get("step") if isinstance(value, Mapping) else getattr(value, "step", None)
+    if isinstance(job_id, str) and job_id:
+        return f"{job_id}:{step}" if step is not None else job_id
+    raise ParameterError(
+        "from_checkpoint must be a job id ('ft-…'), 'ft-…:step', a Job or a checkpoint from "
+        f"job.checkpoints() (got {type(value).__name__})"
+    )
+
+
+def _sdk_args(p: TrainingParams) -> dict[str, Any]:
+    """The arguments the user gave, as ``client.fine_tuning.create`` takes them."""
+    args = {k: v for k, v in p.items() if k in NAMES}
+    if args.get("from_checkpoint") is not None:
+        args["from_checkpoint"] = checkpoint_ref(args["from_checkpoint"])
+    return args
+
+
 def _sdk_request(
-    p: TrainingParams,
-    limits: Any,
-    training_file: str,
-    validation_file: str | None,
-    wandb_api_key: str | None,
+    p: TrainingParams, limits: Any, training_file: str, validation_file: str | None
 ) -> tuple[Any, Any, Any]:
-    """The SDK's own request object (and price-estimate parts): its checks run here too."""
-    kwargs: dict[str, Any] = {
-        "model_limits": limits,
-        "training_file": training_file,
-        "validation_file": validation_file or "",
-        "model": p["model"],
-        "from_checkpoint": p["from_checkpoint"],
-        "n_epochs": p["n_epochs"],
-        "n_evals": p["n_evals"],
-        "n_checkpoints": p["n_checkpoints"],
-        "batch_size": p["batch_size"],
-        "learning_rate": p["learning_rate"],
-        "max_seq_length": p["max_seq_length"],
-        "lora": p["lora"],
-        "lora_r": p["lora_r"],
-        "lora_alpha": p["lora_alpha"],
-        "lora_dropout": p["lora_dropout"] if p["lora_dropout"] is not None else 0,
-        "suffix": p["suffix"],
-        "wandb_api_key": wandb_api_key,
-        "wandb_project_name": p["wandb_project_name"],
-        "wandb_name": p["wandb_name"],
-        "training_method": p["method"],
-    }
-    if p["method"] == "dpo":
-        kwargs.update(
-            dpo_beta=p["dpo_beta"],
-            dpo_normalize_logratios_by_length=p["dpo_normalize_logratios_by_length"],
-            rpo_alpha=p["rpo_alpha"],
-            simpo_gamma=p["simpo_gamma"],
-        )
-    else:
-        kwargs["train_on_inputs"] = p["train_on_inputs"]
+    """The SDK's own request object (and price-estimate parts), built from exactly the
+    arguments given, so omitted ones get the SDK's defaults; its checks run here too."""
     try:
         # The SDK prints its SimPO note with rich; prefnb says the same in its own words.
         with contextlib.redirect_stdout(io.StringIO()):
-            return create_finetune_request(**kwargs)
+            return create_finetune_request(
+                model_limits=limits,
+                training_file=training_file,
+                validation_file=validation_file or "",
+                training_method=p["method"],
+                **_sdk_args(p),
+            )
     except ValueError as exc:
         raise ParameterError(str(exc)) from None
+
+
+def _key_params(body: Mapping[str, Any]) -> str:
+    """The ledger's canonical text of a request: file ids are keyed by checksum instead."""
+    return canonical(
+        {k: v for k, v in body.items() if k not in ("training_file", "validation_file")}
+    )
+
+
+def _parent(client: Any, ref: str, ledger: Ledger) -> tuple[str | None, bool | None]:
+    """(base model, is LoRA) of the job a checkpoint belongs to, from Together (or None)."""
+    source = ref.split(":")[0]
+    try:
+        info = client.fine_tuning.retrieve(source).to_dict()
+    except together.APIError:
+        row = ledger.get_job(source)
+        return (row["model"] if row else None), None
+    ttype = info.get("training_type") or {}
+    kind = ttype.get("type") if isinstance(ttype, Mapping) else None
+    return info.get("model"), (None if kind is None else kind == "Lora")
 
 
 def _launch(
@@ -277,8 +298,7 @@ def _launch(
     val: Path | None,
     *,
     client: Any,
-    limits_model: str,
-    wandb_api_key: str | None,
+    base_model: str | None,
     force: bool,
     wait: bool,
     progress: bool,
@@ -286,12 +306,19 @@ def _launch(
     ledger: Ledger | None,
 ) -> Job:
     ledger = ledger or Ledger()
+    ref = checkpoint_ref(p["from_checkpoint"]) if p.get("from_checkpoint") else None
+    inherited: bool | None = None
+    limits_model = p.get("model") or base_model
+    if ref is not None:
+        parent_model, inherited = _parent(client, ref, ledger)
+        limits_model = limits_model or parent_model or ref.split(":")[0]
+    assert limits_model is not None
     with api_errors(model=limits_model, what=f"reading the fine-tuning limits of {limits_model}"):
         limits = client.fine_tuning.model_limits(model_name=limits_model)
-    check_limits(p, limits.to_dict(), has_validation=val is not None)
-    _sdk_request(p, limits, "file-dry-run", "file-dry-run" if val else None, wandb_api_key)
+    check_limits(p, limits.to_dict(), has_validation=val is not None, inherited_lora=inherited)
+    dry, _, _ = _sdk_request(p, limits, "file-dry-run", "file-dry-run" if val else None)
     if p["method"] == "dpo":
-        context = p["max_seq_length"] or limits.max_seq_length_dpo
+        context = p.get("max_seq_length") or limits.max_seq_length_dpo
         long = long_pairs(train, context)
         if long:
             lines = sorted({x["line"] for x in long})
@@ -305,7 +332,7 @@ def _launch(
             )
 
     base = client_base_url(client)
-    params_text = canonical({**p, "wandb": wandb_api_key is not None})
+    params_text = _key_params(dry.model_dump(exclude_none=True))
     train_sum = file_checksum(train)
     val_sum = file_checksum(val) if val is not None else None
     key = job_key(base, p["method"], train_sum, val_sum, params_text)
@@ -330,16 +357,16 @@ def _launch(
         if val is not None
         else None
     )
-    request, pe_type, pe_method = _sdk_request(p, limits, train_id, val_id, wandb_api_key)
+    request, pe_type, pe_method = _sdk_request(p, limits, train_id, val_id)
     with api_errors(what="estimating the price"):
         estimate = client.fine_tuning.estimate_price(
             training_file=train_id,
             validation_file=val_id or together_omit(),
-            model=p["model"] or "",
-            from_checkpoint=p["from_checkpoint"] or together_omit(),
+            model=request.model or "",
+            from_checkpoint=request.from_checkpoint or together_omit(),
             n_epochs=request.n_epochs,
             n_evals=request.n_evals or 0,
-            training_type=pe_type,
+            training_type=pe_type if pe_type is not None else together_omit(),
             training_method=pe_method,
         ).to_dict()
     if estimate.get("estimation_available") is False:
@@ -354,39 +381,49 @@ def _launch(
     elif estimate.get("allowed_to_proceed") is False:
         raise InsufficientFunds(estimate.get("estimated_total_price"), estimate.get("user_limit"))
 
-    with api_errors(model=limits_model, what="creating the fine-tuning job"):
-        created = client.post(
-            "/v1/fine-tunes",
-            body=request.model_dump(exclude_none=True),
-            cast_to=FinetuneResponseLib,
+    body = request.model_dump(exclude_none=True)
+    match: dict[str, Any] = {"training_file": train_id}
+    if ref is not None:
+        match["from_checkpoint"] = ref
+    else:
+        match["model"] = request.model
+    if request.suffix:
+        match["suffix"] = request.suffix
+    quiet = client.with_options(max_retries=0)
+
+    def record(info: Mapping[str, Any]) -> None:
+        ledger.record_job(
+            str(info["id"]),
+            key=key,
+            base_url=base,
+            method=p["method"],
+            model=request.model or limits_model,
+            from_checkpoint=ref,
+            training_checksum=train_sum,
+            validation_checksum=val_sum,
+            training_file_id=train_id,
+            validation_file_id=val_id,
+            params=params_text,
+            status=info.get("status"),
+            model_output_name=info.get("model_output_name"),
         )
-    info = created.model_dump(mode="json", by_alias=True, exclude_none=True)
-    job = Job(str(info["id"]), client, ledger=ledger, info=info)
-    ledger.record_job(
-        job.id,
-        key=key,
-        base_url=base,
-        method=p["method"],
-        model=p["model"] or limits_model,
-        from_checkpoint=p["from_checkpoint"],
-        training_checksum=train_sum,
-        validation_checksum=val_sum,
-        training_file_id=train_id,
-        validation_file_id=val_id,
-        params=params_text,
-        status=info.get("status"),
-        model_output_name=info.get("model_output_name"),
-    )
+
+    with api_errors(model=limits_model, what="creating the fine-tuning job"):
+        info = create_once(
+            ledger=ledger,
+            intent=Intent(kind="fine-tune", key=key, base_url=base, match=match),
+            send=lambda: quiet.post(
+                "/v1/fine-tunes", body=body, cast_to=FinetuneResponseLib
+            ).model_dump(mode="json", by_alias=True, exclude_none=True),
+            listing=lambda: [j.to_dict() for j in client.fine_tuning.list().data or []],
+            adopt=dict,
+            object_id=lambda d: str(d["id"]),
+            record=record,
+            say=_say,
+        )
+    job = Job(str(info["id"]), client, ledger=ledger, info=dict(info))
     _say(f"Started {p['method'].upper()} job {job.id} on {limits_model}.")
     return job.wait(progress=progress) if wait else job
-
-
-def _checkpoint_model(checkpoint: str, ledger: Ledger | None) -> str:
-    """The base model of a checkpoint's job when this machine launched it, else (as the SDK
-    does) the checkpoint's job id or model name, which Together's limits endpoint accepts."""
-    source = checkpoint.split(":")[0]
-    row = (ledger or Ledger()).get_job(source)
-    return row["model"] if row is not None and row["model"] else source
 
 
 def together_omit() -> Any:
@@ -396,171 +433,91 @@ def together_omit() -> Any:
     return omit
 
 
+def _check_names(fn: str, params: Mapping[str, Any]) -> None:
+    unknown = sorted(set(params) - set(NAMES))
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, NAMES, n=1)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise TypeError(
+            f"{fn}() got unexpected argument(s): {', '.join(hints)}. It takes every keyword of "
+            "together's client.fine_tuning.create (see help(prefnb.launch_dpo))."
+        )
+
+
 def launch_dpo(
     data: Any,
     *,
-    model: str | None = None,
-    dpo_beta: float = 0.1,
-    dpo_normalize_logratios_by_length: bool = False,
-    rpo_alpha: float = 0.0,
-    simpo_gamma: float = 0.0,
-    lora: bool = True,
-    lora_r: int | None = None,
-    lora_alpha: int | None = None,
-    lora_dropout: float | None = None,
-    n_epochs: int = 1,
-    learning_rate: float = 1e-5,
-    batch_size: int | Literal["max"] = "max",
-    max_seq_length: int | None = None,
     validation: Any = None,
-    n_evals: int = 0,
-    n_checkpoints: int = 1,
-    suffix: str | None = None,
-    wandb_api_key: str | None = None,
-    wandb_project_name: str | None = None,
-    wandb_name: str | None = None,
-    from_checkpoint: str | None = None,
     client: Any = None,
     wait: bool = False,
     force: bool = False,
     progress: bool = True,
     base_model: str | None = None,
     ledger: Ledger | None = None,
-    **unsupported: Any,
+    **params: Unpack[TrainingArgs],
 ) -> Job:
     """Start a DPO job on Together from a pair DataFrame or a DPO ``.jsonl`` file.
 
     ``data`` may also be the result of :func:`prefnb.export_dpo` (its validation file is
-    used unless ``validation`` is given). ``model`` is the base model, or give
-    ``from_checkpoint`` (a job id or output model name, optionally ``:step``) to continue a
-    job — then ``base_model`` names the model whose limits apply (default: the job's model
-    when it was launched from this machine, else the checkpoint itself, as the SDK does).
-    ``validation`` is a ``.jsonl`` path, a DataFrame, or a fraction of ``data`` (DataFrame
-    only). Returns the
-    existing job when the same data and parameters were launched before, unless ``force``.
-    ``wait=True`` blocks until the job finishes (with a progress bar unless ``progress``
-    is False).
+    used unless ``validation`` is given). Give ``model`` (the base model) or
+    ``from_checkpoint`` (a job id, ``"ft-…:step"``, a :class:`Job` or a checkpoint from
+    ``job.checkpoints()``) to continue a job: it then inherits the parent's model and
+    training type, as with the SDK; ``base_model`` names the model whose limits apply when
+    Together cannot say. ``validation`` is a ``.jsonl`` path, a DataFrame, or a fraction of
+    ``data`` (DataFrame only). Returns the existing job when the same data and parameters
+    were launched before, unless ``force``. ``wait=True`` blocks until the job finishes
+    (with a progress bar unless ``progress`` is False).
 
     Example:
-        >>> job = launch_dpo(df, model="meta-llama/Llama-3.2-3B-Instruct")  # doctest: +SKIP
+        >>> job = launch_dpo(df, model="meta-llama/Llama-3.2-3B-Instruct",
+        ...                  dpo_beta=0.2)  # doctest: +SKIP
     """
-    if "train_on_inputs" in unsupported:
-        check_dpo(dpo_params(model=model), train_on_inputs=unsupported.pop("train_on_inputs"))
-    if unsupported:
-        raise TypeError(
-            f"launch_dpo() got unexpected argument(s): {', '.join(sorted(unsupported))}"
-        )
-    if model is not None and from_checkpoint is not None:
-        raise ParameterError(
-            "Give model=... or from_checkpoint=..., not both: a continued job inherits the "
-            "model of its checkpoint (name it with base_model=... for the limit checks)."
-        )
-    p = dpo_params(
-        model=model,
-        from_checkpoint=from_checkpoint,
-        dpo_beta=dpo_beta,
-        dpo_normalize_logratios_by_length=dpo_normalize_logratios_by_length or simpo_gamma > 0,
-        rpo_alpha=rpo_alpha,
-        simpo_gamma=simpo_gamma,
-        lora=lora,
-        lora_r=lora_r,
-        lora_alpha=lora_alpha,
-        lora_dropout=lora_dropout,
-        n_epochs=n_epochs,
-        learning_rate=learning_rate,
-        batch_size=batch_size,
-        max_seq_length=max_seq_length,
-        n_evals=n_evals,
-        n_checkpoints=n_checkpoints,
-        suffix=suffix,
-        wandb_project_name=wandb_project_name,
-        wandb_name=wandb_name,
-    )
+    _check_names("launch_dpo", params)
+    p = dpo_params(**params)
     notes = check_dpo(p)
     client = resolve_client(client)
-    remember_secret(wandb_api_key)
+    remember_secret(params.get("wandb_api_key"))
+    remember_secret(params.get("hf_api_token"))
     train, val = _prepare("dpo", data, validation)
-    limits_model = model or base_model or _checkpoint_model(str(from_checkpoint), ledger)
     return _launch(
-        p,
-        train,
-        val,
-        client=client,
-        limits_model=limits_model,
-        wandb_api_key=wandb_api_key,
-        force=force,
-        wait=wait,
-        progress=progress,
-        notes=notes,
-        ledger=ledger,
-    )
+        p, train, val, client=client, base_model=base_model, force=force, wait=wait,
+        progress=progress, notes=notes, ledger=ledger,
+    )  # fmt: skip
 
 
 def launch_sft(
     data: Any,
     *,
-    model: str,
-    train_on_inputs: bool | Literal["auto"] = "auto",
-    lora: bool = True,
-    lora_r: int | None = None,
-    lora_alpha: int | None = None,
-    lora_dropout: float | None = None,
-    n_epochs: int = 1,
-    learning_rate: float = 1e-5,
-    batch_size: int | Literal["max"] = "max",
-    max_seq_length: int | None = None,
     validation: Any = None,
-    n_evals: int = 0,
-    n_checkpoints: int = 1,
-    suffix: str | None = None,
-    wandb_api_key: str | None = None,
-    wandb_project_name: str | None = None,
-    wandb_name: str | None = None,
     client: Any = None,
     wait: bool = False,
     force: bool = False,
     progress: bool = True,
+    base_model: str | None = None,
     ledger: Ledger | None = None,
+    **params: Unpack[TrainingArgs],
 ) -> Job:
     """Start an SFT job: a pair DataFrame becomes prompt + preferred response conversations.
+
+    Takes the same arguments as :func:`launch_dpo` except the DPO-only ones, plus
+    ``train_on_inputs`` (the SDK sends ``"auto"`` when it is left out).
 
     Example:
         >>> job = launch_sft(df, model="meta-llama/Llama-3.2-3B-Instruct")  # doctest: +SKIP
     """
-    p = sft_params(
-        model=model,
-        train_on_inputs=train_on_inputs,
-        lora=lora,
-        lora_r=lora_r,
-        lora_alpha=lora_alpha,
-        lora_dropout=lora_dropout,
-        n_epochs=n_epochs,
-        learning_rate=learning_rate,
-        batch_size=batch_size,
-        max_seq_length=max_seq_length,
-        n_evals=n_evals,
-        n_checkpoints=n_checkpoints,
-        suffix=suffix,
-        wandb_project_name=wandb_project_name,
-        wandb_name=wandb_name,
-    )
+    _check_names("launch_sft", params)
+    p = sft_params(**params)
     notes = check_sft(p)
     client = resolve_client(client)
-    remember_secret(wandb_api_key)
+    remember_secret(params.get("wandb_api_key"))
+    remember_secret(params.get("hf_api_token"))
     train, val = _prepare("sft", data, validation)
     return _launch(
-        p,
-        train,
-        val,
-        client=client,
-        limits_model=model,
-        wandb_api_key=wandb_api_key,
-        force=force,
-        wait=wait,
-        progress=progress,
-        notes=notes,
-        ledger=ledger,
-    )
+        p, train, val, client=client, base_model=base_model, force=force, wait=wait,
+        progress=progress, notes=notes, ledger=ledger,
+    )  # fmt: skip
 
 
 def launch_sft_then_dpo(
@@ -578,9 +535,11 @@ def launch_sft_then_dpo(
     """Together's recommended recipe: SFT on prompt + preferred, then DPO from that checkpoint.
 
     Runs the SFT job and waits for it (so this blocks), then starts DPO with
-    ``from_checkpoint`` set to the SFT job. ``sft`` and ``dpo`` hold extra arguments for
-    :func:`launch_sft` / :func:`launch_dpo`. Re-running after a kernel restart finds both jobs
-    in the ledger and returns them instead of starting new ones. ``wait`` waits for DPO too.
+    ``from_checkpoint`` set to the SFT job. The DPO job inherits the SFT job's training
+    type (LoRA rank and alpha included) unless ``dpo`` sets ``lora``, exactly as the SDK
+    sends it. ``sft`` and ``dpo`` hold extra arguments for :func:`launch_sft` /
+    :func:`launch_dpo`. Re-running after a kernel restart finds both jobs in the ledger and
+    returns them instead of starting new ones. ``wait`` waits for DPO too.
 
     Example:
         >>> sft_job, dpo_job = launch_sft_then_dpo(df, model="meta-llama/Llama-3.2-3B-Instruct",
@@ -593,42 +552,39 @@ def launch_sft_then_dpo(
         if clash:
             raise ParameterError(f"{name}={{...}} must not set {', '.join(sorted(clash))}")
     sft_job = launch_sft(
-        df,
-        model=model,
-        client=client,
-        force=force,
-        progress=progress,
-        ledger=ledger,
+        df, model=model, client=client, force=force, progress=progress, ledger=ledger,
         **dict(sft or {}),
-    )
+    )  # fmt: skip
     sft_job.wait(progress=progress, raise_on_failure=True)
     dpo_job = launch_dpo(
-        df,
-        from_checkpoint=sft_job.id,
-        base_model=model,
-        client=client,
-        force=force,
-        wait=wait,
-        progress=progress,
-        ledger=ledger,
-        **dict(dpo or {}),
-    )
+        df, from_checkpoint=sft_job.id, base_model=model, client=client, force=force,
+        wait=wait, progress=progress, ledger=ledger, **dict(dpo or {}),
+    )  # fmt: skip
     return sft_job, dpo_job
+
+
+#: Parameters :func:`sweep` expands when given a list of values: every hyperparameter except
+#: the model, the checkpoint and the secrets.
+GRID_PARAMS = tuple(n for n in NAMES if n not in SECRETS and n not in ("model", "from_checkpoint"))
 
 
 def sweep(
     data: Any,
     *,
-    model: str,
-    dpo_beta: float | Sequence[float] = (0.05, 0.1, 0.3),
+    validation: Any = None,
     client: Any = None,
     ledger: Ledger | None = None,
+    wait: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    base_model: str | None = None,
     **params: Any,
 ) -> list[Job]:
-    """A grid of DPO jobs: every list-valued hyperparameter is expanded (product of all).
+    """A grid of DPO jobs: every hyperparameter given as a list is expanded (product of all).
 
-    Other arguments pass to :func:`launch_dpo` unchanged; the data is exported and uploaded
-    once. Returns the jobs in grid order (already-launched combinations are reused).
+    Takes every argument of :func:`launch_dpo`; ``dpo_beta`` defaults to
+    ``[0.05, 0.1, 0.3]``. The data is exported and uploaded once. Returns the jobs in grid
+    order (already-launched combinations are reused).
 
     Example:
         >>> jobs = sweep(df, model="meta-llama/Llama-3.2-3B-Instruct",
@@ -636,9 +592,11 @@ def sweep(
         >>> len(jobs)  # doctest: +SKIP
         6
     """
+    _check_names("sweep", params)
+    params.setdefault("dpo_beta", [0.05, 0.1, 0.3])
     client = resolve_client(client)
     ledger = ledger or Ledger()
-    grid: dict[str, list[Any]] = {"dpo_beta": _as_list(dpo_beta)}
+    grid: dict[str, list[Any]] = {}
     fixed: dict[str, Any] = {}
     for name, value in params.items():
         if name in GRID_PARAMS and isinstance(value, (list, tuple)):
@@ -650,20 +608,27 @@ def sweep(
         raise ParameterError(f"sweep: {', '.join(empty)} has no values")
     # One export (and so one upload) for the whole grid.
     if isinstance(data, pd.DataFrame):
-        validation = fixed.pop("validation", None)
-        train, val = _prepare("dpo", data, validation)
-        data = train
-        fixed["validation"] = val
+        data, validation = _prepare("dpo", data, validation)
     combos = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
     with warnings.catch_warnings():  # launch_dpo warns for each job; here only errors matter
         warnings.simplefilter("ignore")
         for combo in combos:  # check every combination before launching any
-            check_dpo(dpo_params(model=model, **combo))
-    jobs: list[Job] = []
-    for combo in combos:
-        jobs.append(launch_dpo(data, model=model, client=client, ledger=ledger, **fixed, **combo))
-    return jobs
+            check_dpo(dpo_params(**{**fixed, **combo}))
+    return [
+        launch_dpo(
+            data,
+            validation=validation,
+            client=client,
+            ledger=ledger,
+            wait=wait,
+            force=force,
+            progress=progress,
+            base_model=base_model,
+            **{**fixed, **combo},
+        )
+        for combo in combos
+    ]
 
 
-def _as_list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
+launch_dpo.__doc__ = (launch_dpo.__doc__ or "") + params_doc("dpo")
+launch_sft.__doc__ = (launch_sft.__doc__ or "") + params_doc("sft")

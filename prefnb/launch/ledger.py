@@ -31,7 +31,7 @@ from typing import TypedDict
 
 import pandas as pd
 
-__all__ = ["JobRow", "Ledger", "default_path", "job_key", "jobs"]
+__all__ = ["IntentRow", "JobRow", "Ledger", "default_path", "job_key", "jobs"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -61,7 +61,24 @@ CREATE TABLE IF NOT EXISTS files (
     uploaded_at TEXT NOT NULL,
     PRIMARY KEY (base_url, checksum)
 );
+CREATE TABLE IF NOT EXISTS intents (
+    base_url TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    match TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    state TEXT NOT NULL,
+    object_id TEXT
+);
+CREATE INDEX IF NOT EXISTS intents_open ON intents (base_url, kind, key, state);
 """
+
+
+class IntentRow(TypedDict):
+    """A billable create that was about to be sent (see :mod:`prefnb.launch.billable`)."""
+
+    rowid: int
+    created_at: float
 
 
 class JobRow(TypedDict):
@@ -224,6 +241,48 @@ class Ledger:
                 "DELETE FROM files WHERE base_url = ? AND checksum = ?",
                 (base_url.rstrip("/"), checksum),
             )
+
+    def write_intent(
+        self, base_url: str, kind: str, key: str, match: str, created_at: float
+    ) -> int:
+        """Record that a billable create is about to be sent; returns the intent's row id."""
+        with self._connect() as con:
+            cur = con.execute(
+                "INSERT INTO intents VALUES (?,?,?,?,?,'sending',NULL)",
+                (base_url.rstrip("/"), kind, key, match, created_at),
+            )
+            return int(cur.lastrowid or 0)
+
+    def close_intent(self, rowid: int, *, object_id: str | None, state: str = "done") -> None:
+        """Settle an intent: ``done`` with the created id, or ``absent``/``refused``."""
+        with self._connect() as con:
+            con.execute(
+                "UPDATE intents SET state = ?, object_id = ? WHERE rowid = ?",
+                (state, object_id, rowid),
+            )
+
+    def open_intent(self, base_url: str, kind: str, key: str) -> IntentRow | None:
+        """The newest intent still ``sending`` (its process died before the reply)."""
+        with self._connect() as con:
+            row = con.execute(
+                "SELECT rowid, created_at FROM intents WHERE base_url = ? AND kind = ? AND "
+                "key = ? AND state = 'sending' ORDER BY created_at DESC LIMIT 1",
+                (base_url.rstrip("/"), kind, key),
+            ).fetchone()
+        return IntentRow(rowid=int(row[0]), created_at=float(row[1])) if row else None
+
+    def known_ids(self, base_url: str) -> set[str]:
+        """Ids of every object this ledger already accounts for on ``base_url``."""
+        base = base_url.rstrip("/")
+        with self._connect() as con:
+            jobs = con.execute("SELECT job_id FROM jobs WHERE base_url = ?", (base,))
+            ids = {str(r[0]) for r in jobs}
+            made = con.execute(
+                "SELECT object_id FROM intents WHERE base_url = ? AND object_id IS NOT NULL",
+                (base,),
+            )
+            ids.update(str(r[0]) for r in made)
+        return ids
 
     def frame(self) -> pd.DataFrame:
         """Every job, newest first."""

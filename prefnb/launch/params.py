@@ -23,9 +23,10 @@ import sys
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, Unpack
 
 from prefnb.launch.errors import ParameterError
+from prefnb.launch.sdk_args import SECRET_FIELDS, TrainingArgs
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -63,30 +64,10 @@ def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
     warnings.warn(message, category, stacklevel=level)
 
 
-class TrainingParams(TypedDict):
-    """Every parameter of a job that prefnb sends (the W&B key is kept out, see canonical)."""
+class TrainingParams(TrainingArgs, total=False):
+    """A job's method and the hyperparameters the user gave (left-out ones are absent)."""
 
     method: Literal["dpo", "sft"]
-    model: str | None
-    from_checkpoint: str | None
-    dpo_beta: float | None
-    dpo_normalize_logratios_by_length: bool
-    rpo_alpha: float | None
-    simpo_gamma: float | None
-    train_on_inputs: bool | Literal["auto"] | None
-    lora: bool
-    lora_r: int | None
-    lora_alpha: int | None
-    lora_dropout: float | None
-    n_epochs: int
-    learning_rate: float
-    batch_size: int | Literal["max"]
-    max_seq_length: int | None
-    n_evals: int
-    n_checkpoints: int
-    suffix: str | None
-    wandb_project_name: str | None
-    wandb_name: str | None
 
 
 class LongPair(TypedDict):
@@ -98,97 +79,14 @@ class LongPair(TypedDict):
     budget: int
 
 
-def dpo_params(
-    *,
-    model: str | None,
-    from_checkpoint: str | None = None,
-    dpo_beta: float = 0.1,
-    dpo_normalize_logratios_by_length: bool = False,
-    rpo_alpha: float = 0.0,
-    simpo_gamma: float = 0.0,
-    lora: bool = True,
-    lora_r: int | None = None,
-    lora_alpha: int | None = None,
-    lora_dropout: float | None = None,
-    n_epochs: int = 1,
-    learning_rate: float = 1e-5,
-    batch_size: int | Literal["max"] = "max",
-    max_seq_length: int | None = None,
-    n_evals: int = 0,
-    n_checkpoints: int = 1,
-    suffix: str | None = None,
-    wandb_project_name: str | None = None,
-    wandb_name: str | None = None,
-) -> TrainingParams:
-    """The parameter record of a DPO job (defaults are Together's)."""
-    return {
-        "method": "dpo",
-        "model": model,
-        "from_checkpoint": from_checkpoint,
-        "dpo_beta": dpo_beta,
-        "dpo_normalize_logratios_by_length": dpo_normalize_logratios_by_length,
-        "rpo_alpha": rpo_alpha,
-        "simpo_gamma": simpo_gamma,
-        "train_on_inputs": None,
-        "lora": lora,
-        "lora_r": lora_r,
-        "lora_alpha": lora_alpha,
-        "lora_dropout": lora_dropout,
-        "n_epochs": n_epochs,
-        "learning_rate": learning_rate,
-        "batch_size": batch_size,
-        "max_seq_length": max_seq_length,
-        "n_evals": n_evals,
-        "n_checkpoints": n_checkpoints,
-        "suffix": suffix,
-        "wandb_project_name": wandb_project_name,
-        "wandb_name": wandb_name,
-    }
+def dpo_params(**args: Unpack[TrainingArgs]) -> TrainingParams:
+    """The parameter record of a DPO job: exactly the arguments given, plus the method."""
+    return {"method": "dpo", **args}
 
 
-def sft_params(
-    *,
-    model: str | None,
-    from_checkpoint: str | None = None,
-    train_on_inputs: bool | Literal["auto"] = "auto",
-    lora: bool = True,
-    lora_r: int | None = None,
-    lora_alpha: int | None = None,
-    lora_dropout: float | None = None,
-    n_epochs: int = 1,
-    learning_rate: float = 1e-5,
-    batch_size: int | Literal["max"] = "max",
-    max_seq_length: int | None = None,
-    n_evals: int = 0,
-    n_checkpoints: int = 1,
-    suffix: str | None = None,
-    wandb_project_name: str | None = None,
-    wandb_name: str | None = None,
-) -> TrainingParams:
-    """The parameter record of an SFT job (defaults are Together's)."""
-    return {
-        "method": "sft",
-        "model": model,
-        "from_checkpoint": from_checkpoint,
-        "dpo_beta": None,
-        "dpo_normalize_logratios_by_length": False,
-        "rpo_alpha": None,
-        "simpo_gamma": None,
-        "train_on_inputs": train_on_inputs,
-        "lora": lora,
-        "lora_r": lora_r,
-        "lora_alpha": lora_alpha,
-        "lora_dropout": lora_dropout,
-        "n_epochs": n_epochs,
-        "learning_rate": learning_rate,
-        "batch_size": batch_size,
-        "max_seq_length": max_seq_length,
-        "n_evals": n_evals,
-        "n_checkpoints": n_checkpoints,
-        "suffix": suffix,
-        "wandb_project_name": wandb_project_name,
-        "wandb_name": wandb_name,
-    }
+def sft_params(**args: Unpack[TrainingArgs]) -> TrainingParams:
+    """The parameter record of an SFT job: exactly the arguments given, plus the method."""
+    return {"method": "sft", **args}
 
 
 def _number(name: str, value: object) -> float:
@@ -205,60 +103,81 @@ def _int(name: str, value: object, *, low: int) -> int:
     return value
 
 
+def _given(p: Mapping[str, Any], name: str) -> Any:
+    """``p[name]`` when the user gave a value (``None`` counts as not given, as in the SDK)."""
+    return p.get(name)
+
+
 def _check_common(p: TrainingParams) -> None:
-    if p["model"] is None and p["from_checkpoint"] is None:
+    model, ckpt = _given(p, "model"), _given(p, "from_checkpoint")
+    if model is None and ckpt is None:
         raise ParameterError("Give model=... (a base model) or from_checkpoint=... (a job id).")
-    if p["model"] is not None and not (isinstance(p["model"], str) and p["model"].strip()):
-        raise ParameterError(f"model must be a model name such as 'org/name' (got {p['model']!r})")
-    _int("n_epochs", p["n_epochs"], low=1)
-    _int("n_evals", p["n_evals"], low=0)
-    _int("n_checkpoints", p["n_checkpoints"], low=1)
-    if _number("learning_rate", p["learning_rate"]) <= 0:
-        raise ParameterError(f"learning_rate must be > 0 (got {p['learning_rate']})")
-    if p["batch_size"] != "max":
-        _int("batch_size", p["batch_size"], low=1)
-    if p["max_seq_length"] is not None:
-        _int("max_seq_length", p["max_seq_length"], low=1)
-    if p["lora_r"] is not None:
-        _int("lora_r", p["lora_r"], low=1)
-    if p["lora_alpha"] is not None and _number("lora_alpha", p["lora_alpha"]) <= 0:
-        raise ParameterError(f"lora_alpha must be > 0 (got {p['lora_alpha']})")
-    if p["lora_dropout"] is not None and not 0 <= _number("lora_dropout", p["lora_dropout"]) < 1:
-        raise ParameterError(f"lora_dropout must be in [0, 1) (got {p['lora_dropout']})")
-    if not p["lora"] and any(p[k] is not None for k in ("lora_r", "lora_alpha", "lora_dropout")):
-        raise ParameterError("lora_r, lora_alpha and lora_dropout only apply with lora=True.")
-    if p["suffix"] is not None and len(p["suffix"]) > 40:
-        raise ParameterError(f"suffix is at most 40 characters (got {len(p['suffix'])})")
+    if model is not None and ckpt is not None:
+        raise ParameterError(
+            "Give model=... or from_checkpoint=..., not both: a continued job inherits the "
+            "model of its checkpoint (name it with base_model=... for the limit checks)."
+        )
+    if model is not None and not (isinstance(model, str) and model.strip()):
+        raise ParameterError(f"model must be a model name such as 'org/name' (got {model!r})")
+    for name, low in (("n_epochs", 1), ("n_evals", 0), ("n_checkpoints", 1)):
+        if _given(p, name) is not None:
+            _int(name, p[name], low=low)  # type: ignore[literal-required]
+    lr = _given(p, "learning_rate")
+    if lr is not None and _number("learning_rate", lr) <= 0:
+        raise ParameterError(f"learning_rate must be > 0 (got {lr})")
+    bs = _given(p, "batch_size")
+    if bs is not None and bs != "max":
+        _int("batch_size", bs, low=1)
+    for name in ("max_seq_length", "lora_r", "gradient_accumulation_steps", "random_seed"):
+        if _given(p, name) is not None:
+            _int(name, p[name], low=0 if name == "random_seed" else 1)  # type: ignore[literal-required]
+    alpha = _given(p, "lora_alpha")
+    if alpha is not None and _number("lora_alpha", alpha) <= 0:
+        raise ParameterError(f"lora_alpha must be > 0 (got {alpha})")
+    dropout = _given(p, "lora_dropout")
+    if dropout is not None and not 0 <= _number("lora_dropout", dropout) < 1:
+        raise ParameterError(f"lora_dropout must be in [0, 1) (got {dropout})")
+    lora_only = ("lora_r", "lora_alpha", "lora_dropout", "lora_trainable_modules")
+    if p.get("lora") is False and any(_given(p, k) for k in lora_only):
+        raise ParameterError(
+            "lora_r, lora_alpha, lora_dropout and lora_trainable_modules only apply with LoRA; "
+            "remove them or drop lora=False."
+        )
+    suffix = _given(p, "suffix")
+    if suffix is not None and len(suffix) > 40:
+        raise ParameterError(f"suffix is at most 40 characters (got {len(suffix)})")
 
 
-def check_dpo(p: TrainingParams, *, train_on_inputs: object = None) -> list[str]:
+def check_dpo(p: TrainingParams) -> list[str]:
     """Raise :class:`ParameterError` for impossible DPO settings; warn on unusual ones.
 
-    Returns notes worth telling the user (e.g. that SimPO drops the reference model).
+    Only the arguments given are checked (Together's SDK checks the rest). Returns notes
+    worth telling the user (e.g. that SimPO drops the reference model).
     """
-    if train_on_inputs is not None:
+    if "train_on_inputs" in p:
         raise ParameterError(
             "train_on_inputs is not allowed for DPO: preference training computes the loss on "
             "the preferred and non-preferred outputs only, so Together ignores it. Remove it."
         )
     _check_common(p)
     notes: list[str] = []
-    beta = _number("dpo_beta", p["dpo_beta"])
-    if beta <= 0:
-        raise ParameterError(
-            f"dpo_beta must be > 0 (got {p['dpo_beta']}); Together's documented range is "
-            f"{BETA_RANGE[0]}–{BETA_RANGE[1]}."
-        )
-    if not BETA_RANGE[0] <= beta <= BETA_RANGE[1]:
-        warn_user(
-            f"dpo_beta={beta} is outside Together's documented range {BETA_RANGE[0]}–"
-            f"{BETA_RANGE[1]}: lower lets the model move further from the reference, higher "
-            "keeps it closer.",
-            LaunchWarning,
-        )
-    if _number("rpo_alpha", p["rpo_alpha"]) < 0:
+    if _given(p, "dpo_beta") is not None:
+        beta = _number("dpo_beta", p["dpo_beta"])
+        if beta <= 0:
+            raise ParameterError(
+                f"dpo_beta must be > 0 (got {p['dpo_beta']}); Together's documented range is "
+                f"{BETA_RANGE[0]}–{BETA_RANGE[1]}."
+            )
+        if not BETA_RANGE[0] <= beta <= BETA_RANGE[1]:
+            warn_user(
+                f"dpo_beta={beta} is outside Together's documented range {BETA_RANGE[0]}–"
+                f"{BETA_RANGE[1]}: lower lets the model move further from the reference, higher "
+                "keeps it closer.",
+                LaunchWarning,
+            )
+    if _given(p, "rpo_alpha") is not None and _number("rpo_alpha", p["rpo_alpha"]) < 0:
         raise ParameterError(f"rpo_alpha must be ≥ 0 (got {p['rpo_alpha']})")
-    gamma = _number("simpo_gamma", p["simpo_gamma"])
+    gamma = _number("simpo_gamma", p["simpo_gamma"]) if _given(p, "simpo_gamma") is not None else 0
     if gamma < 0:
         raise ParameterError(f"simpo_gamma must be ≥ 0 (got {p['simpo_gamma']})")
     if gamma > 0:
@@ -267,7 +186,8 @@ def check_dpo(p: TrainingParams, *, train_on_inputs: object = None) -> list[str]
             "(dpo_normalize_logratios_by_length=True) and the reference model is dropped "
             "(dpo_reference_free=True)."
         )
-    if not isinstance(p["dpo_normalize_logratios_by_length"], bool):
+    norm = p.get("dpo_normalize_logratios_by_length", False)
+    if not isinstance(norm, bool):
         raise ParameterError("dpo_normalize_logratios_by_length must be True or False")
     return notes
 
@@ -275,27 +195,40 @@ def check_dpo(p: TrainingParams, *, train_on_inputs: object = None) -> list[str]
 def check_sft(p: TrainingParams) -> list[str]:
     """Raise :class:`ParameterError` for impossible SFT settings."""
     _check_common(p)
-    if p["train_on_inputs"] not in (True, False, "auto"):
-        raise ParameterError(
-            f"train_on_inputs must be True, False or 'auto' (got {p['train_on_inputs']!r})"
-        )
+    toi = p.get("train_on_inputs")
+    if toi not in (None, True, False, "auto"):
+        raise ParameterError(f"train_on_inputs must be True, False or 'auto' (got {toi!r})")
     return []
 
 
-def check_limits(p: TrainingParams, limits: Mapping[str, Any], *, has_validation: bool) -> None:
-    """Check ``p`` against the model's limits (the JSON of ``/v1/fine-tunes/models/limits``)."""
-    model = limits.get("model_name") or p["model"] or p["from_checkpoint"]
-    dpo = p["method"] == "dpo"
+def check_limits(
+    p: TrainingParams,
+    limits: Mapping[str, Any],
+    *,
+    has_validation: bool,
+    inherited_lora: bool | None = None,
+) -> None:
+    """Check ``p`` against the model's limits (the JSON of ``/v1/fine-tunes/models/limits``).
+
+    With ``lora`` left out the job is LoRA, or (continuing a job) has its parent's type,
+    ``inherited_lora`` when known; batch limits are skipped when the type is not known.
+    """
+    model = limits.get("model_name") or p.get("model") or p.get("from_checkpoint")
+    dpo = p.get("method") == "dpo"
     kind = "DPO" if dpo else "SFT"
-    if p["lora"]:
+    lora = p.get("lora")
+    if lora is None:
+        lora = inherited_lora if p.get("from_checkpoint") else True
+    block: Mapping[str, Any] = {}
+    if lora is True:
         block = limits.get("lora_training") or {}
-    else:
+    elif lora is False:
         block = limits.get("full_training") or {}
         if not block or not limits.get("supports_full_training", True):
             raise ParameterError(f"{model} supports only LoRA fine-tuning: use lora=True.")
     max_batch = block.get("max_batch_size_dpo" if dpo else "max_batch_size")
     min_batch = block.get("min_batch_size")
-    bs = p["batch_size"]
+    bs = p.get("batch_size", "max")
     if isinstance(bs, int):
         if max_batch is not None and bs > max_batch:
             raise ParameterError(
@@ -305,7 +238,7 @@ def check_limits(p: TrainingParams, limits: Mapping[str, Any], *, has_validation
             )
         if min_batch is not None and bs < min_batch:
             raise ParameterError(f"batch_size={bs} is below {model}'s minimum ({min_batch}).")
-    msl = p["max_seq_length"]
+    msl = p.get("max_seq_length")
     top = limits.get("max_seq_length_dpo" if dpo else "max_seq_length_sft")
     if msl is not None:
         if top is not None and msl > top:
@@ -322,31 +255,36 @@ def check_limits(p: TrainingParams, limits: Mapping[str, Any], *, has_validation
         ("n_checkpoints", "max_num_checkpoints"),
     )
     for name, key in checks:
-        top_n = limits.get(key)
-        if top_n is not None and p[name] > top_n:  # type: ignore[literal-required]
-            raise ParameterError(f"{name}={p[name]} is above {model}'s maximum ({key}={top_n}).")  # type: ignore[literal-required]
-    lr = p["learning_rate"]
+        top_n, value = limits.get(key), p.get(name)
+        if top_n is not None and value is not None and value > top_n:
+            raise ParameterError(f"{name}={value} is above {model}'s maximum ({key}={top_n}).")
+    lr = p.get("learning_rate")
     lo, hi = limits.get("min_learning_rate"), limits.get("max_learning_rate")
-    if (lo is not None and lr < lo) or (hi is not None and lr > hi):
+    if lr is not None and ((lo is not None and lr < lo) or (hi is not None and lr > hi)):
         raise ParameterError(f"learning_rate={lr} is outside {model}'s range [{lo}, {hi}].")
-    rank = limits.get("lora_training", {}).get("max_rank")
-    if p["lora"] and p["lora_r"] is not None and rank is not None and p["lora_r"] > rank:
-        raise ParameterError(f"lora_r={p['lora_r']} is above {model}'s maximum rank ({rank}).")
-    if p["n_evals"] > 0 and not has_validation:
-        raise ParameterError(f"n_evals={p['n_evals']} needs validation data: pass validation=...")
+    rank = (limits.get("lora_training") or {}).get("max_rank")
+    r = p.get("lora_r")
+    if lora is not False and r is not None and rank is not None and r > rank:
+        raise ParameterError(f"lora_r={r} is above {model}'s maximum rank ({rank}).")
+    n_evals = p.get("n_evals") or 0
+    if n_evals > 0 and not has_validation:
+        raise ParameterError(f"n_evals={n_evals} needs validation data: pass validation=...")
 
 
 def canonical(p: Mapping[str, Any]) -> str:
-    """Stable JSON text of the parameters: same settings → same text.
+    """Stable JSON text of the parameters: same settings → same text. A secret (W&B key,
+    Hugging Face token) appears only as ``has_<name>: true``.
 
     >>> canonical({"b": 1.0, "a": None, "c": "max"}) == canonical({"c": "max", "b": 1})
     True
     """
+    secret = set(SECRET_FIELDS) | set(SECRET_FIELDS.values())
     clean = {
         k: (float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
         for k, v in p.items()
-        if v is not None
+        if v is not None and k not in secret
     }
+    clean.update({f"has_{k}": True for k, v in p.items() if k in secret and v})
     return json.dumps(clean, sort_keys=True, separators=(",", ":"))
 
 

@@ -1,5 +1,8 @@
 """Faults LocalTogether injects into matching requests: error statuses, delays, dropped sockets.
 
+By default a fault replaces the request (nothing happens on the server); with ``after=True``
+the request is handled first and only its reply is lost.
+
 A pattern is ``"/v1/fine-tunes*"`` (any method) or ``"POST /v1/files"`` (one method), matched
 with :func:`fnmatch.fnmatchcase` against the request path without its query string.
 
@@ -30,6 +33,7 @@ class Fault:
     drop: bool = False
     retry_after: float | None = None
     message: str | None = None
+    after: bool = False
     hits: int = 0
     method: str | None = field(default=None, init=False)
     path_glob: str = field(default="", init=False)
@@ -44,6 +48,8 @@ class Fault:
             raise ValueError(
                 f"fault pattern {self.pattern!r}: expected '/path-glob' or 'METHOD /path-glob'"
             )
+        if self.after and self.status is None and not self.drop:
+            raise ValueError(f"fault {self.pattern!r}: after=True needs drop=True or a status")
         if self.status is None and not self.drop and self.delay <= 0:
             raise ValueError(f"fault {self.pattern!r} does nothing: give status, delay or drop")
         if self.status is not None and not 400 <= self.status <= 599:
@@ -76,8 +82,12 @@ class Faults:
         drop: bool = False,
         retry_after: float | None = None,
         message: str | None = None,
+        after: bool = False,
     ) -> Fault:
-        fault = Fault(pattern, status, times, delay, drop, retry_after, message)
+        """Add a fault. ``after=True`` lets the request act first (the job is created, the
+        file stored) and then loses the reply: dropped, delayed or replaced by ``status``;
+        a lost reply to a create that did happen."""
+        fault = Fault(pattern, status, times, delay, drop, retry_after, message, after)
         with self._lock:
             self._faults.append(fault)
         return fault

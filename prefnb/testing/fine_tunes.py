@@ -76,9 +76,6 @@ def job_json(state: State, rec: JobRecord, *, full: bool) -> dict[str, Any]:
         "total_price": 0,
     }
     out.update({k: job.request[k] for k in _ECHOED if job.request.get(k) is not None})
-    if "training_type" not in out:
-        out["training_type"] = {"type": "Lora", "lora_r": 8, "lora_alpha": 16, "lora_dropout": 0.0,
-                                "lora_trainable_modules": "all-linear"}  # fmt: skip
     if now >= job.created + 4.0:
         out["started_at"] = iso(state.clock.wall(job.created + 4.0))
     if rec.wandb_url:
@@ -243,9 +240,49 @@ def _check_against_limits(body: dict[str, Any], limits: ModelLimits, method: str
     return int(batch)
 
 
+def _lora_default(limits: ModelLimits) -> dict[str, Any]:
+    rank = limits["lora_training"]["default_rank"]
+    return {"type": "Lora", "lora_r": rank, "lora_alpha": rank * 2, "lora_dropout": 0.0,
+            "lora_trainable_modules": "all-linear"}  # fmt: skip
+
+
+#: Fields of a LoRA training type that fix the adapter's shape (dropout does not).
+_ADAPTER_FIELDS = ("type", "lora_r", "lora_alpha", "lora_trainable_modules")
+
+
+def _training_type(state: State, body: dict[str, Any], limits: ModelLimits) -> dict[str, Any]:
+    """The job's training type: the body's, else the parent's (continued fine-tuning), else
+    LoRA at the model's default rank. A continued job whose explicit type differs from its
+    parent's adapter is refused (a LocalTogether choice, see SPEC_DIFFERENCES.md)."""
+    given = body.get("training_type")
+    if not body.get("from_checkpoint"):
+        return dict(given) if given else _lora_default(limits)
+    parent, _ = state.resolve_checkpoint(str(body["from_checkpoint"]))
+    inherited = dict(parent.job.request.get("training_type") or _lora_default(limits))
+    if not given:
+        return inherited
+    differs = [
+        f"{k}={given.get(k)!r} (parent: {inherited.get(k)!r})"
+        for k in _ADAPTER_FIELDS
+        if k in given and given.get(k) != inherited.get(k)
+    ]
+    if differs:
+        shape = ", ".join(f"{k}={inherited[k]}" for k in _ADAPTER_FIELDS[1:] if k in inherited)
+        raise ApiError(
+            400,
+            f"from_checkpoint {body['from_checkpoint']!r} was trained with "
+            f"{inherited.get('type')} {shape}; "
+            f"a continued job must keep its training type, but this request sets "
+            f"{'; '.join(differs)}. Leave training_type out to inherit it.",
+            param="training_type",
+        )
+    return {**inherited, **dict(given)}
+
+
 def post_fine_tunes(state: State, req: Request) -> Response:
     body = _body(req)
     model, limits = _base_model(state, body)
+    body["training_type"] = _training_type(state, body, limits)
     train = _usable_file(state, str(body.get("training_file")), "training_file")
     method = str((body.get("training_method") or {}).get("method", "sft"))
     batch = _check_against_limits(body, limits, method)

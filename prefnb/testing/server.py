@@ -252,17 +252,20 @@ class LocalTogether:
         drop: bool = False,
         retry_after: float | None = None,
         message: str | None = None,
+        after: bool = False,
     ) -> Fault:
         """Make requests matching ``pattern`` fail (see :mod:`prefnb.testing.faults`).
 
         A 429 carries ``Retry-After`` (``retry_after``, default 0.1 s so that SDK retries stay
-        quick in tests). The fault applies before the route runs: nothing is created.
+        quick in tests). The fault applies before the route runs (nothing is created), unless
+        ``after=True``: then the route runs and only its reply is delayed, dropped or
+        replaced, as when a proxy loses the answer to a create that Together carried out.
         """
         if status == 429 and retry_after is None:
             retry_after = 0.1
         return self.faults.add(
             pattern, status=status, times=times, delay=delay, drop=drop,
-            retry_after=retry_after, message=message,
+            retry_after=retry_after, message=message, after=after,
         )  # fmt: skip
 
     def clear_faults(self) -> None:
@@ -297,24 +300,35 @@ class LocalTogether:
 
     def _dispatch(self, req: Request) -> Response | None:
         fault = self.faults.take(req.method, req.path)
-        if fault is not None:
-            if fault.delay > 0:
-                time.sleep(fault.delay)
-            if fault.drop:
-                self._record(req, 0)
-                return None
-            if fault.status is not None:
-                resp = error_response(
-                    fault.status,
-                    fault.message or f"Simulated fault: HTTP {fault.status}",
-                    kind="rate_limit_exceeded" if fault.status == 429 else "server_error",
-                )
-                if fault.retry_after is not None:
-                    resp.headers["Retry-After"] = f"{fault.retry_after:g}"
-                self._record(req, resp.status)
-                return resp
+        if fault is not None and fault.after:
+            acted = self._handle(req)
+            self._record(req, acted.status)
+            return self._fault_response(req, fault, record=False)
+        if fault is not None and (fault.drop or fault.status is not None):
+            return self._fault_response(req, fault, record=True)
+        if fault is not None:  # a delay only: the request then goes through
+            time.sleep(fault.delay)
         resp = self._handle(req)
         self._record(req, resp.status)
+        return resp
+
+    def _fault_response(self, req: Request, fault: Fault, *, record: bool) -> Response | None:
+        if fault.delay > 0:
+            time.sleep(fault.delay)
+        if fault.drop:
+            if record:
+                self._record(req, 0)
+            return None
+        assert fault.status is not None
+        resp = error_response(
+            fault.status,
+            fault.message or f"Simulated fault: HTTP {fault.status}",
+            kind="rate_limit_exceeded" if fault.status == 429 else "server_error",
+        )
+        if fault.retry_after is not None:
+            resp.headers["Retry-After"] = f"{fault.retry_after:g}"
+        if record:
+            self._record(req, resp.status)
         return resp
 
     def _handle(self, req: Request) -> Response:

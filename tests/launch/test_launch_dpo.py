@@ -61,8 +61,7 @@ def test_every_dpo_hyperparameter_reaches_the_request_and_the_job_completes(
         "dpo_normalize_logratios_by_length": True,
         "dpo_reference_free": False,
         "rpo_alpha": 0.5,
-        "simpo_gamma": 0.0,
-    }
+    }  # simpo_gamma was left out, so (as with the SDK) it is not sent
     assert body["training_type"] == {
         "type": "Lora",
         "lora_r": 16,

@@ -54,7 +54,7 @@ def test_beta_outside_documented_range_warns_from_the_callers_line(beta: float) 
         ({"n_epochs": 0}, "n_epochs must be ≥ 1"),
         ({"learning_rate": 0.0}, "learning_rate must be > 0"),
         ({"batch_size": "big"}, "batch_size must be an integer"),
-        ({"lora": False, "lora_r": 8}, "only apply with lora=True"),
+        ({"lora": False, "lora_r": 8}, "only apply with LoRA"),
         ({"suffix": "x" * 41}, "suffix is at most 40 characters"),
     ],
 )
@@ -71,7 +71,7 @@ def test_simpo_note_says_what_changes() -> None:
 
 def test_train_on_inputs_is_refused_for_dpo_and_checked_for_sft() -> None:
     with pytest.raises(ParameterError, match="not allowed for DPO"):
-        check_dpo(dpo_params(model=MODEL), train_on_inputs="auto")
+        check_dpo(dpo_params(model=MODEL, train_on_inputs="auto"))
     assert check_sft(sft_params(model=MODEL, train_on_inputs=False)) == []
     with pytest.raises(ParameterError, match="True, False or 'auto'"):
         check_sft(sft_params(model=MODEL, train_on_inputs="yes"))  # type: ignore[arg-type]
