@@ -109,6 +109,22 @@ def _detail(exc: together.APIStatusError) -> str:
     return ""
 
 
+def _auth_message(exc: together.AuthenticationError, what: str) -> str:
+    """The SDK's own 401 message when it wrote a specific one (its upload says the job would
+    exceed the free-trial credits), else a plain one. The server's detail is added."""
+    detail = redact(_detail(exc))
+    said = redact(str(exc.message or ""))
+    generic = not said or said.startswith("Error code:")
+    if generic:
+        return (
+            f"Together rejected the API key (HTTP 401) while {what}"
+            + (f": {detail}" if detail else "")
+            + ". Check TOGETHER_API_KEY, or pass client=together.Together(api_key=...) with a "
+            "valid key."
+        )
+    return f"{said} (HTTP 401 while {what}" + (f"; Together said: {detail})" if detail else ")")
+
+
 @contextlib.contextmanager
 def api_errors(*, model: str | None = None, what: str = "talking to Together") -> Iterator[None]:
     """Turn SDK exceptions raised inside the block into plain :class:`LaunchError` s.
@@ -118,11 +134,8 @@ def api_errors(*, model: str | None = None, what: str = "talking to Together") -
     """
     try:
         yield
-    except together.AuthenticationError:
-        raise AuthenticationFailed(
-            "Together rejected the API key (HTTP 401). Check TOGETHER_API_KEY, or pass "
-            "client=together.Together(api_key=...) with a valid key."
-        ) from None
+    except together.AuthenticationError as exc:
+        raise AuthenticationFailed(_auth_message(exc, what)) from None
     except together.NotFoundError as exc:
         if model is not None:
             raise UnknownModel(model, detail=redact(_detail(exc))) from None

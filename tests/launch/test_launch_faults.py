@@ -69,6 +69,21 @@ def test_rejected_key_is_a_plain_message(api: LocalTogether, dpo_file: Path) -> 
     assert err.value.__suppress_context__
 
 
+def test_a_401_on_upload_keeps_the_sdks_own_message(
+    api: LocalTogether, client: Any, dpo_file: Path
+) -> None:
+    # Limits were readable (the key is good); the upload is refused: the SDK says why.
+    api.inject("POST /v1/files", status=401, message="Free trial limit reached (simulated)")
+    with pytest.raises(AuthenticationFailed) as err:
+        launch_dpo(dpo_file, model=MODEL, client=client, progress=False)
+    text = str(err.value)
+    assert text.startswith("This job would exceed your free trial credits.")
+    assert "HTTP 401 while uploading train.jsonl" in text
+    assert "Free trial limit reached (simulated)" in text
+    assert "rejected the API key" not in text
+    assert not api.state.jobs
+
+
 def test_missing_key_is_a_plain_message(dpo_file: Path) -> None:
     with pytest.raises(AuthenticationFailed, match="set the TOGETHER_API_KEY"):
         launch_dpo(dpo_file, model=MODEL)
