@@ -32,6 +32,7 @@ from prefnb.validation.lines import LONG_LINE_BYTES, count_byte, split_lines
 from prefnb.validation.profiles import openai_problems, strict_problems
 from prefnb.validation.report import Finding, Severity
 from prefnb.validation.together import MSG_JSON, Problem, check_line
+from prefnb.validation.together_current import check_current
 from prefnb.validation.warnings import PairStats, text_of
 
 __all__ = ["LineChecker"]
@@ -157,6 +158,17 @@ class LineChecker:
             for p in problems:
                 self._problem(p, n, pair_id, "error")
             if not problems:
+                self._add_stats(obj, n)
+            return
+        if self.profile == "together":
+            fmt, errors, warns = check_current(obj, n, self.dataset_format)
+            if self.dataset_format is None and fmt is not None:
+                self.dataset_format = fmt
+            for p in errors[:1]:
+                self._problem(p, n, pair_id, "error")
+            for p in warns:
+                self._problem(p, n, pair_id, "warning")
+            if not errors and fmt == _PREF:
                 self._add_stats(obj, n)
             return
         fmt, problem = check_line(obj, n, self.dataset_format)

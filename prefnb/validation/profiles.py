@@ -1,10 +1,14 @@
-"""Validation profiles beyond Together's own check: ``strict`` and ``openai``.
+"""Validation profiles: ``together`` (default), ``together-1.5.34``, ``strict`` and ``openai``.
 
-* ``together`` — exactly together 1.5.34's ``check_file`` verdict (see :mod:`.together`).
-* ``strict`` — ``together`` plus the safe export profile: only ``input.messages``, an optional
-  system message then strictly alternating user/assistant turns ending with user, each output
-  exactly ``[{"role": "assistant", "content": "<non-empty string>"}]``, outputs that differ,
-  and file hygiene (no CRLF, NaN or duplicate keys).
+* ``together`` — Together's preference format as documented today and declared by the 3.1.1
+  SDK: tools, ``tool_calls`` outputs, the tool role, reasoning and sample weights (see
+  :mod:`.together_current`, which cites the source of each rule).
+* ``together-1.5.34`` — exactly together 1.5.34's local ``check_file`` verdict and messages
+  (see :mod:`.together`); the conformance corpus runs against it.
+* ``strict`` — ``together-1.5.34`` plus the safe export profile: only ``input.messages``,
+  an optional system message then strictly alternating user/assistant turns ending with user,
+  each output exactly ``[{"role": "assistant", "content": "<non-empty string>"}]``, outputs
+  that differ, and file hygiene (no CRLF, NaN or duplicate keys).
 * ``openai`` — OpenAI's preference format: ``input.tools`` and ``input.parallel_tool_calls``
   allowed, tool and developer roles, assistant ``tool_calls``; text only.
 
@@ -26,7 +30,7 @@ from prefnb.validation.together import Problem
 
 __all__ = ["PROFILES", "check_profile_name", "openai_problems", "strict_problems"]
 
-PROFILES: Final[tuple[str, ...]] = ("together", "strict", "openai")
+PROFILES: Final[tuple[str, ...]] = ("together", "together-1.5.34", "strict", "openai")
 
 _OUTPUT_KEYS: Final[tuple[str, ...]] = ("preferred_output", "non_preferred_output")
 _OPENAI_TOP: Final[tuple[str, ...]] = ("input", *_OUTPUT_KEYS)

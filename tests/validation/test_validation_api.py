@@ -86,13 +86,20 @@ def test_dataframe_bad_row_is_a_finding_not_a_traceback() -> None:
 
 
 def test_record_iterables_are_checked_by_position() -> None:
-    recs = [line(), {**line(), "id": 3}]
+    recs = [line(), {**line(), "input": "x"}]
     report = validate(iter(recs))
-    assert [(e.line, e.code, e.path) for e in report.errors] == [(2, "together.extra_column", "id")]
+    assert [(e.line, e.code, e.path) for e in report.errors] == [
+        (2, "together.input_not_dict", "input")
+    ]
+    # together 1.5.34 refused an extra top-level key; Together accepts it today (a warning).
+    recs = [line(), {**line(), "id": 3}]
+    old = validate(iter(recs), profile="together-1.5.34")
+    assert [(e.line, e.code, e.path) for e in old.errors] == [(2, "together.extra_column", "id")]
+    assert (2, "together.extra_key") in [(w.line, w.code) for w in validate(recs).warnings]
 
 
 def test_unknown_profile_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="together, strict, openai"):
+    with pytest.raises(ValueError, match=r"together, together-1\.5\.34, strict, openai"):
         validate([line()], profile="lenient")
 
 

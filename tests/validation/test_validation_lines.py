@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from prefnb.validation import checker as checker_mod
 from prefnb.validation import engine, lines, validate
 from prefnb.validation.together import MSG_JSON, check_line
+from prefnb.validation.together_current import check_current
 
 
 def pref(prompt: str = "hi", pref: str = "hello", rej: str = "bye") -> dict[str, Any]:
@@ -160,8 +161,9 @@ def test_wrong_extension_is_an_error_but_content_is_still_checked(tmp_path: Path
 # -- the streaming machinery against a straightforward reference ------------------------------
 
 
-def reference(path: Path) -> list[tuple[int, str]]:
-    """Per-line errors computed the obvious way: text mode, json.loads, check_line."""
+def reference(path: Path, *, current: bool = False) -> list[tuple[int, str]]:
+    """Per-line errors computed the obvious way: text mode, json.loads, check_line (or the
+    current ``together`` profile's check_current)."""
     out: list[tuple[int, str]] = []
     fmt = None
     with open(path, encoding="utf-8", newline=None) as fh:
@@ -174,7 +176,11 @@ def reference(path: Path) -> list[tuple[int, str]]:
             except ValueError:
                 out.append((n, "together.json"))
                 continue
-            got, problem = check_line(obj, n, fmt)
+            if current:
+                got, errors, _ = check_current(obj, n, fmt)
+                problem = errors[0] if errors else None
+            else:
+                got, problem = check_line(obj, n, fmt)
             fmt = fmt or got
             if problem:
                 out.append((n, problem.code))
@@ -218,12 +224,13 @@ def test_blocks_and_fast_path_match_reference(
     p.write_bytes(data)
     if not data:
         return
-    expected = reference(p)
-    got = [
-        (line, "together.json" if code == "file.truncated_last_line" else code)
-        for line, code in codes(validate(p, max_errors=10_000))
-    ]
-    assert got == expected
+    for profile in ("together-1.5.34", "together"):
+        expected = reference(p, current=profile == "together")
+        got = [
+            (line, "together.json" if code == "file.truncated_last_line" else code)
+            for line, code in codes(validate(p, max_errors=10_000, profile=profile))
+        ]
+        assert got == expected, profile
     assert validate(p).n_rows == len(re.findall(rb"\r\n|\r|\n", data)) + (
         0 if data.endswith((b"\n", b"\r")) else 1
     )

@@ -129,3 +129,80 @@ def test_openai_rules(mutate: Any, code: str) -> None:
 
 def test_openai_not_an_object() -> None:
     assert openai_codes([1]) == ["openai.not_object"]
+
+
+# --- the current `together` profile vs `together-1.5.34` ---------------------------------
+
+
+def tool_line() -> dict[str, Any]:
+    """A tool-calling preference line as Together documents it today."""
+    return {
+        "input": {
+            "messages": [
+                {"role": "user", "content": "Weather in Paris?"},
+                {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function",
+                 "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": "{\"temp\": 18}"},
+            ],
+            "tools": [{"type": "function", "function": {"name": "get_weather",
+                       "parameters": {"type": "object"}}}],
+            "parallel_tool_calls": False,
+        },
+        "preferred_output": [{"role": "assistant", "content": "18 °C in Paris."}],
+        "non_preferred_output": [{"role": "assistant", "tool_calls": [{"id": "c2",
+            "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]}],
+    }  # fmt: skip
+
+
+def reasoning_line() -> dict[str, Any]:
+    line = pref()
+    line["preferred_output"][0]["reasoning"] = "Greet back, briefly."
+    line["non_preferred_output"][0]["reasoning"] = "Be curt."
+    line["weight"] = 2.0  # a sample weight
+    return line
+
+
+def test_tool_calling_and_reasoning_lines_pass_together_but_not_1_5_34() -> None:
+    for line in (tool_line(), reasoning_line()):
+        assert validate([line, line], profile="together").ok
+    old = validate([tool_line()], profile="together-1.5.34")
+    assert [e.code for e in old.errors] == ["together.message_missing_content"]
+    assert old.errors[0].message == "Missing required column `content` in message on line 1."
+    old = validate([reasoning_line()], profile="together-1.5.34")
+    assert [e.code for e in old.errors] == ["together.extra_column"]
+    role = tool_line()
+    role["input"]["messages"][1]["content"] = "calling"
+    assert [e.code for e in validate([role], profile="together-1.5.34").errors] == [
+        "together.role_invalid"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        (lambda x: x["input"]["messages"][1]["tool_calls"][0]["function"].update(arguments="{bad"),
+         "together.tool_call_arguments"),
+        (lambda x: x["input"]["messages"][1].pop("tool_calls"), "together.assistant_empty"),
+        (lambda x: x["input"]["messages"][2].pop("content"), "together.message_missing_content"),
+        (lambda x: x["preferred_output"][0].update(role="tool"), "together.output_role"),
+        (lambda x: x["preferred_output"][0].update(reasoning=3), "together.reasoning"),
+        (lambda x: x["input"].update(parallel_tool_calls="yes"), "together.parallel_tool_calls"),
+        (lambda x: x["input"]["messages"][0].update(tool_calls=[]), "together.tool_calls_role"),
+        (lambda x: x.update(weight=-1), "together.sample_weight"),
+        (lambda x: x["input"]["messages"][0].update(weight=2), "together.weight_value"),
+        (lambda x: x["input"]["messages"].pop(), "together.last_input_assistant"),
+    ],
+)  # fmt: skip
+def test_together_still_refuses_what_together_refuses(change: Any, code: str) -> None:
+    line = tool_line()
+    change(line)
+    assert [e.code for e in validate([line], profile="together").errors] == [code]
+
+
+def test_risky_rows_together_accepts_stay_warnings() -> None:
+    line = tool_line()
+    line["input"]["tools"][0]["function"]["name"] = "other"
+    line["id"] = "row-1"
+    report = validate([line], profile="together")
+    assert report.ok
+    assert {w.code for w in report.warnings} >= {"together.unknown_tool", "together.extra_key"}
