@@ -68,6 +68,8 @@ class Intent:
 
 
 def _epoch(value: object) -> float | None:
+    if isinstance(value, datetime):  # the SDK's to_dict() keeps datetimes
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str) and value:

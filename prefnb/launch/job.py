@@ -76,6 +76,8 @@ def safe_url(url: object) -> str | None:
 
 
 def _parse_time(value: object) -> float | None:
+    if isinstance(value, datetime):  # the SDK's to_dict() keeps datetimes
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str) and value:
@@ -87,6 +89,48 @@ def _parse_time(value: object) -> float | None:
             dt = dt.replace(tzinfo=UTC)
         return dt.timestamp()
     return None
+
+
+def cli_progress(info: dict[str, Any], now: float) -> tuple[float, float] | None:
+    """(fraction done, seconds left) as together 3.1.1's CLI computes them, or None.
+
+    The CLI reads ``progress.seconds_remaining`` as the run's estimated length from
+    ``started_at``: done = elapsed / seconds_remaining, left = seconds_remaining − elapsed
+    (``generate_progress_bar`` / ``generate_progress_text`` in ``lib/cli/api/_utils.py``).
+
+    >>> cli_progress({"started_at": 100.0, "progress": {"estimate_available": True,
+    ...               "seconds_remaining": 400}}, now=200.0)
+    (0.25, 300.0)
+    """
+    progress = info.get("progress") or {}
+    started = _parse_time(info.get("started_at"))
+    total = progress.get("seconds_remaining")
+    if started is None or not progress.get("estimate_available") or now < started:
+        return None
+    if not isinstance(total, (int, float)) or total <= 0:
+        return None
+    elapsed = now - started
+    return min(elapsed / total, 1.0), max(total - elapsed, 0.0)
+
+
+def cli_eta(info: dict[str, Any], now: float) -> float | None:
+    """Seconds left as the CLI shows them ("N/A" once the estimate is overrun → None)."""
+    got = cli_progress(info, now)
+    if got is None or got[1] <= 0:
+        return None
+    return got[1]
+
+
+def step_text(snap: JobSnapshot) -> str:
+    """``"step 12/40"``, ``"step 12"`` or ``"step n/a"`` when the server says nothing.
+
+    >>> step_text({"steps_done": None, "total_steps": None})  # type: ignore[typeddict-item]
+    'step n/a'
+    """
+    done, total = snap["steps_done"], snap["total_steps"]
+    if done is None and total is None:
+        return "step n/a"
+    return f"step {done or 0}/{total}" if total else f"step {done}"
 
 
 def _fmt_eta(seconds: float | None) -> str:
@@ -182,27 +226,27 @@ class Job:
         return str(info.get("status"))
 
     # -- derived ----------------------------------------------------------------------------
-    def snapshot(self, *, events: int = 3) -> JobSnapshot:
-        """What a monitor shows, from the last fetched state (no request)."""
+    def snapshot(self, *, events: int = 3, now: float | None = None) -> JobSnapshot:
+        """What a monitor shows, from the last fetched state (no request).
+
+        Steps come from ``steps_completed``/``total_steps`` when the server sends them (the
+        3.1.1 response type does not declare them), else from the newest event that carries
+        a step; ``None`` when neither says ("step n/a"). The ETA is computed as the 3.1.1
+        CLI does: ``progress.seconds_remaining`` minus the time since ``started_at``.
+        """
         info = self._info
+        evs = self._events or info.get("events") or []
         done = info.get("steps_completed")
         total = info.get("total_steps")
         wandb = info.get("wandb_url")
-        for ev in reversed(self._events or info.get("events") or []):
+        for ev in reversed(evs):
             total = total or ev.get("total_steps")
             wandb = wandb or ev.get("wandb_url")
-        eta: float | None = None
-        progress = info.get("progress") or {}
-        if progress.get("estimate_available"):
-            eta = float(progress.get("seconds_remaining") or 0)
-        elif isinstance(done, int) and isinstance(total, int) and 0 < done < total:
-            started = _parse_time(info.get("started_at"))
-            if started is not None:
-                elapsed = max(time.time() - started, 0.0)
-                eta = elapsed / done * (total - done)
+            if not isinstance(done, int) and isinstance(ev.get("step"), int):
+                done = ev["step"]
+        eta = cli_eta(info, time.time() if now is None else now)
         if info.get("status") in TERMINAL:
             eta = None
-        evs = self._events or info.get("events") or []
         return {
             "id": self.id,
             "status": str(info.get("status") or "unknown"),
@@ -243,14 +287,16 @@ class Job:
                 if failures >= 8:
                     raise
             snap = self.snapshot(events=0)
+            steps = step_text(snap)
+            eta = _fmt_eta(snap["eta_seconds"])
             if snap["total_steps"]:
                 bar.set_total(snap["total_steps"])
-            steps = f"{snap['steps_done'] or 0}/{snap['total_steps'] or '?'} steps"
-            eta = _fmt_eta(snap["eta_seconds"])
-            bar.update(
-                snap["steps_done"] or 0,
-                f"{snap['status']} · {steps}" + (f" · ETA {eta}" if eta else ""),
-            )
+                value = snap["steps_done"] or 0
+            else:  # no step count: fill the bar by time, as the CLI does
+                bar.set_total(1000)
+                timed = cli_progress(self._info, time.time())
+                value = round(timed[0] * 1000) if timed else 0
+            bar.update(value, f"{snap['status']} · {steps}" + (f" · ETA {eta}" if eta else ""))
             if snap["status"] in TERMINAL:
                 bar.close(f"{snap['status']} · {steps}", ok=snap["status"] == "completed")
                 break

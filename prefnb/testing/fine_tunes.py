@@ -95,9 +95,13 @@ def job_json(state: State, rec: JobRecord, *, full: bool) -> dict[str, Any]:
         param_count=param_count(rec.model),
         trainingfile_numlines=rec.n_lines,
         trainingfile_size=rec.file_bytes,
+        # As the 3.1.1 CLI reads it: the run's estimated length from started_at (wall
+        # seconds), so seconds_remaining − (now − started_at) is the time left.
         progress={
             "estimate_available": running,
-            "seconds_remaining": round(job.seconds_remaining(now) / state.clock.speed)
+            "seconds_remaining": round(
+                state.clock.wall(job.completes_at()) - state.clock.wall(job.created + 4.0)
+            )
             if running
             else 0,
         },
