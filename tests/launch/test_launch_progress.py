@@ -34,7 +34,8 @@ def test_eta_matches_the_clis_text_on_a_running_job(dpo_file: Path) -> None:
     assert ours is not None
     assert cli == f"{_human_readable_time(ours)} left"
     fraction, left = cli_progress(info, now.timestamp()) or (None, None)
-    assert fraction is not None and 0 < fraction < 1
+    assert fraction is not None
+    assert 0 < fraction < 1
     assert left == ours
 
 
