@@ -19,6 +19,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
+import pandas as pd
+
 from prefnb.launch.credentials import resolve_client
 from prefnb.launch.errors import JobFailed, TogetherUnavailable, api_errors
 from prefnb.launch.ledger import Ledger
@@ -212,7 +214,25 @@ class Job:
             data = self.client.fine_tuning.list_checkpoints(self.id).to_dict().get("data", [])
         return [{**c, "job_id": self.id} for c in data]  # type: ignore[typeddict-item]
 
-    def metrics(self) -> list[dict[str, Any]]:
+    def metrics(
+        self,
+        *,
+        resolution: int | None = None,
+        step_range: tuple[int | None, int | None] = (None, None),
+    ) -> pd.DataFrame:
+        """The job's metrics as prefnb's tidy frame, the same as ``prefnb.metrics(job)``.
+
+        Columns ``job_id, step, split, metric, raw_key, value, logged_at``; the API's own
+        rows are :meth:`metric_rows`.
+
+        Example:
+            >>> job.metrics().query("metric == 'loss'")  # doctest: +SKIP
+        """
+        from prefnb.training_metrics import metrics
+
+        return metrics(self, self.client, resolution=resolution, step_range=step_range)
+
+    def metric_rows(self) -> list[dict[str, Any]]:
         """Raw metric rows in logged order (W&B-style keys such as ``train/loss``)."""
         with api_errors(what=f"reading the metrics of {self.id}"):
             rows = self.client.fine_tuning.list_metrics(self.id).to_dict().get("metrics")

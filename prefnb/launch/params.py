@@ -143,6 +143,14 @@ def _check_common(p: TrainingParams) -> None:
             "lora_r, lora_alpha, lora_dropout and lora_trainable_modules only apply with LoRA; "
             "remove them or drop lora=False."
         )
+    if p.get("lora") is None and any(_given(p, k) is not None for k in lora_only[:3]):
+        given = ", ".join(k for k in lora_only[:3] if _given(p, k) is not None)
+        warn_user(
+            f"{given} without lora=True is not sent: like Together's SDK, prefnb sends LoRA "
+            "settings only with lora=True (without it the server uses LoRA at the model's "
+            "default rank, or the parent job's type). Add lora=True to use them.",
+            LaunchWarning,
+        )
     suffix = _given(p, "suffix")
     if suffix is not None and len(suffix) > 40:
         raise ParameterError(f"suffix is at most 40 characters (got {len(suffix)})")

@@ -32,6 +32,7 @@ def test_every_dpo_hyperparameter_reaches_the_request_and_the_job_completes(
         dpo_beta=0.25,
         dpo_normalize_logratios_by_length=True,
         rpo_alpha=0.5,
+        lora=True,
         lora_r=16,
         lora_alpha=48,
         lora_dropout=0.05,
@@ -87,9 +88,14 @@ def test_every_dpo_hyperparameter_reaches_the_request_and_the_job_completes(
     assert body["training_file"] != body["validation_file"]
     # Everything a finished job offers is readable through the Job.
     assert [c["step"] for c in job.checkpoints()]
-    rows = job.metrics()
+    rows = job.metric_rows()
     assert rows
     assert "train/loss" in rows[0]
+    # metrics() is the tidy frame, the same as prefnb.metrics(job).
+    tidy = job.metrics()
+    assert list(tidy.columns[:4]) == ["job_id", "step", "split", "metric"]
+    assert set(tidy["metric"]) >= {"loss"}
+    assert tidy.equals(prefnb.metrics(job))
     assert any(e["type"] == "job_complete" for e in job.events())
     # The W&B key went to Together but not into the ledger.
     ledger = (Path(prefnb.launch.ledger.default_path())).read_bytes()
@@ -108,6 +114,16 @@ def test_simpo_gamma_drops_the_reference_model_and_says_so(
     out = capsys.readouterr().out
     assert "SimPO" in out
     assert "reference model is dropped" in out
+
+
+def test_lora_settings_without_lora_warn_that_the_sdk_drops_them(
+    api: LocalTogether, client: Any, dpo_file: Path
+) -> None:
+    from prefnb.launch import LaunchWarning
+
+    with pytest.warns(LaunchWarning, match="lora_r without lora=True is not sent"):
+        launch_dpo(dpo_file, model=MODEL, lora_r=16, client=client, progress=False)
+    assert "training_type" not in created(api)[0]
 
 
 def test_full_training_sends_full_type(api: LocalTogether, client: Any, dpo_file: Path) -> None:
