@@ -22,6 +22,7 @@ from prefnb.launch.launcher import launch_dpo, launch_sft, launch_sft_then_dpo, 
 from prefnb.launch.ledger import Ledger, jobs
 from prefnb.launch.monitor import JobMonitor
 from prefnb.launch.params import LaunchWarning
+from prefnb.launch.upload import delete_file
 
 __all__ = [
     "TERMINAL",
@@ -38,6 +39,7 @@ __all__ = [
     "ParameterError",
     "TogetherUnavailable",
     "UnknownModel",
+    "delete_file",
     "jobs",
     "launch_dpo",
     "launch_sft",

@@ -14,15 +14,20 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import html
+import os
+import re
+import tempfile
 import time
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from pathlib import Path
+from typing import Any, Literal, TypedDict
 
 import pandas as pd
 
 from prefnb.launch.credentials import resolve_client
-from prefnb.launch.errors import JobFailed, TogetherUnavailable, api_errors
+from prefnb.launch.errors import JobFailed, LaunchError, TogetherUnavailable, api_errors
 from prefnb.launch.ledger import Ledger
 from prefnb.launch.progress import ProgressLine
 
@@ -135,6 +140,51 @@ def step_text(snap: JobSnapshot) -> str:
     return f"step {done or 0}/{total}" if total else f"step {done}"
 
 
+def together_omit() -> Any:
+    from together._types import omit
+
+    return omit
+
+
+def _save(resp: Any, target: Path, job_id: str, *, progress: bool) -> Path:
+    """Stream a download response to ``target`` atomically, checking size and MD5."""
+    disposition = resp.headers.get("content-disposition", "")
+    match = re.search(r'filename="?([^";/\\]+)"?', disposition)
+    name = match.group(1) if match else f"{job_id}.tar.zst"
+    final = target / name if target.is_dir() or str(target).endswith(os.sep) else target
+    final.parent.mkdir(parents=True, exist_ok=True)
+    total = int(resp.headers.get("content-length") or 0)
+    etag = resp.headers.get("etag", "").strip('"')
+    bar = ProgressLine("Download", total or 1, enabled=progress)
+    md5, got = hashlib.md5(usedforsecurity=False), 0
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in resp.iter_bytes(1 << 16):
+                out.write(chunk)
+                md5.update(chunk)
+                got += len(chunk)
+                bar.update(got, f"{final.name}: {got:,} / {total:,} bytes")
+        if total and got != total:
+            raise LaunchError(
+                f"The download of {job_id} stopped at {got:,} of {total:,} bytes; nothing was "
+                "saved. Try again."
+            )
+        if re.fullmatch(r"[0-9a-f]{32}", etag) and md5.hexdigest() != etag:
+            raise LaunchError(
+                f"The download of {job_id} does not match Together's checksum (MD5 "
+                f"{md5.hexdigest()} ≠ {etag}); nothing was saved. Try again."
+            )
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        bar.close("download failed", ok=False)
+        raise
+    bar.close(f"saved {final} ({got:,} bytes, checksum ok)")
+    return final
+
+
 def _fmt_eta(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -245,7 +295,64 @@ class Job:
         self._info.update({k: v for k, v in info.items() if v is not None})
         return str(info.get("status"))
 
-    # -- derived ----------------------------------------------------------------------------
+    def delete(self) -> str:
+        """Delete the job from the account (``DELETE /v1/fine-tunes/{id}``); returns
+        Together's message. A job still running must be cancelled first."""
+        status = self.status()
+        if status not in TERMINAL:
+            raise LaunchError(
+                f"{self.id} is {status}: cancel it first (job.cancel()), then delete it."
+            )
+        with api_errors(what=f"deleting {self.id}"):
+            resp = self.client.fine_tuning.delete(self.id)
+        self._info["status"] = "deleted"
+        if self._ledger is not None:
+            self._ledger.update_job(self.id, status="deleted")
+        return str(getattr(resp, "message", None) or f"{self.id} deleted")
+
+    def download(
+        self,
+        path: str | os.PathLike[str] = ".",
+        *,
+        checkpoint: Literal["merged", "adapter"] | None = None,
+        step: int | None = None,
+        progress: bool = True,
+    ) -> Path:
+        """Download the fine-tuned model (or the checkpoint at ``step``) to ``path``.
+
+        ``path`` is a directory (the server's file name is kept) or a file path.
+        ``checkpoint`` is ``"merged"`` (default for LoRA) or ``"adapter"``; full fine-tunes
+        have one kind only. A progress bar shows the bytes received; the size is checked
+        against ``Content-Length`` and the bytes against the server's MD5 ``ETag`` when it
+        sends one. Nothing is left behind when a check fails.
+
+        Example:
+            >>> job.download("models/", checkpoint="adapter")  # doctest: +SKIP
+        """
+        info = self.refresh()
+        ttype = info.get("training_type") or {}
+        lora = not (isinstance(ttype, dict) and ttype.get("type") == "Full")
+        if lora:
+            kind: str = checkpoint or "merged"
+        elif checkpoint is not None:
+            raise LaunchError(
+                f"{self.id} is a full fine-tune: it has no {checkpoint!r} checkpoint, leave "
+                "checkpoint out."
+            )
+        else:
+            kind = "model_output_path"
+        target = Path(path)
+        with api_errors(what=f"downloading {self.id}"):
+            stream = self.client.fine_tuning.with_streaming_response.content(
+                ft_id=self.id,
+                checkpoint=kind,
+                checkpoint_step=step if step is not None else together_omit(),
+            )
+            with stream as resp:
+                return _save(resp, target, self.id, progress=progress)
+
+        # -- derived ----------------------------------------------------------------------------
+
     def snapshot(self, *, events: int = 3, now: float | None = None) -> JobSnapshot:
         """What a monitor shows, from the last fetched state (no request).
 

@@ -27,7 +27,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pandas as pd
 
@@ -284,6 +284,14 @@ class Ledger:
             ids.update(str(r[0]) for r in made)
         return ids
 
+    def forget_file_id(self, base_url: str, file_id: str) -> None:
+        """Drop every remembered upload of ``file_id`` (it was deleted)."""
+        with self._connect() as con:
+            con.execute(
+                "DELETE FROM files WHERE base_url = ? AND file_id = ?",
+                (base_url.rstrip("/"), file_id),
+            )
+
     def frame(self) -> pd.DataFrame:
         """Every job, newest first."""
         with self._connect() as con:
@@ -311,11 +319,40 @@ class Ledger:
         return pd.DataFrame(rows, columns=cols)
 
 
-def jobs(ledger: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+def jobs(
+    ledger: str | os.PathLike[str] | None = None, *, remote: bool = False, client: Any = None
+) -> pd.DataFrame:
     """Every job launched from this machine, newest first, as a DataFrame.
+
+    With ``remote=True`` the account's jobs (``client.fine_tuning.list()``) are listed
+    instead, joined with the ledger: ``launched_here`` says which this machine launched
+    (their ``method``, ``params`` and checksums come from the ledger), and ledger jobs the
+    account no longer has are kept with ``on_account=False``.
 
     >>> import tempfile, pathlib
     >>> jobs(pathlib.Path(tempfile.mkdtemp()) / "jobs.sqlite").empty
     True
     """
-    return Ledger(ledger).frame()
+    local = Ledger(ledger).frame()
+    if not remote:
+        return local
+    from prefnb.launch.credentials import client_base_url, resolve_client
+    from prefnb.launch.errors import api_errors
+
+    client = resolve_client(client)
+    with api_errors(what="listing the account's fine-tuning jobs"):
+        listed = [j.to_dict() for j in client.fine_tuning.list().data or []]
+    cols = ["job_id", "status", "model", "model_output_name", "suffix", "training_file",
+            "from_checkpoint", "created_at"]  # fmt: skip
+    rows = [{"job_id": j.get("id"), **{c: j.get(c) for c in cols[1:]}} for j in listed]
+    account = pd.DataFrame(rows, columns=cols)
+    account["created_at"] = pd.to_datetime(account["created_at"], utc=True, errors="coerce")
+    base = client_base_url(client).rstrip("/")
+    mine = local[local["base_url"] == base].drop(
+        columns=["status", "model", "model_output_name", "from_checkpoint", "created_at"]
+    )
+    out = account.merge(mine, on="job_id", how="outer", indicator=True)
+    out["launched_here"] = out["_merge"] != "left_only"
+    out["on_account"] = out["_merge"] != "right_only"
+    out = out.drop(columns="_merge")
+    return out.sort_values("created_at", ascending=False, na_position="last").reset_index(drop=True)

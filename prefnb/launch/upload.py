@@ -36,7 +36,7 @@ from prefnb.launch.errors import FileValidationFailed, LaunchError, api_errors
 from prefnb.launch.ledger import Ledger
 from prefnb.launch.progress import ProgressLine
 
-__all__ = ["UPLOAD_ATTEMPTS", "file_checksum", "upload_file", "wait_processed"]
+__all__ = ["UPLOAD_ATTEMPTS", "delete_file", "file_checksum", "upload_file", "wait_processed"]
 
 UPLOAD_ATTEMPTS = 4
 _DONE = {"COMPLETED", "FAILED", "INVALID_FORMAT"}
@@ -149,3 +149,17 @@ def wait_processed(
             )
         time.sleep(poll)
         poll = min(poll * 1.5, 5.0)
+
+
+def delete_file(file_id: str, client: Any = None, *, ledger: Ledger | None = None) -> None:
+    """Delete an uploaded file from the account and forget it in the ledger.
+
+    Example:
+        >>> delete_file("file-123")  # doctest: +SKIP
+    """
+    from prefnb.launch.credentials import resolve_client
+
+    client = resolve_client(client)
+    with api_errors(what=f"deleting {file_id}"):
+        client.files.delete(file_id)
+    (ledger or Ledger()).forget_file_id(client_base_url(client), file_id)

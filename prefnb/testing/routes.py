@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from prefnb.testing.account import delete_fine_tune, get_download, get_whoami
 from prefnb.testing.files import (
     delete_file,
     get_file,
@@ -103,6 +104,9 @@ ROUTES: list[tuple[str, re.Pattern[str], str | None, Handler, bool]] = [
             get_fine_tune,
             True,
         ),
+        ("DELETE", r"/v1/fine-tunes/(?P<job_id>[^/]+)", None, delete_fine_tune, True),
+        ("GET", r"/v1/finetune/download", None, get_download, True),
+        ("GET", r"/v3/whoami", None, get_whoami, True),
     )
 ]
 
