@@ -53,6 +53,13 @@ def _drop_type(prop: str) -> Callable[[Schema], None]:
     return patch
 
 
+def _nullable(prop: str) -> Callable[[Schema], None]:
+    def patch(schema: Schema) -> None:
+        schema.setdefault("properties", {}).setdefault(prop, {})["nullable"] = True
+
+    return patch
+
+
 def _allow_property(name: str, prop: Schema) -> Callable[[Schema], None]:
     def patch(schema: Schema) -> None:
         schema.setdefault("properties", {})[name] = prop
@@ -94,6 +101,11 @@ OVERRIDES: tuple[tuple[str, Callable[[Schema], None], str], ...] = (
         "POST /v1/fine-tunes/request",
         _allow_property("wandb_key", {"type": "string"}),
         "the SDK sends the W&B key as wandb_key; the spec names it wandb_api_key",
+    ),
+    (
+        "POST /v1/fine-tunes/estimate-price/request",
+        _nullable("validation_file"),
+        "the 3.1.1 CLI sends validation_file: null to estimate-price when no file is given",
     ),
 )
 
