@@ -113,6 +113,7 @@ def create_once(
     record: Callable[[T], None] = lambda _: None,
     backoff: float = 1.0,
     say: Callable[[str], None] = print,
+    service: str = "Together",
 ) -> T:
     """Create one billable object, never two (see the module docstring).
 
@@ -127,7 +128,7 @@ def create_once(
             record(adopt(found))
             ledger.close_intent(pending["rowid"], object_id=str(found["id"]))
             say(
-                f"An earlier {intent.kind} create was interrupted before its reply; Together "
+                f"An earlier {intent.kind} create was interrupted before its reply; {service} "
                 f"had created {found['id']}, which is used instead of creating another."
             )
             return adopt(found)
@@ -156,7 +157,7 @@ def create_once(
             except Exception:
                 # The intent stays open: the next run reconciles before sending.
                 raise TogetherUnavailable(
-                    f"The {intent.kind} create got no clear answer from Together and its "
+                    f"The {intent.kind} create got no clear answer from {service} and its "
                     "listing could not be read to check whether it was created. Nothing was "
                     "re-sent; run the same launch again to reconcile (it will not pay twice)."
                 ) from None
@@ -164,14 +165,14 @@ def create_once(
                 record(adopt(found))
                 ledger.close_intent(rowid, object_id=str(found["id"]))
                 say(
-                    f"The reply to the {intent.kind} create was lost, but Together had created "
+                    f"The reply to the {intent.kind} create was lost, but {service} had created "
                     f"{found['id']}; using it (nothing was sent twice)."
                 )
                 return adopt(found)
             ledger.close_intent(rowid, object_id=None, state="absent")
             if attempt == CREATE_ATTEMPTS:
                 raise TogetherUnavailable(
-                    f"The {intent.kind} create failed {attempt} times and Together confirms "
+                    f"The {intent.kind} create failed {attempt} times and {service} confirms "
                     "nothing was created. Try again in a few minutes."
                 ) from None
             time.sleep(delay)

@@ -20,7 +20,20 @@ from typing import Any
 
 import together
 
-__all__ = ["client_base_url", "redact", "remember_secret", "resolve_client"]
+__all__ = [
+    "SIMULATED",
+    "client_base_url",
+    "redact",
+    "register_simulator",
+    "remember_secret",
+    "resolve_client",
+    "service_name",
+]
+
+#: What prefnb calls the service when it is talking to LocalTogether.
+SIMULATED = "LocalTogether (simulated)"
+#: Base URLs of LocalTogether servers started in this process.
+_SIMULATORS: set[str] = set()
 
 #: Keys seen in this process (from clients and the environment): redacted wherever text leaves.
 _KNOWN: set[str] = set()
@@ -72,3 +85,24 @@ def resolve_client(client: Any = None) -> Any:
 def client_base_url(client: Any) -> str:
     """The client's base URL without a trailing slash (jobs are recorded per server)."""
     return str(getattr(client, "base_url", "")).rstrip("/")
+
+
+def register_simulator(base_url: str, *, running: bool = True) -> None:
+    """Record (or forget) a LocalTogether base URL, so messages say it is simulated."""
+    with _LOCK:
+        (_SIMULATORS.add if running else _SIMULATORS.discard)(base_url.rstrip("/") + "/")
+
+
+def service_name(client: Any = None, *ids: object) -> str:
+    """``"LocalTogether (simulated)"`` when ``client`` talks to LocalTogether (a server of
+    this process, or ids it minted: ``file-sim-…``, ``ft-sim-…``), else ``"Together"``.
+
+    >>> service_name(None, "ft-sim-1a2b"), service_name(None, "ft-123")
+    ('LocalTogether (simulated)', 'Together')
+    """
+    base = client_base_url(client).rstrip("/") + "/" if client is not None else ""
+    with _LOCK:
+        local = any(base.startswith(url) for url in _SIMULATORS) if base else False
+    if local or any(str(i).startswith(("file-sim-", "ft-sim-")) for i in ids):
+        return SIMULATED
+    return "Together"

@@ -109,7 +109,7 @@ def _detail(exc: together.APIStatusError) -> str:
     return ""
 
 
-def _auth_message(exc: together.AuthenticationError, what: str) -> str:
+def _auth_message(exc: together.AuthenticationError, what: str, service: str) -> str:
     """The SDK's own 401 message when it wrote a specific one (its upload says the job would
     exceed the free-trial credits), else a plain one. The server's detail is added."""
     detail = redact(_detail(exc))
@@ -117,40 +117,43 @@ def _auth_message(exc: together.AuthenticationError, what: str) -> str:
     generic = not said or said.startswith("Error code:")
     if generic:
         return (
-            f"Together rejected the API key (HTTP 401) while {what}"
+            f"{service} rejected the API key (HTTP 401) while {what}"
             + (f": {detail}" if detail else "")
             + ". Check TOGETHER_API_KEY, or pass client=together.Together(api_key=...) with a "
             "valid key."
         )
-    return f"{said} (HTTP 401 while {what}" + (f"; Together said: {detail})" if detail else ")")
+    return f"{said} (HTTP 401 while {what}" + (f"; {service} said: {detail})" if detail else ")")
 
 
 @contextlib.contextmanager
-def api_errors(*, model: str | None = None, what: str = "talking to Together") -> Iterator[None]:
+def api_errors(
+    *, model: str | None = None, what: str = "talking to Together", service: str = "Together"
+) -> Iterator[None]:
     """Turn SDK exceptions raised inside the block into plain :class:`LaunchError` s.
 
     A 404 becomes :class:`UnknownModel` only when ``model`` is given (the block asks about
     a model); every message passes through :func:`~prefnb.launch.credentials.redact`.
+    ``service`` names the server (``"LocalTogether (simulated)"`` offline).
     """
     try:
         yield
     except together.AuthenticationError as exc:
-        raise AuthenticationFailed(_auth_message(exc, what)) from None
+        raise AuthenticationFailed(_auth_message(exc, what, service)) from None
     except together.NotFoundError as exc:
         if model is not None:
             raise UnknownModel(model, detail=redact(_detail(exc))) from None
         raise LaunchError(redact(f"Not found while {what}: {_detail(exc) or exc}")) from None
     except (together.RateLimitError, together.InternalServerError) as exc:
         raise TogetherUnavailable(
-            f"Together kept answering HTTP {exc.status_code} while {what}, even after "
+            f"{service} kept answering HTTP {exc.status_code} while {what}, even after "
             "retrying with backoff. Try again in a few minutes."
         ) from None
     except (together.APIConnectionError, httpx.TransportError):
         raise TogetherUnavailable(
-            f"Could not reach Together while {what} (connection failed or was reset, even "
+            f"Could not reach {service} while {what} (connection failed or was reset, even "
             "after retrying with backoff). Check your network and try again."
         ) from None
     except together.APIStatusError as exc:
         raise LaunchError(
-            redact(f"Together answered HTTP {exc.status_code} while {what}: {_detail(exc) or exc}")
+            redact(f"{service} answered HTTP {exc.status_code} while {what}: {_detail(exc) or exc}")
         ) from None

@@ -26,7 +26,7 @@ from typing import Any, Literal, TypedDict
 
 import pandas as pd
 
-from prefnb.launch.credentials import resolve_client
+from prefnb.launch.credentials import resolve_client, service_name
 from prefnb.launch.errors import JobFailed, LaunchError, TogetherUnavailable, api_errors
 from prefnb.launch.ledger import Ledger
 from prefnb.launch.progress import ProgressLine
@@ -214,7 +214,7 @@ class Job:
     # -- fetching ---------------------------------------------------------------------------
     def refresh(self) -> dict[str, Any]:
         """Fetch the job (``GET /v1/fine-tunes/{id}``) and return its JSON as a dict."""
-        with api_errors(what=f"reading job {self.id}"):
+        with api_errors(service=service_name(self.client), what=f"reading job {self.id}"):
             info = self.client.fine_tuning.retrieve(self.id).to_dict()
         self._info = dict(info)
         if self._ledger is not None:
@@ -252,7 +252,7 @@ class Job:
 
     def events(self) -> list[dict[str, Any]]:
         """The job's events, oldest first, as dicts (``message``, ``type``, ``created_at``…)."""
-        with api_errors(what=f"reading the events of {self.id}"):
+        with api_errors(service=service_name(self.client), what=f"reading the events of {self.id}"):
             data = self.client.fine_tuning.list_events(self.id).to_dict().get("data", [])
         self._events = list(data)
         return self._events
@@ -260,7 +260,9 @@ class Job:
     def checkpoints(self) -> list[Checkpoint]:
         """The job's saved checkpoints (``step``, ``path``, ``checkpoint_type``…, and this
         job's id, so one can be passed as ``from_checkpoint=``)."""
-        with api_errors(what=f"reading the checkpoints of {self.id}"):
+        with api_errors(
+            service=service_name(self.client), what=f"reading the checkpoints of {self.id}"
+        ):
             data = self.client.fine_tuning.list_checkpoints(self.id).to_dict().get("data", [])
         return [{**c, "job_id": self.id} for c in data]  # type: ignore[typeddict-item]
 
@@ -284,13 +286,15 @@ class Job:
 
     def metric_rows(self) -> list[dict[str, Any]]:
         """Raw metric rows in logged order (W&B-style keys such as ``train/loss``)."""
-        with api_errors(what=f"reading the metrics of {self.id}"):
+        with api_errors(
+            service=service_name(self.client), what=f"reading the metrics of {self.id}"
+        ):
             rows = self.client.fine_tuning.list_metrics(self.id).to_dict().get("metrics")
         return list(rows or [])
 
     def cancel(self) -> str:
         """Ask Together to cancel the job; returns the new status (``cancel_requested``…)."""
-        with api_errors(what=f"cancelling {self.id}"):
+        with api_errors(service=service_name(self.client), what=f"cancelling {self.id}"):
             info = self.client.fine_tuning.cancel(self.id).to_dict()
         self._info.update({k: v for k, v in info.items() if v is not None})
         return str(info.get("status"))
@@ -303,7 +307,7 @@ class Job:
             raise LaunchError(
                 f"{self.id} is {status}: cancel it first (job.cancel()), then delete it."
             )
-        with api_errors(what=f"deleting {self.id}"):
+        with api_errors(service=service_name(self.client), what=f"deleting {self.id}"):
             resp = self.client.fine_tuning.delete(self.id)
         self._info["status"] = "deleted"
         if self._ledger is not None:
@@ -342,7 +346,7 @@ class Job:
         else:
             kind = "model_output_path"
         target = Path(path)
-        with api_errors(what=f"downloading {self.id}"):
+        with api_errors(service=service_name(self.client), what=f"downloading {self.id}"):
             stream = self.client.fine_tuning.with_streaming_response.content(
                 ft_id=self.id,
                 checkpoint=kind,

@@ -39,7 +39,12 @@ from together.lib.resources.fine_tuning import create_finetune_request
 from together.lib.types.fine_tuning import FinetuneResponse as FinetuneResponseLib
 
 from prefnb.launch.billable import Intent, create_once
-from prefnb.launch.credentials import client_base_url, remember_secret, resolve_client
+from prefnb.launch.credentials import (
+    client_base_url,
+    remember_secret,
+    resolve_client,
+    service_name,
+)
 from prefnb.launch.errors import (
     DataRejected,
     FileValidationFailed,
@@ -313,7 +318,11 @@ def _launch(
         parent_model, inherited = _parent(client, ref, ledger)
         limits_model = limits_model or parent_model or ref.split(":")[0]
     assert limits_model is not None
-    with api_errors(model=limits_model, what=f"reading the fine-tuning limits of {limits_model}"):
+    with api_errors(
+        service=service_name(client),
+        model=limits_model,
+        what=f"reading the fine-tuning limits of {limits_model}",
+    ):
         limits = client.fine_tuning.model_limits(model_name=limits_model)
     check_limits(p, limits.to_dict(), has_validation=val is not None, inherited_lora=inherited)
     dry, _, _ = _sdk_request(p, limits, "file-dry-run", "file-dry-run" if val else None)
@@ -358,7 +367,7 @@ def _launch(
         else None
     )
     request, pe_type, pe_method = _sdk_request(p, limits, train_id, val_id)
-    with api_errors(what="estimating the price"):
+    with api_errors(service=service_name(client), what="estimating the price"):
         estimate = client.fine_tuning.estimate_price(
             training_file=train_id,
             validation_file=val_id or together_omit(),
@@ -408,7 +417,9 @@ def _launch(
             model_output_name=info.get("model_output_name"),
         )
 
-    with api_errors(model=limits_model, what="creating the fine-tuning job"):
+    with api_errors(
+        service=service_name(client), model=limits_model, what="creating the fine-tuning job"
+    ):
         info = create_once(
             ledger=ledger,
             intent=Intent(kind="fine-tune", key=key, base_url=base, match=match),
@@ -420,9 +431,11 @@ def _launch(
             object_id=lambda d: str(d["id"]),
             record=record,
             say=_say,
+            service=service_name(client, train_id),
         )
     job = Job(str(info["id"]), client, ledger=ledger, info=dict(info))
-    _say(f"Started {p['method'].upper()} job {job.id} on {limits_model}.")
+    where = service_name(client, job.id)
+    _say(f"Started {p['method'].upper()} job {job.id} on {limits_model} ({where}).")
     return job.wait(progress=progress) if wait else job
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 import together
 
-from prefnb.launch.credentials import client_base_url
+from prefnb.launch.credentials import client_base_url, service_name
 from prefnb.launch.errors import FileValidationFailed, LaunchError, api_errors
 from prefnb.launch.ledger import Ledger
 from prefnb.launch.progress import ProgressLine
@@ -86,7 +86,9 @@ def upload_file(
     base = client_base_url(client)
     known = ledger.find_file(base, checksum)
     if known is not None:
-        with api_errors(what=f"checking the earlier upload of {path.name}"):
+        with api_errors(
+            service=service_name(client), what=f"checking the earlier upload of {path.name}"
+        ):
             if _exists(client, known):
                 wait_processed(client, known, path)
                 return known
@@ -96,7 +98,7 @@ def upload_file(
     bar = ProgressLine("Upload", size, enabled=progress)
     quiet = client.with_options(max_retries=0)
     delay = backoff
-    with api_errors(what=f"uploading {path.name}"):
+    with api_errors(service=service_name(client), what=f"uploading {path.name}"):
         for attempt in range(1, UPLOAD_ATTEMPTS + 1):
             try:
                 resp = quiet.files.upload(
@@ -114,7 +116,7 @@ def upload_file(
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
     file_id = str(resp.id)
-    bar.close(f"{path.name} is {file_id} on Together")
+    bar.close(f"{path.name} is {file_id} on {service_name(client, file_id)}")
     ledger.record_file(base, checksum, file_id, path.name)
     wait_processed(client, file_id, path)
     return file_id
@@ -130,7 +132,10 @@ def wait_processed(
     """
     deadline = time.monotonic() + timeout
     while True:
-        with api_errors(what=f"checking Together's processing of {Path(path).name}"):
+        with api_errors(
+            service=service_name(client),
+            what=f"checking Together's processing of {Path(path).name}",
+        ):
             info = client.files.retrieve(file_id)
         status = (info.processing_status or "COMPLETED").upper()
         report = info.validation_report
@@ -160,6 +165,6 @@ def delete_file(file_id: str, client: Any = None, *, ledger: Ledger | None = Non
     from prefnb.launch.credentials import resolve_client
 
     client = resolve_client(client)
-    with api_errors(what=f"deleting {file_id}"):
+    with api_errors(service=service_name(client), what=f"deleting {file_id}"):
         client.files.delete(file_id)
     (ledger or Ledger()).forget_file_id(client_base_url(client), file_id)

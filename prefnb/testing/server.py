@@ -164,11 +164,17 @@ class LocalTogether:
             name=f"LocalTogether:{server.server_address[1]}",
         )  # fmt: skip
         self._thread.start()
+        from prefnb.launch.credentials import register_simulator
+
+        register_simulator(self.base_url)
         return self
 
     def stop(self) -> None:
         if self._server is None:
             return
+        from prefnb.launch.credentials import register_simulator
+
+        register_simulator(self.base_url, running=False)
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:

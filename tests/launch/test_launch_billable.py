@@ -119,3 +119,13 @@ def test_the_helper_is_generic(tmp_path: Path) -> None:
     assert got["id"] == "eval-1"
     assert sent == 1
     assert "eval-1" in ledger.known_ids("http://x")
+
+
+def test_messages_name_localtogether_as_simulated(
+    api: LocalTogether, client: Any, dpo_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    launch_dpo(dpo_file, model=MODEL, client=client)
+    captured = capsys.readouterr()
+    assert "(LocalTogether (simulated))." in captured.out
+    assert "on LocalTogether (simulated)" in captured.err  # the upload line
+    assert "on Together" not in captured.out + captured.err
