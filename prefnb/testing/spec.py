@@ -103,6 +103,11 @@ OVERRIDES: tuple[tuple[str, Callable[[Schema], None], str], ...] = (
         "the SDK sends the W&B key as wandb_key; the spec names it wandb_api_key",
     ),
     (
+        "schemas/FineTuneModelLimits",
+        _nullable("full_training"),
+        "the SDK's FinetuneModelLimits.full_training is Optional: a LoRA-only model has none",
+    ),
+    (
         "POST /v1/fine-tunes/estimate-price/request",
         _nullable("validation_file"),
         "the 3.1.1 CLI sends validation_file: null to estimate-price when no file is given",
