@@ -314,6 +314,22 @@ class Job:
             self._ledger.update_job(self.id, status="deleted")
         return str(getattr(resp, "message", None) or f"{self.id} deleted")
 
+    def confirm_delete(self) -> Any:
+        """A widget asking whether to delete this job; deletes only when Delete is clicked.
+
+        Example:
+            >>> job.confirm_delete()  # doctest: +SKIP
+        """
+        from prefnb.launch.confirm import Confirm
+
+        where = service_name(self.client, self.id)
+        return Confirm(
+            f"Delete {self.id} ({self.last_status or 'status unknown'}) from {where}? Its "
+            "checkpoints and model go too; this cannot be undone.",
+            "Delete job",
+            self.delete,
+        )
+
     def download(
         self,
         path: str | os.PathLike[str] = ".",

@@ -156,15 +156,32 @@ def wait_processed(
         poll = min(poll * 1.5, 5.0)
 
 
-def delete_file(file_id: str, client: Any = None, *, ledger: Ledger | None = None) -> None:
+def delete_file(
+    file_id: str, client: Any = None, *, ledger: Ledger | None = None, confirm: bool = False
+) -> Any:
     """Delete an uploaded file from the account and forget it in the ledger.
+
+    ``confirm=True`` returns a widget that deletes only when its Delete button is clicked.
 
     Example:
         >>> delete_file("file-123")  # doctest: +SKIP
     """
+    if confirm:
+        from prefnb.launch.confirm import Confirm
+        from prefnb.launch.credentials import resolve_client
+
+        client = resolve_client(client)
+        where = service_name(client, file_id)
+        return Confirm(
+            f"Delete the file {file_id} from {where}? Jobs that used it keep running; "
+            "this cannot be undone.",
+            "Delete file",
+            lambda: delete_file(file_id, client, ledger=ledger) or f"{file_id} deleted",
+        )
     from prefnb.launch.credentials import resolve_client
 
     client = resolve_client(client)
     with api_errors(service=service_name(client), what=f"deleting {file_id}"):
         client.files.delete(file_id)
     (ledger or Ledger()).forget_file_id(client_base_url(client), file_id)
+    return None

@@ -349,7 +349,7 @@ def confirm(side_python: str, paths: list[Path]) -> None:
     mismatches = []
     for p in paths:
         s = sdk[p.name]
-        report = validate(p, profile="together")
+        report = validate(p, profile="together-1.5.34")
         first = report.errors[0] if report.errors else None
         message = s["filetype"] if p.suffix != ".jsonl" else s["message"]
         entry = {

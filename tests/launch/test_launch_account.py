@@ -72,3 +72,25 @@ def test_a_running_job_is_not_deleted(dpo_file: Path) -> None:
         with pytest.raises(LaunchError, match="cancel it first"):
             job.delete()
         assert job.id in slow.state.jobs
+
+
+def test_deleting_from_the_widget_needs_a_confirming_click(
+    api: LocalTogether, client: Any, dpo_file: Path
+) -> None:
+    job = launch_dpo(dpo_file, model=MODEL, client=client, wait=True, progress=False)
+    keep = job.confirm_delete()
+    assert "LocalTogether (simulated)" in keep.question.value
+    keep.no.click()
+    assert job.id in api.state.jobs
+    assert keep.yes.disabled
+    box = job.confirm_delete()
+    assert job.id in api.state.jobs  # showing it deletes nothing
+    box.yes.click()
+    assert job.id not in api.state.jobs
+    assert "deleted" in box.status.value
+    file_id = api.requests_to("POST /v1/fine-tunes")[0].body["training_file"]
+    ask = delete_file(file_id, client, confirm=True)
+    assert file_id in api.state.files
+    ask.yes.click()
+    assert file_id not in api.state.files
+    assert ask.status.value == f"{file_id} deleted"
