@@ -58,11 +58,18 @@ class Intent:
     match: Mapping[str, Any] = field(default_factory=dict)
 
     def matches(self, obj: Mapping[str, Any], *, since: float) -> bool:
-        """``obj`` (a listed object's JSON) carries every field of :attr:`match` and was
-        created after ``since`` (epoch seconds, less :data:`CLOCK_SLACK_S`)."""
-        for k, v in self.match.items():
-            if obj.get(k) != v:
-                return False
+        """``obj`` (a listed object's JSON) agrees with :attr:`match` and was created after
+        ``since`` (epoch seconds, less :data:`CLOCK_SLACK_S`).
+
+        A field the listing leaves out is not held against it (a listing that omits, say,
+        ``suffix`` must not make a created job look absent and get it paid twice), but at
+        least one field of :attr:`match` must be present and equal.
+        """
+        shown = [k for k in self.match if obj.get(k) is not None]
+        if self.match and not shown:
+            return False
+        if any(obj.get(k) != self.match[k] for k in shown):
+            return False
         created = _epoch(obj.get("created_at"))
         return created is None or created >= since - CLOCK_SLACK_S
 

@@ -129,3 +129,14 @@ def test_messages_name_localtogether_as_simulated(
     assert "(LocalTogether (simulated))." in captured.out
     assert "on LocalTogether (simulated)" in captured.err  # the upload line
     assert "on Together" not in captured.out + captured.err
+
+
+def test_an_intent_matches_on_the_fields_a_listing_shows() -> None:
+    intent = Intent(kind="fine-tune", key="k", base_url="http://x",
+                    match={"training_file": "file-1", "model": "m", "suffix": "s"})  # fmt: skip
+    now = time.time()
+    assert intent.matches({"training_file": "file-1", "model": "m", "created_at": now}, since=now)
+    assert not intent.matches({"training_file": "file-2", "model": "m"}, since=now)
+    assert not intent.matches({"training_file": "file-1", "suffix": "other"}, since=now)
+    assert not intent.matches({"id": "ft-1"}, since=now)  # nothing to recognise it by
+    assert not intent.matches({"training_file": "file-1", "created_at": now - 3600}, since=now)
