@@ -24,6 +24,15 @@ Example:
 from __future__ import annotations
 
 from prefnb.testing.faults import Fault
+from prefnb.testing.models import FINE_TUNING_MODELS, FineTuneModel
 from prefnb.testing.server import REJECTED_KEY, SIMULATED_KEY, LocalTogether, RecordedRequest
 
-__all__ = ["REJECTED_KEY", "SIMULATED_KEY", "Fault", "LocalTogether", "RecordedRequest"]
+__all__ = [
+    "FINE_TUNING_MODELS",
+    "REJECTED_KEY",
+    "SIMULATED_KEY",
+    "Fault",
+    "FineTuneModel",
+    "LocalTogether",
+    "RecordedRequest",
+]

@@ -20,6 +20,11 @@ source:
      ``arguments`` (if any) as a JSON string of an object; message weights are 0 or 1; the
      prompt must not end with an assistant message.
 
+Undecided by the docs, and prefnb's choice: the per-sample weight is a top-level numeric
+``weight`` ≥ 0 (the report says only that sample weights exist); a tool call's name missing from
+``input.tools`` is a warning (together-py 2.x refused it for conversations only); top-level keys
+beyond the three columns and ``weight`` are warnings, not errors (3.1.1 no longer checks them).
+
 Rows Together accepts but that are risky (an unknown top-level key, a call to a function not
 in ``input.tools``) are warnings, not errors. Non-preference lines keep together 1.5.34's
 rules (:mod:`.together`).
