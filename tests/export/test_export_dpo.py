@@ -125,13 +125,13 @@ def test_invalid_row_leaves_an_existing_file_untouched(tmp_path: Path) -> None:
     out.write_bytes(b"previous content\n")
     df = _table(
         {
-            "prompt": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
+            "prompt": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
             "response_a": "x",
             "response_b": "y",
             "label": "b",
         }
     )
-    with pytest.raises(ExportError, match="alternate"):
+    with pytest.raises(ExportError, match="must not be from the assistant"):
         export_dpo(df, out)
     assert out.read_bytes() == b"previous content\n"
 
@@ -140,7 +140,7 @@ def test_drop_leaves_invalid_rows_out_and_counts_them(tmp_path: Path) -> None:
     df = _table(
         {"prompt": "fine", "response_a": "x", "response_b": "y", "label": "a"},
         {
-            "prompt": [{"role": "tool", "content": "42"}],
+            "prompt": [{"role": "narrator", "content": "42"}],
             "response_a": "x",
             "response_b": "y",
             "label": "a",
