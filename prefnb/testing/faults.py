@@ -34,6 +34,7 @@ class Fault:
     retry_after: float | None = None
     message: str | None = None
     after: bool = False
+    corrupt: bool = False
     hits: int = 0
     method: str | None = field(default=None, init=False)
     path_glob: str = field(default="", init=False)
@@ -48,9 +49,11 @@ class Fault:
             raise ValueError(
                 f"fault pattern {self.pattern!r}: expected '/path-glob' or 'METHOD /path-glob'"
             )
-        if self.after and self.status is None and not self.drop:
+        if self.corrupt and (self.drop or self.status is not None):
+            raise ValueError(f"fault {self.pattern!r}: corrupt=True sends the reply, altered")
+        if self.after and self.status is None and not self.drop and not self.corrupt:
             raise ValueError(f"fault {self.pattern!r}: after=True needs drop=True or a status")
-        if self.status is None and not self.drop and self.delay <= 0:
+        if self.status is None and not self.drop and self.delay <= 0 and not self.corrupt:
             raise ValueError(f"fault {self.pattern!r} does nothing: give status, delay or drop")
         if self.status is not None and not 400 <= self.status <= 599:
             raise ValueError(f"fault status must be an HTTP error (400-599), got {self.status}")
@@ -83,11 +86,13 @@ class Faults:
         retry_after: float | None = None,
         message: str | None = None,
         after: bool = False,
+        corrupt: bool = False,
     ) -> Fault:
         """Add a fault. ``after=True`` lets the request act first (the job is created, the
         file stored) and then loses the reply: dropped, delayed or replaced by ``status``;
-        a lost reply to a create that did happen."""
-        fault = Fault(pattern, status, times, delay, drop, retry_after, message, after)
+        a lost reply to a create that did happen. ``corrupt=True`` sends the real reply with
+        one byte flipped (a download damaged on the way)."""
+        fault = Fault(pattern, status, times, delay, drop, retry_after, message, after, corrupt)
         with self._lock:
             self._faults.append(fault)
         return fault

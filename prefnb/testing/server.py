@@ -259,6 +259,7 @@ class LocalTogether:
         retry_after: float | None = None,
         message: str | None = None,
         after: bool = False,
+        corrupt: bool = False,
     ) -> Fault:
         """Make requests matching ``pattern`` fail (see :mod:`prefnb.testing.faults`).
 
@@ -266,12 +267,13 @@ class LocalTogether:
         quick in tests). The fault applies before the route runs (nothing is created), unless
         ``after=True``: then the route runs and only its reply is delayed, dropped or
         replaced, as when a proxy loses the answer to a create that Together carried out.
+        ``corrupt=True`` delivers the reply with one byte of its body flipped.
         """
         if status == 429 and retry_after is None:
             retry_after = 0.1
         return self.faults.add(
             pattern, status=status, times=times, delay=delay, drop=drop,
-            retry_after=retry_after, message=message, after=after,
+            retry_after=retry_after, message=message, after=after, corrupt=corrupt,
         )  # fmt: skip
 
     def clear_faults(self) -> None:
@@ -306,6 +308,14 @@ class LocalTogether:
 
     def _dispatch(self, req: Request) -> Response | None:
         fault = self.faults.take(req.method, req.path)
+        if fault is not None and fault.corrupt:
+            resp = self._handle(req)
+            self._record(req, resp.status)
+            body = bytearray(resp.encode())
+            if body:
+                body[len(body) // 2] ^= 0xFF
+            resp.body = bytes(body)
+            return resp
         if fault is not None and fault.after:
             acted = self._handle(req)
             self._record(req, acted.status)

@@ -94,3 +94,16 @@ def test_deleting_from_the_widget_needs_a_confirming_click(
     ask.yes.click()
     assert file_id not in api.state.files
     assert ask.status.value == f"{file_id} deleted"
+
+
+def test_a_download_damaged_on_the_way_is_refused_and_not_saved(
+    api: LocalTogether, client: Any, dpo_file: Path, tmp_path: Path
+) -> None:
+    job = launch_dpo(dpo_file, model=MODEL, client=client, wait=True, progress=False)
+    api.inject("GET /v1/finetune/download", corrupt=True)
+    models = tmp_path / "models"
+    models.mkdir()
+    with pytest.raises(LaunchError, match=r"does not match .*checksum .*nothing was saved"):
+        job.download(models, progress=False)
+    assert list(models.iterdir()) == []
+    assert job.download(models, progress=False).exists()  # intact the second time
