@@ -11,6 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from prefnb.testing.chat import post_chat_completions
+from prefnb.testing.evaluations import (
+    get_evaluation,
+    get_evaluation_status,
+    get_evaluations,
+    post_evaluation,
+)
 from prefnb.testing.files import (
     delete_file,
     get_file,
@@ -103,6 +110,11 @@ ROUTES: list[tuple[str, re.Pattern[str], str | None, Handler, bool]] = [
             get_fine_tune,
             True,
         ),
+        ("POST", r"/v1/chat/completions", None, post_chat_completions, True),
+        ("POST", r"/v1/evaluation", None, post_evaluation, True),
+        ("GET", r"/v1/evaluation", None, get_evaluations, True),
+        ("GET", r"/v1/evaluation/(?P<eval_id>[^/]+)/status", None, get_evaluation_status, True),
+        ("GET", r"/v1/evaluation/(?P<eval_id>[^/]+)", None, get_evaluation, True),
     )
 ]
 

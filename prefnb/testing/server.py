@@ -7,7 +7,7 @@ import fnmatch
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 from prefnb.testing.faults import Fault, Faults
 from prefnb.testing.files import form_fields
 from prefnb.testing.routes import route
+from prefnb.testing.sim_judge import SimJudge
 from prefnb.testing.simulator import Clock
 from prefnb.testing.spec import Spec
 from prefnb.testing.state import State
@@ -136,9 +137,14 @@ class LocalTogether:
         strict_spec: bool = False,
         balance: float = 100.0,
         rejected_keys: tuple[str, ...] = (REJECTED_KEY,),
+        judge: Mapping[str, Any] | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.clock = Clock(speed)
         self.state = State(self.clock, balance=balance)
+        self.state.judge = SimJudge.from_options(judge)
+        #: Real seconds each chat completion waits before it is answered (model latency).
+        self.latency = float(latency)
         self.strict_spec = strict_spec
         self.rejected_keys = frozenset(rejected_keys)
         self.faults = Faults()
@@ -265,6 +271,16 @@ class LocalTogether:
             retry_after=retry_after, message=message,
         )  # fmt: skip
 
+    @property
+    def judge(self) -> SimJudge:
+        """The simulated judge: its parameters, :meth:`SimJudge.teach` and its ``log``."""
+        return self.state.judge
+
+    @property
+    def spent_usd(self) -> float:
+        """Simulated inference bill so far (chat completions and completed evaluations)."""
+        return sum(c.cost_usd for c in list(self.state.charges))
+
     def clear_faults(self) -> None:
         self.faults.clear()
 
@@ -313,6 +329,8 @@ class LocalTogether:
                     resp.headers["Retry-After"] = f"{fault.retry_after:g}"
                 self._record(req, resp.status)
                 return resp
+        if self.latency > 0 and req.method == "POST" and req.path == "/v1/chat/completions":
+            time.sleep(self.latency)  # outside the state lock: requests overlap, as at Together
         resp = self._handle(req)
         self._record(req, resp.status)
         return resp
