@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         write_trl,
     )
     from prefnb.formats.binarize import binarize
+    from prefnb.judge import JudgeRun, judge, judge_report, route
     from prefnb.labeler import Labeler
     from prefnb.labels import LabelStore, LabelStoreError, apply_labels, audit_stats
     from prefnb.launch import Job, JobMonitor, jobs, launch_dpo, launch_sft_then_dpo, sweep
@@ -83,6 +84,10 @@ _EXPORTS: dict[str, str] = {
     "ValidationError": "prefnb.validation",
     "ValidationReport": "prefnb.validation",
     "validate": "prefnb.validation",
+    "JudgeRun": "prefnb.judge",
+    "judge": "prefnb.judge",
+    "judge_report": "prefnb.judge",
+    "route": "prefnb.judge",
 }
 
 
@@ -107,6 +112,7 @@ __all__ = [
     "FormatError",
     "Job",
     "JobMonitor",
+    "JudgeRun",
     "LabelStore",
     "LabelStoreError",
     "Labeler",
@@ -124,6 +130,8 @@ __all__ = [
     "export_dpo",
     "export_sft",
     "jobs",
+    "judge",
+    "judge_report",
     "launch_dpo",
     "launch_sft_then_dpo",
     "load_sample",
@@ -133,6 +141,7 @@ __all__ = [
     "plot_dataset",
     "plot_metrics",
     "read_pairs",
+    "route",
     "stats",
     "sweep",
     "validate",
