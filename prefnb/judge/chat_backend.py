@@ -1,9 +1,10 @@
 """``backend="chat"``: prefnb calls chat completions itself, each order a request.
 
-Requests run on ``concurrency`` threads; the kernel's thread collects answers and commits
-them to the label store in small groups (every :data:`FLUSH_S` seconds or
-:data:`FLUSH_ROWS` rows), so a kernel killed mid-run loses at most the answers of the last
-few milliseconds and the requests in flight; everything committed is never asked again.
+Requests run on ``concurrency`` threads; the kernel's thread commits answers to the label
+store as they arrive (a group commit takes everything answered while the previous commit
+ran), and a worker sends its next request only once its answer is committed. A kernel killed
+mid-run therefore loses at most ``concurrency`` answers (one per worker, in flight or
+awaiting its commit); everything committed is never asked again.
 
 429 and 5xx answers (which Together does not bill) and dropped connections are retried with
 exponential back-off and jitter, honouring ``Retry-After``; the SDK's own retries are off
@@ -18,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import concurrent.futures as cf
+import queue
 import random
 import threading
 import time
@@ -33,7 +35,6 @@ from prefnb.testing.serverless_models import ServerlessModel
 __all__ = ["ChatStats", "JudgeError", "backoff_delay", "run_chat"]
 
 FLUSH_S: Final = 0.05
-FLUSH_ROWS: Final = 256
 _MAX_TOKENS: Final = 512
 
 
@@ -155,39 +156,63 @@ def run_chat(
             )
         return None
 
-    buffer: list[dict[str, Any]] = []
-    done = 0
-    last_flush = time.monotonic()
+    inbox: queue.Queue[tuple[dict[str, Any], threading.Event]] = queue.Queue()
+
+    finished = [0]
+
+    def answered(p: Pass) -> None:
+        try:
+            row = one(p)
+        finally:
+            with lock:
+                finished[0] += 1
+        if row is not None:
+            # Wait for the commit before asking anything else: a killed kernel then loses at
+            # most one answer or one request in flight per worker.
+            committed = threading.Event()
+            inbox.put((row, committed))
+            committed.wait()
+
+    def drain(block: bool) -> list[tuple[dict[str, Any], threading.Event]]:
+        got = []
+        try:
+            got.append(inbox.get(timeout=FLUSH_S) if block else inbox.get_nowait())
+            while True:
+                got.append(inbox.get_nowait())
+        except queue.Empty:
+            pass
+        return got
+
+    def commit(items: list[tuple[dict[str, Any], threading.Event]]) -> None:
+        try:
+            if items:
+                flush([row for row, _ in items])
+        finally:
+            for _, ev in items:
+                ev.set()
+
     pool = cf.ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="judge")
-    pending: set[cf.Future[dict[str, Any] | None]] = set()
+    futures: list[cf.Future[None]] = []
     try:
-        pending = {pool.submit(one, p) for p in passes}
-        while pending:
-            finished, pending = cf.wait(pending, timeout=FLUSH_S, return_when="FIRST_COMPLETED")
-            for fut in finished:
-                row = fut.result()
-                done += 1
-                if row is not None:
-                    buffer.append(row)
-            now = time.monotonic()
-            if buffer and (len(buffer) >= FLUSH_ROWS or now - last_flush >= FLUSH_S):
-                flush(buffer)
-                buffer = []
-                last_flush = now
-            progress(done)
-            if fatal:
+        futures = [pool.submit(answered, p) for p in passes]
+        committed_n = 0
+        while committed_n < len(futures) and not fatal:
+            # Group commit: everything answered while the last commit ran goes in one.
+            items = drain(block=True)
+            commit(items)
+            with lock:
+                done_n = finished[0]
+            committed_n = done_n - inbox.qsize()
+            progress(done_n)
+            if done_n == len(futures) and inbox.empty():
                 break
     finally:
         stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=False, cancel_futures=True)
         # Whatever was answered is paid for: keep it even when the run is interrupted.
-        for fut in pending:
-            if fut.done() and not fut.cancelled() and fut.exception() is None:
-                row = fut.result()
-                if row is not None:
-                    buffer.append(row)
-        if buffer:
-            flush(buffer)
+        while not all(f.done() for f in futures):
+            commit(drain(block=True))
+        commit(drain(block=False))
     if fatal:
         raise fatal[0]
     return stats

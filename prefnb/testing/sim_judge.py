@@ -108,12 +108,16 @@ class SimJudge:
     def teach(self, df: Any, column: str = "label") -> int:
         """Tell the judge the true better response of each row of ``df`` (``column`` is
         ``a`` or ``b``; other values are skipped). Returns how many pairs it learnt."""
+        from prefnb.judge.prompt import prompt_text  # what prefnb sends as the prompt
+        from prefnb.pairs import normalize_prompt
+
         n = 0
-        for prompt, ra, rb, lab in zip(
+        for raw_prompt, ra, rb, lab in zip(
             df["prompt"], df["response_a"], df["response_b"], df[column], strict=True
         ):
             if lab not in ("a", "b"):
                 continue
+            prompt = prompt_text(normalize_prompt(raw_prompt))
             better, worse = (ra, rb) if lab == "a" else (rb, ra)
             self._truth[(_sha(str(prompt)), _sha(str(better)))] = 1.0
             self._truth[(_sha(str(prompt)), _sha(str(worse)))] = 0.0
