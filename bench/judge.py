@@ -8,7 +8,9 @@ GIL or CPU clock), answering every chat completion after ``--latency`` seconds. 
   pair (this process's CPU time, which includes the SDK's HTTP client and the label store);
 - the same call again, every verdict now in the store: wall time, requests sent (0);
 - the sequential baseline: the same judge, one request at a time, on ``--baseline-pairs``
-  pairs, extrapolated to the full set.
+  pairs, extrapolated to the full set;
+- the floor: the same requests from a plain thread pool calling the SDK, with nothing stored
+  or parsed (what any client pays on this machine; prefnb's own overhead is the difference).
 
 Run:
     .venv/bin/python bench/judge.py [--pairs 10000] [--latency 0.1] [--concurrency 32]
@@ -17,6 +19,7 @@ Run:
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
 import os
 import random
 import subprocess
@@ -31,6 +34,7 @@ from _synth import text as _text
 
 import prefnb
 from prefnb.judge import judge
+from prefnb.judge.prompt import DEFAULT_RUBRIC, judge_messages, prompt_text
 
 MODEL = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
 
@@ -125,6 +129,22 @@ def main() -> int:
                     progress=False,
                 )
             )
+            msgs = [
+                judge_messages(DEFAULT_RUBRIC, prompt_text(p), a, b)
+                for p, a, b in zip(df["prompt"], df["response_a"], df["response_b"], strict=True)
+            ]
+            quiet = client.with_options(max_retries=0)
+
+            def ask(m: list[dict[str, str]]) -> object:
+                return quiet.chat.completions.with_raw_response.create(
+                    model=MODEL, messages=m, temperature=0.0, max_tokens=512
+                ).http_response.json()
+
+            def floor() -> None:
+                with cf.ThreadPoolExecutor(args.concurrency) as pool:
+                    list(pool.map(ask, msgs + msgs))
+
+            f_wall, f_cpu, _ = timed(floor)
             load1 = os.getloadavg()[0]
     finally:
         proc.terminate()

@@ -97,6 +97,7 @@ def run_chat(
     max_attempts: int,
     flush: Callable[[list[dict[str, Any]]], None],
     progress: Callable[[int], None],
+    prebuilt: dict[Pass, list[dict[str, str]]] | None = None,
 ) -> ChatStats:
     """Send every pass, hand finished rows to ``flush`` in groups; return counts."""
     import together
@@ -110,7 +111,8 @@ def run_chat(
     def one(p: Pass) -> dict[str, Any] | None:
         if stop.is_set():
             return None
-        messages = judge_messages(rubric, p.pair.prompt, p.first, p.second)
+        built = prebuilt.get(p) if prebuilt is not None else None
+        messages = built or judge_messages(rubric, p.pair.prompt, p.first, p.second)
         for attempt in range(max_attempts):
             t0 = time.monotonic()
             try:

@@ -33,7 +33,7 @@ from prefnb.judge.prompt import (
     judge_messages,
     rubric_hash,
 )
-from prefnb.judge.tasks import Pass, Unique, unique_pairs
+from prefnb.judge.tasks import Pass, unique_pairs
 from prefnb.judge.verdict import combine_orders
 from prefnb.labels.store import LabelStore
 from prefnb.launch.progress import ProgressLine
@@ -251,7 +251,8 @@ def judge(
         before = set(zip(stored["content_key"], stored["shown"], strict=True))
         orders = ("ab", "ba") if both_orders else ("ab",)
         todo = [Pass(u, s) for u in uniques for s in orders if (u.content_key, s) not in before]
-        estimate = _estimate(todo, uniques, rubric, backend, cost_price, tokenizer, both_orders)
+        prebuilt: dict[Pass, list[dict[str, str]]] = {}
+        estimate = _estimate(todo, rubric, backend, cost_price, tokenizer, prebuilt)
         if max_cost is not None and estimate.usd > max_cost:
             raise JudgeCostError(
                 f"judge: the estimated cost {estimate} is above max_cost=${max_cost:,.4f}; "
@@ -269,7 +270,7 @@ def judge(
         )
 
         def execute() -> None:
-            _send(run, todo, df, keys, before, opened, client, rubric, cost_price,
+            _send(run, todo, prebuilt, df, keys, before, opened, client, rubric, cost_price,
                   both_orders, concurrency, max_attempts, tokenizer, poll, progress)  # fmt: skip
 
         if wait:
@@ -294,6 +295,7 @@ def judge(
 def _send(
     run: JudgeRun,
     todo: list[Pass],
+    prebuilt: dict[Pass, list[dict[str, str]]],
     df: pd.DataFrame,
     keys: list[str],
     before: set[tuple[str, str]],
@@ -327,7 +329,7 @@ def _send(
             stats: ChatStats = run_chat(
                 todo, client=client, model=model, rubric=rubric, annotator=annotator,
                 rubric_hash=rhash, price=cost_price, concurrency=concurrency,
-                max_attempts=max_attempts, flush=flush,
+                max_attempts=max_attempts, flush=flush, prebuilt=prebuilt,
                 progress=lambda n: bar.update(n, f"{n:,} / {len(todo):,} passes"),
             )  # fmt: skip
             bar.close(f"{len(todo):,} passes answered")
@@ -361,17 +363,19 @@ def _send(
 
 def _estimate(
     todo: list[Pass],
-    uniques: list[Unique],
     rubric: str,
     backend: str,
     price: Any,
     tokenizer: Callable[[str], int] | None,
-    both_orders: bool,
+    prebuilt: dict[Pass, list[dict[str, str]]],
 ) -> CostEstimate:
+    """The cost of ``todo``; for the chat backend, the messages it priced go to ``prebuilt``
+    so they are not built twice."""
     items: list[tuple[int, int]] = []
     if backend == "chat":
         for p in todo:
             msgs = judge_messages(rubric, p.pair.prompt, p.first, p.second)
+            prebuilt[p] = msgs
             items.append((sum(count_tokens(m["content"], tokenizer) for m in msgs), 1))
     else:
         template = eval_system_template(rubric)

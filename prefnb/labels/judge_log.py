@@ -136,14 +136,11 @@ def insert_verdicts(
     create_tables(conn)
     cols = ", ".join(VERDICT_COLUMNS)
     marks = ", ".join("?" for _ in VERDICT_COLUMNS)
-    n = 0
-    for row in rows:
-        cur = conn.execute(
-            f"INSERT OR IGNORE INTO judge_verdicts ({cols}, created_at) VALUES ({marks}, ?)",
-            (*(row.get(c) for c in VERDICT_COLUMNS), created_at),
-        )
-        n += cur.rowcount
-    return n
+    cur = conn.executemany(
+        f"INSERT OR IGNORE INTO judge_verdicts ({cols}, created_at) VALUES ({marks}, ?)",
+        [(*(row.get(c) for c in VERDICT_COLUMNS), created_at) for row in rows],
+    )
+    return max(cur.rowcount, 0)
 
 
 def insert_routes(
