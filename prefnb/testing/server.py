@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -57,6 +58,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     # Judges keep dozens of requests in flight; the default backlog of 5 resets connections.
     request_queue_size = 256
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that goes away (a killed kernel, a closed pool) is not a server error.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
     app: LocalTogether
 
 
