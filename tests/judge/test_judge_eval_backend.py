@@ -178,3 +178,74 @@ def test_kill_while_the_job_runs_then_rerun_adopts_it(tmp_path: Path) -> None:
         assert len(api.state.evals) == 1
     assert run.eval_adopted
     assert run.frame["verdict_ab"].notna().all()
+
+
+def test_multi_turn_prompts_and_duplicate_pairs_join_back(tmp_path: Path) -> None:
+    turns = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Name a prime."},
+        {"role": "assistant", "content": "2"},
+        {"role": "user", "content": "Another?"},
+    ]
+    df = prefnb.pairs_frame(
+        [{"prompt": turns, "response_a": f"{p}", "response_b": f"{p + 1}"} for p in (3, 5, 7)]
+        + [{"prompt": turns, "response_a": "3", "response_b": "4"}]
+    )
+    df.loc[3, "pair_id"] = "my-own-id"  # same content as row 0 under the user's own id
+    with LocalTogether(speed=500, judge={"position_bias": 0.3}) as api:
+        ev = judge(
+            df, MODEL, store=tmp_path / "e.sqlite", client=api.client(), poll=0.01, progress=False
+        )
+        chat = judge(
+            df,
+            MODEL,
+            store=tmp_path / "c.sqlite",
+            backend="chat",
+            client=api.client(),
+            progress=False,
+        )
+    assert ev.passes_sent == 6  # three distinct pairs, two orders
+    assert ev.frame["verdict_ab"].notna().all()
+    assert ev.frame.iloc[3, 1:].equals(ev.frame.iloc[0, 1:])
+    cols = ["verdict_ab", "verdict_ba", "judge_label"]
+    assert ev.frame[cols].equals(chat.frame[cols])
+
+
+def test_wait_false_returns_while_the_job_runs(tmp_path: Path) -> None:
+    df = make_pairs(10)
+    with LocalTogether(speed=1) as api:
+        api.hold()
+        run = judge(
+            df,
+            MODEL,
+            store=tmp_path / "l.sqlite",
+            client=api.client(),
+            wait=False,
+            poll=0.01,
+            progress=False,
+        )
+        deadline = time.monotonic() + 30
+        while run.eval_id is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not run.done
+        assert run.eval_id is not None
+        api.advance(60)
+        api.release()
+        run.wait(timeout=60)
+    assert run.done
+    assert run.frame["judge_label"].notna().all()
+
+
+def test_a_tokenizer_sets_the_estimate(tmp_path: Path) -> None:
+    df = make_pairs(4)
+    with LocalTogether() as api:
+        run = judge(
+            df,
+            MODEL,
+            store=tmp_path / "l.sqlite",
+            backend="chat",
+            client=api.client(),
+            tokenizer=lambda text: 1,
+            progress=False,
+        )
+    assert run.estimate.input_tokens == 8 * 2  # two messages per pass, one "token" each
