@@ -136,6 +136,12 @@ class LocalTogether:
     small job takes ~30 s at ``speed=1``). ``strict_spec=True`` turns any request or response
     that breaks Together's OpenAPI spec into a 500 naming the reason.
 
+    Judges: ``/v1/chat/completions`` serves the serverless models of
+    :mod:`prefnb.testing.serverless_models`, each answered after ``latency`` real seconds,
+    and ``/v1/evaluation`` runs compare jobs; both are judged by :attr:`judge`, a
+    :class:`~prefnb.testing.sim_judge.SimJudge` built from ``judge={"position_bias": 0.3,
+    "length_bias": 0.1, "noise": 0.05}``. :attr:`spent_usd` is the simulated bill.
+
     Example:
         >>> with LocalTogether(speed=60) as api:  # doctest: +SKIP
         ...     client = api.client()
