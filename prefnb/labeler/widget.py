@@ -109,14 +109,13 @@ class Labeler(anywidget.AnyWidget):
             raise ValueError(
                 f"show_judge must be one of {', '.join(SHOW_JUDGE)}, got {show_judge!r}"
             )
-        if routes is not None:
-            if isinstance(df, pd.DataFrame) and "route" not in df.columns:
+        if routes is not None and isinstance(df, pd.DataFrame):
+            if "route" not in df.columns:
                 raise ValueError(
                     "routes=... needs a 'route' column: pass the frame prefnb.route returned"
                 )
-            if isinstance(routes, str):
-                routes = (routes,)
-            df = df[df["route"].isin(list(routes))]
+            wanted = [routes] if isinstance(routes, str) else list(routes)
+            df = df[df["route"].isin(wanted)]
         validate_frame(df)
         if (
             not isinstance(annotator, str)
