@@ -16,7 +16,7 @@ import prefnb
 from prefnb.judge import JudgeError, judge
 from prefnb.judge.eval_backend import create_compare_job
 from prefnb.testing import LocalTogether
-from tests.judge.conftest import MODEL, make_pairs
+from tests.judge.judge_support import MODEL, make_pairs
 
 CREATE = "POST /v1/evaluation"
 
@@ -146,7 +146,7 @@ _CHILD = textwrap.dedent(
     import sys
     import together
     from prefnb.judge import judge
-    from tests.judge.conftest import MODEL, make_pairs
+    from tests.judge.judge_support import MODEL, make_pairs
     client = together.Together(api_key="sim-local-key", base_url=sys.argv[1])
     judge(make_pairs(30), MODEL, store=sys.argv[2], client=client, poll=0.05, progress=False)
     """

@@ -11,7 +11,7 @@ import prefnb
 from prefnb.judge import judge
 from prefnb.labels import LabelStore
 from prefnb.testing import LocalTogether
-from tests.judge.conftest import MODEL, make_pairs, sim_key
+from tests.judge.judge_support import MODEL, make_pairs, sim_key
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import prefnb
 from prefnb.judge import JudgeCostError, JudgeError, judge
 from prefnb.labels import LabelStore
 from prefnb.testing import LocalTogether
-from tests.judge.conftest import MODEL, make_pairs
+from tests.judge.judge_support import MODEL, make_pairs
 
 CHAT = "POST /v1/chat/completions"
 
@@ -289,7 +289,7 @@ _CHILD = textwrap.dedent(
     import sys
     import together
     from prefnb.judge import judge
-    from tests.judge.conftest import MODEL, make_pairs
+    from tests.judge.judge_support import MODEL, make_pairs
     client = together.Together(api_key="sim-local-key", base_url=sys.argv[1])
     judge(make_pairs(int(sys.argv[3])), MODEL, store=sys.argv[2], backend="chat",
           client=client, concurrency=4, progress=False)

@@ -1,4 +1,8 @@
-"""Fixtures for judge tests: simulated pairs and the judge model Together's docs use."""
+"""Helpers for judge tests: simulated pairs and the judge model Together's docs use.
+
+(Not a conftest.py: a second module named ``conftest`` would shadow the root one that other
+tests import with ``from conftest import ...``.)
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import hashlib
 import random
 
 import pandas as pd
-import pytest
 
 import prefnb
 
@@ -34,9 +37,3 @@ def sim_key(prompt: str, a: str, b: str) -> tuple[str, str, str]:
 
     fa, fb = sorted((sha(a), sha(b)))
     return sha(prompt), fa, fb
-
-
-@pytest.fixture(autouse=True)
-def no_real_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TOGETHER_API_KEY", raising=False)
-    monkeypatch.delenv("TOGETHER_BASE_URL", raising=False)
