@@ -144,7 +144,28 @@ class JudgeRun:
         return f"JudgeRun({self.summary()})"
 
     def _repr_html_(self) -> str:
-        return f"<div class='prefnb-judge-run'>{html.escape(self.summary())}</div>"
+        if not self.done:
+            return f"<div class='prefnb-judge-run'>{html.escape(self.summary())}</div>"
+        f = self.frame
+        rows = [
+            ("judge", self.judge),
+            ("backend", self.backend + (f" (evaluation {self.eval_id})" if self.eval_id else "")),
+            ("pairs", f"{len(f):,}"),
+            ("consistent in both orders", f"{self.n_consistent:,}"),
+            ("failed or missing", f"{int(f['judge_label'].isna().sum()):,}"),
+            ("passes sent / from the store", f"{self.passes_sent:,} / {self.cached:,}"),
+            (
+                "estimated before sending",
+                f"${self.estimate.usd:,.4f} ({self.estimate.price_source})",
+            ),
+            ("paid", f"${self.cost_usd:,.4f}"),
+            ("seconds", f"{self.seconds:,.1f}"),
+        ]
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        return f"<table class='prefnb-judge-run'>{body}</table>"
 
 
 def _frame(
