@@ -58,7 +58,8 @@ def test_frame_has_one_row_per_pair_with_both_orders(tmp_path: Path) -> None:
     assert (f["cost_usd"] > 0).all()
     assert f["cost_usd"].sum() == pytest.approx(run.cost_usd)
     shown = run._repr_html_()
-    assert shown.startswith("<table") and "consistent in both orders" in shown
+    assert shown.startswith("<table")
+    assert "consistent in both orders" in shown
     assert f"judge:{MODEL}" in repr(run)
 
 
