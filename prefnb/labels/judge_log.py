@@ -132,15 +132,42 @@ def insert_verdicts(
     conn: sqlite3.Connection, rows: Iterable[Mapping[str, Any]], created_at: str
 ) -> int:
     """Insert verdict rows; a row whose (content, judge, rubric, order) is already stored is
-    skipped, so a verdict is kept once however often it arrives. Returns rows inserted."""
+    skipped, so a verdict is kept once however often it arrives. Returns rows inserted.
+
+    A row that breaks a column's rule raises ``ValueError`` naming the row and the field
+    (only the uniqueness conflict is ignored, never a CHECK)."""
     create_tables(conn)
+    data = []
+    for i, row in enumerate(rows):
+        _check_verdict(row, i)
+        data.append((*(row.get(c) for c in VERDICT_COLUMNS), created_at))
     cols = ", ".join(VERDICT_COLUMNS)
     marks = ", ".join("?" for _ in VERDICT_COLUMNS)
-    cur = conn.executemany(
-        f"INSERT OR IGNORE INTO judge_verdicts ({cols}, created_at) VALUES ({marks}, ?)",
-        [(*(row.get(c) for c in VERDICT_COLUMNS), created_at) for row in rows],
+    before = conn.total_changes
+    conn.executemany(
+        f"INSERT INTO judge_verdicts ({cols}, created_at) VALUES ({marks}, ?) "
+        "ON CONFLICT (content_key, annotator, rubric_hash, shown) DO NOTHING",
+        data,
     )
-    return max(cur.rowcount, 0)
+    return conn.total_changes - before
+
+
+def _check_verdict(row: Mapping[str, Any], i: int) -> None:
+    def fail(field: str, expected: str) -> ValueError:
+        return ValueError(
+            f"judge verdict {i}: field {field!r} must be {expected}, got {row.get(field)!r}"
+        )
+
+    for field in ("pair_id", "content_key", "rubric_hash"):
+        if not isinstance(row.get(field), str) or not row[field]:
+            raise fail(field, "a non-empty string")
+    who = row.get("annotator")
+    if not isinstance(who, str) or not who.startswith("judge:") or who == "judge:":
+        raise fail("annotator", "'judge:<model>'")
+    if row.get("shown") not in ("ab", "ba"):
+        raise fail("shown", "'ab' or 'ba'")
+    if row.get("verdict") not in (None, "a", "b", "tie"):
+        raise fail("verdict", "None, 'a', 'b' or 'tie'")
 
 
 def insert_routes(
