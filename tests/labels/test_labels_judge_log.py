@@ -35,7 +35,7 @@ def test_verdicts_are_append_only_and_checked(tmp_path: Path) -> None:
     with LabelStore(path) as s:
         s.record_judge_verdicts([verdict()])
         with pytest.raises(
-            ValueError, match="verdict 1: field 'annotator' must be 'judge:<model>'"
+            LabelStoreError, match="verdict 1: field 'annotator' must be 'judge:<model>'"
         ):
             s.record_judge_verdicts([verdict("ba"), verdict(annotator="alice")])
         with pytest.raises(LabelStoreError, match="field 'verdict'"):
