@@ -13,6 +13,10 @@ schema-version change: an older prefnb opens the file and ignores them):
     one row per :func:`prefnb.route` decision for a pair (latest wins): ``auto``, ``human``
     or ``audit``, with the seed and audit rate that produced it.
 
+Verdicts are committed with ``synchronous=NORMAL`` (people's labels keep ``FULL``): in WAL
+mode a committed verdict survives a killed kernel, only not a power loss, and a lost verdict
+can be bought again for a fraction of a cent; an fsync per group commit stalled judge runs.
+
 People's labels stay in ``events``/``current_labels``: nothing here changes a current label,
 so :func:`prefnb.apply_labels` ignores judges unless asked (``fill_from_judge=True``).
 
