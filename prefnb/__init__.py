@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         write_trl,
     )
     from prefnb.formats.binarize import binarize
+    from prefnb.judge import JudgeRun, judge, judge_report, route
     from prefnb.labeler import Labeler
     from prefnb.labels import LabelStore, LabelStoreError, apply_labels, audit_stats
     from prefnb.launch import (
@@ -112,6 +113,10 @@ _EXPORTS: dict[str, str] = {
     "ValidationError": "prefnb.validation",
     "ValidationReport": "prefnb.validation",
     "validate": "prefnb.validation",
+    "JudgeRun": "prefnb.judge",
+    "judge": "prefnb.judge",
+    "judge_report": "prefnb.judge",
+    "route": "prefnb.judge",
 }
 
 
@@ -141,6 +146,7 @@ __all__ = [
     "Job",
     "JobFailed",
     "JobMonitor",
+    "JudgeRun",
     "LabelStore",
     "LabelStoreError",
     "Labeler",
@@ -163,6 +169,8 @@ __all__ = [
     "export_dpo",
     "export_sft",
     "jobs",
+    "judge",
+    "judge_report",
     "launch_dpo",
     "launch_sft",
     "launch_sft_then_dpo",
@@ -173,6 +181,7 @@ __all__ = [
     "plot_dataset",
     "plot_metrics",
     "read_pairs",
+    "route",
     "stats",
     "sweep",
     "validate",

@@ -33,6 +33,8 @@ from typing import Any
 __all__ = ["add_demo_parser", "notebooks_dir", "prepare_workdir", "run_demo", "run_notebooks"]
 
 SIM_KEY = "sim-local-key"
+#: The demo's simulated judge is biased like real ones, so notebook 04 has pairs to route.
+DEMO_JUDGE = '{"position_bias": 0.25, "length_bias": 0.1, "noise": 0.05}'
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -69,8 +71,9 @@ def prepare_workdir(workdir: Path, *, overwrite: bool = False) -> list[Path]:
 @contextmanager
 def local_together(speed: float, port: int = 0) -> Iterator[str]:
     """Run LocalTogether as a subprocess; yields its base URL and stops it afterwards."""
+    args = ["--port", str(port), "--speed", str(speed), "--judge", DEMO_JUDGE]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "prefnb.testing", "--port", str(port), "--speed", str(speed)],
+        [sys.executable, "-m", "prefnb.testing", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

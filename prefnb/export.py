@@ -106,6 +106,8 @@ class ExportResult:
     report: ValidationReport
     kind: str = "dpo"
     left_out_rows: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    #: Written rows whose label came from an LLM judge (``label_source == "judge"``).
+    from_judge: int = 0
 
     @property
     def n_written(self) -> int:
@@ -130,6 +132,8 @@ class ExportResult:
             f"wrote {self.rows_written[split]} {self.kind.upper()} lines to {path} ({split})"
             for split, path in self.paths.items()
         ]
+        if self.from_judge:
+            lines.append(f"{self.from_judge} written row(s) were labeled by an LLM judge")
         lines.append(_left_out_text(self.left_out))
         return "\n".join(lines)
 
@@ -140,7 +144,8 @@ class ExportResult:
             for split, path in self.paths.items()
         )
         left = {k: v for k, v in self.left_out.items() if v}
-        return f"ExportResult({self.kind}: {files}; left_out={left}; warnings={warnings})"
+        judged = f"; from_judge={self.from_judge}" if self.from_judge else ""
+        return f"ExportResult({self.kind}: {files}; left_out={left}; warnings={warnings}{judged})"
 
     def _repr_html_(self) -> str:
         rows = "".join(
@@ -388,7 +393,11 @@ def _export(
             for line in lines:
                 handle.write(line)
                 handle.write(b"\n")
-    return ExportResult(paths, written, left_out, report, kind, left_out_rows)
+    judged = set()
+    if "label_source" in df.columns:
+        judged = set(df.loc[df["label_source"] == "judge", "pair_id"])
+    from_judge = sum(1 for c in candidates if c.pair_id in judged)
+    return ExportResult(paths, written, left_out, report, kind, left_out_rows, from_judge)
 
 
 def _invalid_error(

@@ -723,6 +723,13 @@ export class LabelerApp {
     }
     if (item && item.edited !== null) parts.push("edited");
     if (item && item.note) parts.push(`note: ${item.note.slice(0, 80)}`);
+    // The judge's verdict: shown only once the person has voted unless show_judge="before".
+    const judge = item && item.judge;
+    const mode = this.model.get("show_judge") || "after";
+    if (item && judge && judge.label && (mode === "before" || (mode === "after" && item.label))) {
+      const side = judge.label === item.shown[0] ? "left" : judge.label === item.shown[1] ? "right" : SIDE_NAME[judge.label];
+      parts.push(`judge: ${side}${judge.rationale ? ` (${judge.rationale.slice(0, 120)})` : ""}`);
+    }
     const line = parts.join(" · ");
     if (current.textContent !== line) current.textContent = line;
   }

@@ -51,6 +51,22 @@ class Turn(TypedDict):
     content: str
 
 
+JudgeShow = Literal["after", "never", "before"]
+#: When the Labeler shows an LLM judge's verdict: after the person voted (default, so it
+#: cannot anchor them), never, or before.
+SHOW_JUDGE: tuple[JudgeShow, ...] = ("after", "never", "before")
+
+
+class JudgeView(TypedDict):
+    """An LLM judge's verdict on a pair (DataFrame positions), its rationale and the pair's
+    route, from the ``judge_label``/``judge_rationale``/``route`` columns of
+    :func:`prefnb.route`."""
+
+    label: Literal["a", "b", "tie"] | None
+    rationale: str | None
+    route: str | None
+
+
 class Item(TypedDict):
     """One pair as the browser sees it: already in display order (``left``/``right``).
 
@@ -71,6 +87,7 @@ class Item(TypedDict):
     note: str | None
     edited: str | None
     error: str | None
+    judge: JudgeView | None
 
 
 class Stats(TypedDict):

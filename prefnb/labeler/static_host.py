@@ -95,6 +95,7 @@ def host(page: Any, lab: Labeler, *, navigate: bool = True) -> list[dict[str, An
     if navigate:
         open_harness(page)
     esm = str(lab._esm)
-    state = {"annotator": lab.annotator, "total": lab.total, "guidelines": lab.guidelines}
+    state = {"annotator": lab.annotator, "total": lab.total, "guidelines": lab.guidelines,
+             "show_judge": lab.show_judge}  # fmt: skip
     page.evaluate("([esm, state]) => mountWidget(esm, state)", [esm, state])
     return out

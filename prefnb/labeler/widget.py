@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
@@ -27,10 +27,12 @@ import pandas as pd
 import traitlets
 
 from prefnb.labeler.messages import (
+    SHOW_JUDGE,
     AuditPush,
     ErrorReply,
     InitReply,
     ItemsReply,
+    JudgeShow,
     JumpPush,
     KernelMessage,
     SavedReply,
@@ -71,6 +73,12 @@ class Labeler(anywidget.AnyWidget):
         audit_rate: share of labeled pairs replayed later with sides swapped.
         guidelines: markdown shown in a collapsible panel.
         seed: seed for the shuffle and the audit draw (``None`` means 0).
+        show_judge: when to show an LLM judge's verdict and rationale (the ``judge_label``
+            and ``judge_rationale`` columns that :func:`prefnb.route` adds): ``"after"``
+            the person labeled the pair (default: it cannot anchor them), ``"never"`` (not
+            even sent to the browser) or ``"before"``.
+        routes: keep only the rows whose ``route`` column is one of these, e.g.
+            ``("human", "audit")`` for the pairs :func:`prefnb.route` sends to people.
 
     >>> Labeler([1, 2])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -82,6 +90,7 @@ class Labeler(anywidget.AnyWidget):
     annotator = traitlets.Unicode("").tag(sync=True)
     total = traitlets.Int(0).tag(sync=True)
     guidelines = traitlets.Unicode("").tag(sync=True)
+    show_judge = traitlets.Unicode("after").tag(sync=True)
 
     def __init__(
         self,
@@ -93,7 +102,20 @@ class Labeler(anywidget.AnyWidget):
         audit_rate: float = 0.05,
         guidelines: str | None = None,
         seed: int | None = None,
+        show_judge: JudgeShow = "after",
+        routes: Sequence[str] | None = None,
     ) -> None:
+        if show_judge not in SHOW_JUDGE:
+            raise ValueError(
+                f"show_judge must be one of {', '.join(SHOW_JUDGE)}, got {show_judge!r}"
+            )
+        if routes is not None and isinstance(df, pd.DataFrame):
+            if "route" not in df.columns:
+                raise ValueError(
+                    "routes=... needs a 'route' column: pass the frame prefnb.route returned"
+                )
+            wanted = [routes] if isinstance(routes, str) else list(routes)
+            df = df[df["route"].isin(wanted)]
         validate_frame(df)
         if (
             not isinstance(annotator, str)
@@ -121,13 +143,23 @@ class Labeler(anywidget.AnyWidget):
         self._written: OrderedDict[tuple[str, int], int] = OrderedDict()
         labeled = self._store.current_by_pair(annotator)  # ids outside df: ignored by the window
         self._window = LabelWindow(
-            df, seed=seed, shuffle=shuffle, audit_rate=float(audit_rate), labeled=labeled
+            df,
+            seed=seed,
+            shuffle=shuffle,
+            audit_rate=float(audit_rate),
+            labeled=labeled,
+            judge=show_judge != "never",
         )
         self._df = df
         # Labels for pairs outside df are normal (the queue is a pandas filter) but must not
         # look lost: say how many there are; they stay in the store untouched.
         self._outside = len(labeled) - self._window.stats()["labeled"]
-        super().__init__(annotator=annotator, total=len(df), guidelines=guidelines or "")
+        super().__init__(
+            annotator=annotator,
+            total=len(df),
+            guidelines=guidelines or "",
+            show_judge=show_judge,
+        )
         self.on_msg(self._on_msg)
 
     # -- public API -----------------------------------------------------------------------

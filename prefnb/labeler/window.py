@@ -38,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from prefnb.labeler.messages import Item, Shown, Stats, Strength, Turn, Verdict
+from prefnb.labeler.messages import Item, JudgeView, Shown, Stats, Strength, Turn, Verdict
 from prefnb.pairs import LABELS, REQUIRED_COLUMNS, check_pairs, is_missing
 
 __all__ = ["FULL_CHECK_MAX_ROWS", "CurrentLabel", "LabelWindow", "validate_frame"]
@@ -164,8 +164,15 @@ class LabelWindow:
         shuffle: bool = True,
         audit_rate: float = 0.0,
         labeled: Mapping[str, object] | None = None,
+        judge: bool = False,
     ) -> None:
         self._df = df
+        # The judge's columns (prefnb.route adds them); None: nothing to show.
+        self._judge = (
+            (df["judge_label"], df.get("judge_rationale"), df.get("route"))
+            if judge and "judge_label" in df.columns
+            else None
+        )
         self._prompt = df["prompt"]
         self._a = df["response_a"]
         self._b = df["response_b"]
@@ -357,4 +364,18 @@ class LabelWindow:
             "note": cast(str | None, _opt(cur.get("note"))),
             "edited": cast(str | None, _opt(cur.get("edited_preferred"))),
             "error": error,
+            "judge": None if audit_shown else self._judge_view(pos),
+        }
+
+    def _judge_view(self, pos: int) -> JudgeView | None:
+        if self._judge is None:
+            return None
+        labels, rationales, routes = self._judge
+        label = _opt(labels.iat[pos])
+        rationale = _opt(rationales.iat[pos]) if rationales is not None else None
+        route = _opt(routes.iat[pos]) if routes is not None else None
+        return {
+            "label": label if label in ("a", "b", "tie") else None,
+            "rationale": str(rationale) if rationale is not None else None,
+            "route": str(route) if route is not None else None,
         }

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from prefnb.labels.store import LabelStore, LabelStoreError
-from prefnb.pairs import check_pairs
+from prefnb.pairs import check_pairs, is_missing
 
 __all__ = ["UnknownPairsWarning", "apply_labels"]
 
@@ -71,6 +71,28 @@ def _majority(cur: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _consistent_judge_labels(
+    df: pd.DataFrame, store: LabelStore, judge: Any
+) -> dict[str, tuple[str, str]]:
+    """pair_id → (label, ``judge:<model>``) where the judge's two orders agreed."""
+    from prefnb.judge.route import resolve_judge, verdicts_by_content
+    from prefnb.judge.tasks import unique_pairs
+    from prefnb.judge.verdict import combine_orders
+
+    who, rubric = resolve_judge(store, judge)
+    stored = verdicts_by_content(store, who, rubric)
+    _, keys = unique_pairs(df)
+    out: dict[str, tuple[str, str]] = {}
+    for pid, key in zip(df["pair_id"], keys, strict=True):
+        passes = stored.get(key, {})
+        label, consistent = combine_orders(
+            passes.get("ab", {}).get("verdict"), passes.get("ba", {}).get("verdict")
+        )
+        if consistent and label is not None:
+            out[str(pid)] = (label, who)
+    return out
+
+
 def apply_labels(
     df: pd.DataFrame,
     store: LabelStore | str | os.PathLike[str],
@@ -78,6 +100,8 @@ def apply_labels(
     policy: Literal["latest", "majority"] = "latest",
     *,
     strict: bool = False,
+    fill_from_judge: bool = False,
+    judge: Any = None,
 ) -> pd.DataFrame:
     """Return a copy of ``df`` with ``label``, ``annotator``, ``strength``, ``note`` and
     ``edited_preferred`` filled from the store's current labels.
@@ -94,17 +118,30 @@ def apply_labels(
     dropped silently: an :class:`UnknownPairsWarning` gives their count and a few ids, or
     :class:`LabelStoreError` is raised with ``strict=True``. ``df`` is checked with
     :func:`prefnb.pairs.check_pairs` first.
+
+    LLM judges' verdicts are never read unless ``fill_from_judge=True``: then pairs that no
+    person labeled get the judge's label where both of its orders agreed (``judge`` picks the
+    judge as in :func:`prefnb.route`; default: the store's only judge), with ``annotator``
+    ``judge:<model>``. A ``label_source`` column says ``human`` (from a person in the store),
+    ``judge``, or None (no label, or a label the frame already had).
     """
     check_pairs(df)
     if policy not in ("latest", "majority"):
         raise ValueError(f"apply_labels: policy must be 'latest' or 'majority', got {policy!r}")
+    judged: dict[str, tuple[str, str]] = {}
     if isinstance(store, LabelStore):
         cur = store.current(annotator)
         path = store.path
+        if fill_from_judge:
+            judged = _consistent_judge_labels(df, store, judge)
     else:
         with LabelStore(store) as opened:
             cur = opened.current(annotator)
             path = opened.path
+            if fill_from_judge:
+                judged = _consistent_judge_labels(df, opened, judge)
+    # People's labels only: a judge's verdicts are not events (prefnb.labels.judge_log).
+    cur = cur[~cur["annotator"].astype(str).str.startswith("judge:")]
 
     known = set(df["pair_id"])
     unknown = sorted(set(cur["pair_id"]) - known)
@@ -131,6 +168,17 @@ def apply_labels(
         old = out[col].tolist() if col in out.columns else [None] * len(out)
         values = [chosen[p][col] if p in chosen else v for p, v in zip(ids, old, strict=True)]
         out[col] = pd.Series(values, index=out.index, dtype=object)
+    if fill_from_judge:
+        source = ["human" if p in chosen else None for p in ids]
+        filled = out["label"].tolist()
+        by = out["annotator"].tolist()
+        for i, p in enumerate(ids):
+            if p not in chosen and p in judged and is_missing(filled[i]):
+                filled[i], by[i] = judged[p]
+                source[i] = "judge"
+        out["label"] = pd.Series(filled, index=out.index, dtype=object)
+        out["annotator"] = pd.Series(by, index=out.index, dtype=object)
+        out["label_source"] = pd.Series(source, index=out.index, dtype=object)
     if policy == "majority":
         votes = [chosen[p]["n_votes"] if p in chosen else 0 for p in ids]
         shares = [chosen[p]["agreement"] if p in chosen else math.nan for p in ids]

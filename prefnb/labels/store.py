@@ -619,6 +619,70 @@ class LabelStore:
             )
         return sorted(r[0] for r in rows if r[0] not in known)
 
+    # -- judges (prefnb.labels.judge_log: tables apart from people's labels) -----------
+
+    def record_judge_verdicts(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Append LLM-judge verdicts in one durable transaction; a verdict already stored for
+        the same (content, judge, rubric, order) is kept and the new one skipped. Returns how
+        many were inserted. See :mod:`prefnb.labels.judge_log` for the columns."""
+        from prefnb.labels import judge_log
+
+        rows = list(rows)
+        if not rows:
+            return 0
+
+        def body() -> int:
+            # synchronous=NORMAL for these commits only (under the store's lock, so no label
+            # of a person's shares it): in WAL mode a commit then survives a killed kernel,
+            # only not a power loss, and a judge's verdict can be bought again. An fsync per
+            # group commit stalled a 32-request judge run on a busy disk.
+            conn = self._connection()
+            conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                return self._transaction(lambda c: judge_log.insert_verdicts(c, rows, _now()))
+            except ValueError as exc:
+                raise LabelStoreError(f"label store {self.path}: {exc}", path=self.path) from None
+            finally:
+                conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+
+        return self._retry(body, "write")
+
+    def record_judge_routes(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Append :func:`prefnb.route` decisions (latest per pair and judge wins)."""
+        from prefnb.labels import judge_log
+
+        rows = list(rows)
+        if not rows:
+            return 0
+        return self._retry(
+            lambda: self._transaction(lambda c: judge_log.insert_routes(c, rows, _now())),
+            "write",
+        )
+
+    def judge_verdicts(
+        self, annotator: str | None = None, rubric_hash: str | None = None
+    ) -> pd.DataFrame:
+        """Stored judge verdicts (one row per pass), oldest first; empty if none."""
+        from prefnb.labels import judge_log
+
+        cols, rows = self._retry(
+            lambda: judge_log.select_verdicts(self._connection(), annotator, rubric_hash),
+            "read",
+        )
+        return pd.DataFrame(rows, columns=cols, dtype=object)
+
+    def judge_routes(
+        self, annotator: str | None = None, rubric_hash: str | None = None
+    ) -> pd.DataFrame:
+        """The latest route per (pair, judge, rubric), oldest first; empty if none."""
+        from prefnb.labels import judge_log
+
+        cols, rows = self._retry(
+            lambda: judge_log.select_routes(self._connection(), annotator, rubric_hash),
+            "read",
+        )
+        return pd.DataFrame(rows, columns=cols, dtype=object)
+
     # -- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:

@@ -173,11 +173,12 @@ def plot_dataset(
     """
     s = dataset_summary(df, store, budget_tokens)
     lb = s["length_bias"]
+    judges = _judge_rows(store)
     agree_title = "Inter-annotator agreement"
     if s["agreement_name"]:
         agree_title += f" — {s['agreement_name']} = {_fmt(s['agreement'])}"
     fig = make_subplots(
-        rows=3,
+        rows=4 if judges is not None else 3,
         cols=2,
         subplot_titles=[
             "Response length — preferred vs non-preferred",
@@ -187,8 +188,9 @@ def plot_dataset(
             "Left/right bias and swap-audit consistency",
             "Estimated tokens per pair"
             + (f" vs budget ({budget_tokens:,})" if budget_tokens else ""),
+            *(_JUDGE_TITLES if judges is not None else ()),
         ],
-        vertical_spacing=0.12,
+        vertical_spacing=0.09 if judges is not None else 0.12,
         horizontal_spacing=0.12,
     )
     mode = apply_theme(fig, theme)
@@ -388,11 +390,80 @@ def plot_dataset(
     fig.update_xaxes(title_text="Prompt + longer response (tokens, est. chars/4)", row=3, col=2)
     fig.update_yaxes(title_text="Pairs (count)", row=3, col=2)
 
+    if judges is not None:
+        _judge_panels(fig, *judges, colors)
+
     fig.update_layout(
         title={"text": title or f"Dataset — {s['n_pairs']} pairs"},
-        height=1050,
+        height=1050 if judges is None else 1400,
         barmode="group",
         legend={"orientation": "h", "y": -0.08},
     )
     apply_theme(fig, mode)  # recolour the annotations added above
     return fig
+
+
+_JUDGE_TITLES = ("LLM judges — agreement with people and biases", "LLM judges — routing")
+_JUDGE_METRICS = (
+    ("kappa", "κ with people"),
+    ("consistency", "both orders agree"),
+    ("p_first", "prefers first shown"),
+    ("p_longer", "prefers longer"),
+    ("human_share", "sent to people"),
+)
+
+
+def _judge_rows(store: LabelStore | None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """(judge_report, routes) when ``store`` holds LLM-judge verdicts, else None."""
+    if store is None or store.judge_verdicts().empty:
+        return None
+    from prefnb.judge.report import judge_report
+
+    return judge_report(store, n_boot=200), store.judge_routes()
+
+
+def _judge_panels(
+    fig: go.Figure, report: pd.DataFrame, routes: pd.DataFrame, colors: list[str]
+) -> None:
+    """Panels 7–8: each judge's agreement and biases, and where its routing sent pairs."""
+    names = [m for _, m in _JUDGE_METRICS]
+    for i, row in enumerate(report.to_dict("records")):
+        who = str(row["judge"]).removeprefix("judge:")
+        values = [float(row[k]) for k, _ in _JUDGE_METRICS]
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=values,
+                name=who,
+                legendgroup="judges",
+                marker_color=colors[(i + 6) % len(colors)],
+                text=[_fmt(v) for v in values],
+                textposition="outside",
+                hovertemplate=f"{who}<br>%{{x}}: %{{y:.3f}}<extra></extra>",
+            ),
+            row=4,
+            col=1,
+        )
+    fig.add_hline(y=0.5, line_dash="dot", line_width=1, row=4, col=1)
+    fig.update_yaxes(title_text="Share (κ for the first bar)", range=[-0.1, 1.1], row=4, col=1)
+    if len(routes):
+        counts = routes.groupby(["annotator", "route"]).size().unstack(fill_value=0)
+        judges = [str(j).removeprefix("judge:") for j in counts.index]
+        for i, route in enumerate(("auto", "audit", "human")):
+            y = counts[route].tolist() if route in counts.columns else [0] * len(counts)
+            fig.add_trace(
+                go.Bar(
+                    x=judges,
+                    y=y,
+                    name=route,
+                    legendgroup="routes",
+                    marker_color=colors[(i + 2) % len(colors)],
+                    hovertemplate=f"%{{x}}: %{{y}} pairs {route}<extra></extra>",
+                ),
+                row=4,
+                col=2,
+            )
+        fig.update_xaxes(title_text="Judge", row=4, col=2)
+        fig.update_yaxes(title_text="Pairs (count)", row=4, col=2)
+    else:
+        _note(fig, "run prefnb.route to route pairs", 4, 2)

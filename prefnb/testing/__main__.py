@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import threading
 
 from prefnb.testing.server import LocalTogether
@@ -15,8 +16,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated clock speed-up")
     parser.add_argument("--strict-spec", action="store_true", help="500 on spec violations")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds each chat completion takes"
+    )
+    parser.add_argument(
+        "--judge", default="{}", help='simulated judge options as JSON, e.g. {"noise": 0.1}'
+    )
     args = parser.parse_args(argv)
-    api = LocalTogether(port=args.port, speed=args.speed, strict_spec=args.strict_spec).start()
+    api = LocalTogether(
+        port=args.port, speed=args.speed, strict_spec=args.strict_spec,
+        latency=args.latency, judge=json.loads(args.judge),
+    ).start()  # fmt: skip
     print(api.base_url, flush=True)
     print(
         f"LocalTogether (simulated Together API) at {api.base_url} — "

@@ -12,6 +12,13 @@ import re
 from collections.abc import Callable
 
 from prefnb.testing.account import delete_fine_tune, get_download, get_whoami
+from prefnb.testing.chat import post_chat_completions
+from prefnb.testing.evaluations import (
+    get_evaluation,
+    get_evaluation_status,
+    get_evaluations,
+    post_evaluation,
+)
 from prefnb.testing.files import (
     delete_file,
     get_file,
@@ -107,6 +114,11 @@ ROUTES: list[tuple[str, re.Pattern[str], str | None, Handler, bool]] = [
         ("DELETE", r"/v1/fine-tunes/(?P<job_id>[^/]+)", None, delete_fine_tune, True),
         ("GET", r"/v1/finetune/download", None, get_download, True),
         ("GET", r"/v3/whoami", None, get_whoami, True),
+        ("POST", r"/v1/chat/completions", None, post_chat_completions, True),
+        ("POST", r"/v1/evaluation", None, post_evaluation, True),
+        ("GET", r"/v1/evaluation", None, get_evaluations, True),
+        ("GET", r"/v1/evaluation/(?P<eval_id>[^/]+)/status", None, get_evaluation_status, True),
+        ("GET", r"/v1/evaluation/(?P<eval_id>[^/]+)", None, get_evaluation, True),
     )
 ]
 

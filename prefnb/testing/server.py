@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import socket
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -17,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from prefnb.testing.faults import Fault, Faults
 from prefnb.testing.files import form_fields
 from prefnb.testing.routes import route
+from prefnb.testing.sim_judge import SimJudge
 from prefnb.testing.simulator import Clock
 from prefnb.testing.spec import Spec
 from prefnb.testing.state import State
@@ -54,6 +56,15 @@ class SpecViolation:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Judges keep dozens of requests in flight; the default backlog of 5 resets connections.
+    request_queue_size = 256
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that goes away (a killed kernel, a closed pool) is not a server error.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
     app: LocalTogether
 
 
@@ -61,6 +72,14 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
     server_version = "LocalTogether/simulated"
+    # One buffered write per response (headers + body) and no Nagle delay: otherwise a
+    # small response waits ~40 ms on the client's delayed ACK, which dwarfs model latency.
+    wbufsize = 1 << 16
+
+    def setup(self) -> None:
+        super().setup()
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: tests and the demo read api.requests instead
@@ -117,6 +136,12 @@ class LocalTogether:
     small job takes ~30 s at ``speed=1``). ``strict_spec=True`` turns any request or response
     that breaks Together's OpenAPI spec into a 500 naming the reason.
 
+    Judges: ``/v1/chat/completions`` serves the serverless models of
+    :mod:`prefnb.testing.serverless_models`, each answered after ``latency`` real seconds,
+    and ``/v1/evaluation`` runs compare jobs; both are judged by :attr:`judge`, a
+    :class:`~prefnb.testing.sim_judge.SimJudge` built from ``judge={"position_bias": 0.3,
+    "length_bias": 0.1, "noise": 0.05}``. :attr:`spent_usd` is the simulated bill.
+
     Example:
         >>> with LocalTogether(speed=60) as api:  # doctest: +SKIP
         ...     client = api.client()
@@ -136,9 +161,14 @@ class LocalTogether:
         strict_spec: bool = False,
         balance: float = 100.0,
         rejected_keys: tuple[str, ...] = (REJECTED_KEY,),
+        judge: Mapping[str, Any] | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.clock = Clock(speed)
         self.state = State(self.clock, balance=balance)
+        self.state.judge = SimJudge.from_options(judge)
+        #: Real seconds each chat completion waits before it is answered (model latency).
+        self.latency = float(latency)
         self.strict_spec = strict_spec
         self.rejected_keys = frozenset(rejected_keys)
         self.faults = Faults()
@@ -276,6 +306,16 @@ class LocalTogether:
             retry_after=retry_after, message=message, after=after, corrupt=corrupt,
         )  # fmt: skip
 
+    @property
+    def judge(self) -> SimJudge:
+        """The simulated judge: its parameters, :meth:`SimJudge.teach` and its ``log``."""
+        return self.state.judge
+
+    @property
+    def spent_usd(self) -> float:
+        """Simulated inference bill so far (chat completions and completed evaluations)."""
+        return sum(c.cost_usd for c in list(self.state.charges))
+
     def clear_faults(self) -> None:
         self.faults.clear()
 
@@ -324,6 +364,8 @@ class LocalTogether:
             return self._fault_response(req, fault, record=True)
         if fault is not None:  # a delay only: the request then goes through
             time.sleep(fault.delay)
+        if self.latency > 0 and req.method == "POST" and req.path == "/v1/chat/completions":
+            time.sleep(self.latency)  # outside the state lock: requests overlap, as at Together
         resp = self._handle(req)
         self._record(req, resp.status)
         return resp

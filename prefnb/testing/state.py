@@ -11,7 +11,10 @@ from prefnb.testing.simulator import Clock, Job
 from prefnb.testing.wire import ApiError
 
 if TYPE_CHECKING:
+    from prefnb.testing.chat import Charge
+    from prefnb.testing.evaluations import EvalRecord
     from prefnb.testing.files import StoredFile
+    from prefnb.testing.sim_judge import SimJudge
 
 
 @dataclass
@@ -34,6 +37,10 @@ class State:
         self.lock = threading.RLock()
         self.files: dict[str, StoredFile] = {}
         self.jobs: dict[str, JobRecord] = {}
+        # Serverless inference (judges): set by LocalTogether; charges are simulated bills.
+        self.judge: SimJudge
+        self.evals: dict[str, EvalRecord] = {}
+        self.charges: list[Charge] = []
 
     # files
     def file(self, file_id: str) -> StoredFile:
