@@ -199,7 +199,7 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
         grid.layout.update(hovermode="closest", uirevision="prefnb")
         super().__init__(layout=grid.layout)
         # Fill the output's width and follow it when the window resizes.
-        config: dict[str, Any] = dict(self._config or {})
+        config: dict[str, Any] = dict(getattr(self, "_config", None) or {})
         self._config = {**config, "responsive": True}
         self._mode = apply_theme(self, theme)
         self._colorway = list(self.layout.template.layout.colorway)
