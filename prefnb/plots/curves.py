@@ -34,6 +34,7 @@ import plotly.graph_objects as go
 from prefnb.plots.downsample import M4Cache
 from prefnb.plots.layout import panel_grid
 from prefnb.plots.live import LiveLoop
+from prefnb.plots.responsive import responsive_esm
 from prefnb.plots.smoothing import EmaState, check_weight
 from prefnb.plots.theme import apply_theme
 from prefnb.plots.theme import colors as _theme_colors
@@ -197,6 +198,8 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
                 grid.note(i, f"no '{_esc(p)}' logged yet", name=f"nodata-{i}", opacity=0.7)
             )
         grid.layout.update(hovermode="closest", uirevision="prefnb")
+        # plotly's view, wrapped to fill the output and follow its width (see responsive.py)
+        type(self)._esm = responsive_esm()
         super().__init__(layout=grid.layout)
         # Fill the output's width and follow it when the window resizes.
         config: dict[str, Any] = dict(getattr(self, "_config", None) or {})
