@@ -179,7 +179,8 @@ prefnb.plot_dataset(prefnb.load_sample(), budget_tokens=400, theme="light")""",
 # Width of each figure's SVG beside the width of the output area it sits in.
 WIDTHS_JS = """() => [...document.querySelectorAll('.jp-OutputArea-output')]
   .filter(o => o.querySelector('.main-svg'))
-  .map(o => ({out: o.clientWidth, fig: o.querySelector('.main-svg').getBoundingClientRect().width}))"""
+  .map(o => ({out: o.clientWidth,
+              fig: o.querySelector('.main-svg').getBoundingClientRect().width}))"""
 
 
 def test_figures_fill_the_output_and_follow_it(jupyterlab: SimpleNamespace, browser: Any) -> None:
@@ -196,7 +197,7 @@ def test_figures_fill_the_output_and_follow_it(jupyterlab: SimpleNamespace, brow
             wait_until(
                 lambda: all(
                     abs(w["fig"] - w["out"]) <= 0.02 * w["out"] for w in page.evaluate(WIDTHS_JS)
-                ),  # fmt: skip
+                ),
                 f"figures do not fill the output at {viewport[0]} px: {page.evaluate(WIDTHS_JS)}",
                 timeout=20,
                 every=0.3,
