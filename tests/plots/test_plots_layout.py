@@ -155,6 +155,7 @@ def runs(jobs: int = 4, n: int = 300, kl: bool = True) -> pd.DataFrame:
             "train/learning_rate": 1e-5 * np.minimum(1, s / 30),
             "train/reward/margin": s * 0.01 * (j + 1),
             "train/grad_norm": 1 + np.sin(s / 7) ** 2,
+            "train/epoch": s / 100,
         }
         if kl:
             wide["train/approx. KL/chosen"] = s * 0.01
