@@ -168,16 +168,20 @@ def runs(jobs: int = 4, n: int = 300, kl: bool = True) -> pd.DataFrame:
 LABELS = {f"ft-run-{j:02d}": f"beta={b}, lr=1e-05" for j, b in enumerate((0.05, 0.1, 0.2, 0.5))}
 
 
-def check(page: Any, fig: Any, name: str) -> None:
+def check(page: Any, fig: Any, name: str) -> list[dict[str, Any]]:
+    """Draw ``fig`` at every width and assert its layout; returns the measurements."""
     text = fig.to_json()
+    measured = []
     for width in WIDTHS:
         m = page.evaluate(MEASURE, [json.loads(text), width])
+        measured.append(m)
         assert m["width"] == pytest.approx(width, abs=1), f"{name}: does not fill {width} px"
         problems = layout_problems(m)
         if width == 1000 or problems:
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.locator(".main-svg").first.screenshot(path=str(SHOTS / f"{name}-{width}.png"))
         assert not problems, f"{name} at {width} px: {problems}"
+    return measured
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
@@ -236,7 +240,13 @@ def test_plot_dataset_layout(plot_page: Any, tmp_path: Path, theme: str) -> None
     df = prefnb.load_sample()
     with dataset_store(tmp_path / "l.sqlite", df) as store:
         fig = prefnb.plot_dataset(df, store, budget_tokens=400, theme=theme)
-    check(plot_page, fig, f"plot_dataset-{theme}")
+    for m in check(plot_page, fig, f"plot_dataset-{theme}"):
+        # Labels made within milliseconds still get a readable time axis: distinct ticks,
+        # none finer than a second.
+        ticks = [i["text"] for i in m["items"] if i["kind"] == "tick" and i["owner"] == "x3"]
+        assert len(ticks) >= 2
+        assert len(set(ticks)) == len(ticks), ticks
+        assert not any("." in t for t in ticks), ticks
 
 
 def test_plot_dataset_layout_without_store(plot_page: Any) -> None:
