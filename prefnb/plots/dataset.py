@@ -446,6 +446,13 @@ def plot_dataset(
         legend = grid.legend_of(i) if p.legend else "legend"
         data += [{**t, "xaxis": xa, "yaxis": ya, "legend": legend} for t in p.traces]
         notes = [*p.notes, *([{"text": p.empty, "opacity": 0.8}] if p.empty else [])]
+        if p.empty:
+            # nothing to measure: an empty frame with its note, not a made-up scale (plotly's
+            # default 0-6, or the year 2000)
+            bare = {"showticklabels": False, "showgrid": False, "zeroline": False,
+                    "showline": True, "mirror": True}  # fmt: skip
+            layout[xk].update(bare)
+            layout[yk].update(bare)
         for note in notes:
             layout["annotations"].append(grid.note(i, **{"x": 0.5, "y": 0.5, **note}))
         for shape in p.shapes:
