@@ -97,6 +97,11 @@ PANEL_TITLES: Final[dict[str, str]] = {
     "logps": "Log-probs",
 }
 _SIDE_KEY: Final[tuple[str, ...]] = ("chosen (solid)", "rejected (dashed)")
+#: Axes of a panel without data (a frame around its note) and of one with data.
+_EMPTY_AXIS: Final = {"showticklabels": False, "showgrid": False, "zeroline": False,
+                      "showline": True, "mirror": True}  # fmt: skip
+_DRAWN_AXIS: Final = {"showticklabels": True, "showgrid": True, "zeroline": True,
+                      "showline": False, "mirror": False}  # fmt: skip
 #: Schedules, not noisy measurements: smoothing them only adds float noise to a flat line.
 _NEVER_SMOOTHED: Final = frozenset({"learning_rate", "epoch"})
 _DASH: Final[dict[str, str]] = {"rejected": "dash"}
@@ -197,6 +202,9 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
             grid.layout["annotations"].append(
                 grid.note(i, f"no '{_esc(p)}' logged yet", name=f"nodata-{i}", opacity=0.7)
             )
+            # empty until data comes: a plain frame around the note, no made-up scale
+            grid.layout[xk].update(_EMPTY_AXIS)
+            grid.layout[yk].update(_EMPTY_AXIS)
         grid.layout.update(hovermode="closest", uirevision="prefnb")
         # plotly's view, wrapped to fill the output and follow its width (see responsive.py)
         type(self)._esm = responsive_esm()
@@ -381,9 +389,12 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
             with self.batch_update():
                 for ann in self.layout.annotations:
                     if ann.name and ann.name.startswith("nodata-"):
-                        visible = int(ann.name[7:]) not in has
+                        panel = int(ann.name[7:])
+                        visible = panel not in has
                         if ann.visible is not visible:
                             ann.visible = visible
+                            for axis in self._grid.axis_keys(panel):
+                                self.layout[axis].update(_EMPTY_AXIS if visible else _DRAWN_AXIS)
         return added
 
     def _fill(

@@ -113,6 +113,10 @@ def test_missing_metric_panel_says_so(two_jobs: pd.DataFrame) -> None:
     # note would otherwise land in another panel)
     (anchor,) = [t for t in fig.data if t.name == "panel-1"]
     assert (anchor.xaxis, anchor.yaxis, len(anchor.x)) == ("x2", "y2", 0)
+    # the empty panel is a plain frame (no made-up scale); the loss panel has its scale
+    assert fig.layout.yaxis2.showticklabels is False
+    assert fig.layout.yaxis2.mirror is True
+    assert fig.layout.yaxis.showticklabels is True
 
 
 def test_long_series_is_downsampled_with_extremes() -> None:
