@@ -251,6 +251,9 @@ def _timeline_panel(events: pd.DataFrame, has_store: bool, colors: list[str]) ->
     first, last = times.min(), times.max()
     pad = max((_MIN_TIME_SPAN - (last - first)) / 2, (last - first) * 0.03)
     panel.x["range"] = [first - pad, last + pad]
+    if last - first < _MIN_TIME_SPAN:
+        # ticks every 2 minutes: plotly's own choice for a short span may leave one tick
+        panel.x["dtick"] = int((_MIN_TIME_SPAN / 5).total_seconds() * 1000)
     panel.x["hoverformat"] = "%Y-%m-%d %H:%M:%S"
     for i, (who, g) in enumerate(labels.groupby("annotator", sort=True)):
         g = g.sort_values("created_at")
@@ -375,10 +378,11 @@ def _tokens_panel(s: DatasetSummary, colors: list[str]) -> _Panel:
         ],
     )
     if budget:
-        share = s["over_budget"] / max(s["n_pairs"], 1)
+        over = s["over_budget"]
+        share = over / max(s["n_pairs"], 1)
         panel.notes.append(
             {
-                "text": f"{s['over_budget']} pairs ({share:.0%}) over {budget:,} tokens",
+                "text": f"{over} pair{'s' * (over != 1)} ({share:.0%}) over {budget:,} tokens",
                 "x": 0.98,
                 "y": 0.98,
                 "xanchor": "right",

@@ -108,7 +108,7 @@ def test_without_store_panels_say_what_is_missing(pairs: pd.DataFrame, tmp_path:
     texts = [a.text for a in fig.layout.annotations]
     assert "needs a label store" in texts
     assert "needs two or more annotators<br>in a label store" in texts
-    assert "1 pairs (17%) over 50 tokens" in texts
+    assert "1 pair (17%) over 50 tokens" in texts
     assert any(t.startswith("preferred longer in 75% of 4 pairs") for t in texts)
     axes = {fig.layout[k].title.text for k in fig.layout if k.startswith(("xaxis", "yaxis"))}
     assert "Length (characters; top 2% in last bin)" in axes
