@@ -66,12 +66,17 @@ def notebooks_dir() -> Path:
 
 
 def prepare_workdir(
-    workdir: Path, *, overwrite: bool = False, replaced: list[Path] | None = None
+    workdir: Path,
+    *,
+    overwrite: bool = False,
+    replaced: list[Path] | None = None,
+    kept: list[Path] | None = None,
 ) -> list[Path]:
     """Copy the notebooks and sample data into ``workdir``; return the notebook paths.
 
     Existing notebooks are kept (they may hold the user's work) unless ``overwrite``; the
-    ones overwritten are appended to ``replaced``, so the caller can say so.
+    ones overwritten are appended to ``replaced`` and the kept ones that differ from
+    prefnb's copies to ``kept``, so the caller can say so.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     data = workdir / "data"
@@ -86,6 +91,8 @@ def prepare_workdir(
             if exists and replaced is not None:
                 replaced.append(target)
             shutil.copy2(nb, target)
+        elif kept is not None and target.read_bytes() != nb.read_bytes():
+            kept.append(target)
         out.append(target)
     return out
 
@@ -169,10 +176,14 @@ def run_demo(args: argparse.Namespace) -> int:
     else:
         workdir = Path(args.dir or DEFAULT_DIR).resolve()
     replaced: list[Path] = []
-    notebooks = prepare_workdir(workdir, overwrite=args.check, replaced=replaced)
+    kept: list[Path] = []
+    notebooks = prepare_workdir(workdir, overwrite=args.check, replaced=replaced, kept=kept)
     if replaced:
         names = ", ".join(p.name for p in replaced)
         print(f"--check replaced {names} in {workdir} with fresh copies")
+    if kept:
+        names = ", ".join(p.name for p in kept)
+        print(f"kept your edited {names} in {workdir} (delete to get fresh copies)")
     if args.notebooks:
         wanted = set(args.notebooks)
         notebooks = [p for p in notebooks if p.name in wanted or p.stem in wanted]

@@ -165,9 +165,14 @@ def test_interactive_demo_keeps_existing_notebooks(tmp_path: Path) -> None:
 
     (tmp_path / "01_label.ipynb").write_text("my work")
     replaced: list[Path] = []
-    paths = prepare_workdir(tmp_path, replaced=replaced)
+    kept: list[Path] = []
+    paths = prepare_workdir(tmp_path, replaced=replaced, kept=kept)
     assert (tmp_path / "01_label.ipynb").read_text() == "my work"
     assert not replaced
+    assert kept == [tmp_path / "01_label.ipynb"]  # the caller says it kept the user's edit
+    kept.clear()
+    prepare_workdir(tmp_path, kept=kept)  # unchanged copies from a last run are not news
+    assert kept == [tmp_path / "01_label.ipynb"]
     assert {p.name for p in paths} >= {"01_label.ipynb", "02_export_and_launch.ipynb"}
 
 
