@@ -9,8 +9,9 @@ The notebooks and sample data are copied into a work directory (``./prefnb-demo`
 ``--dir``; notebooks already there are kept, as they may hold the user's work); the job ledger
 and exports live there too (``PREFNB_HOME``), so the demo never touches ``~/.prefnb``.
 ``--check`` runs every notebook headless (nbclient) and exits: 0 when all cells ran, 1
-otherwise — that is what CI runs. It works in a fresh temporary folder unless ``--dir`` is
-given, and then says which notebooks it replaced with fresh copies.
+otherwise — that is what CI runs. It works in a fresh temporary folder (removed afterwards
+unless a notebook failed) unless ``--dir`` is given, and then says which notebooks it
+replaced with fresh copies.
 
 Example:
     $ prefnb demo                 # JupyterLab on http://127.0.0.1:8888 (Ctrl-C stops)
@@ -170,11 +171,21 @@ def run_notebooks(
 
 def run_demo(args: argparse.Namespace) -> int:
     """The ``prefnb demo`` command."""
-    if args.dir is None and args.check:
+    temporary = args.dir is None and args.check
+    if temporary:
         # A check must not touch the interactive demo's folder (it may hold the user's work).
         workdir = Path(tempfile.mkdtemp(prefix="prefnb-demo-check-"))
+        print(f"--check runs in a temporary folder: {workdir}")
     else:
         workdir = Path(args.dir or DEFAULT_DIR).resolve()
+    code = _run_demo_in(workdir, args)
+    if temporary and code != 1:
+        # kept when a notebook failed: its saved outputs show where
+        shutil.rmtree(workdir, ignore_errors=True)
+    return code
+
+
+def _run_demo_in(workdir: Path, args: argparse.Namespace) -> int:
     replaced: list[Path] = []
     kept: list[Path] = []
     notebooks = prepare_workdir(workdir, overwrite=args.check, replaced=replaced, kept=kept)
@@ -210,6 +221,8 @@ def run_demo(args: argparse.Namespace) -> int:
                 print(f"FAILED  {path.name}\n{error}")
         print(f"{len(notebooks) - failed}/{len(notebooks)} notebooks ran in "
               f"{time.monotonic() - t0:.1f} s ({workdir})")  # fmt: skip
+        if failed and args.dir is None:
+            print(f"the executed notebooks, with their errors, are kept in {workdir}")
         return 1 if failed else 0
 
 

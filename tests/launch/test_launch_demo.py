@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -143,11 +142,11 @@ def test_check_uses_its_own_temporary_folder(
     assert code == 2, out
     assert mine.read_text() == "my work"  # the interactive demo's folder is untouched
     assert "replaced" not in out
-    made = [p for p in Path(tempfile.gettempdir()).glob("prefnb-demo-check-*") if p.is_dir()]
-    fresh = [p for p in made if (p / "01_label.ipynb").is_file()]
-    assert fresh
-    for p in fresh:
-        shutil.rmtree(p, ignore_errors=True)
+    line = next(ln for ln in out.splitlines() if ln.startswith("--check runs in a temporary"))
+    used = Path(line.split(": ", 1)[1])
+    assert used.parent == Path(tempfile.gettempdir())
+    assert used.name.startswith("prefnb-demo-check-")
+    assert not used.exists()  # removed afterwards
 
 
 def test_check_in_a_given_folder_says_what_it_replaced(tmp_path: Path) -> None:
