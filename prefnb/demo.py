@@ -219,8 +219,9 @@ def _run_demo_in(workdir: Path, args: argparse.Namespace) -> int:
             else:
                 failed += 1
                 print(f"FAILED  {path.name}\n{error}")
+        where = "temporary folder, removed" if args.dir is None and not failed else workdir
         print(f"{len(notebooks) - failed}/{len(notebooks)} notebooks ran in "
-              f"{time.monotonic() - t0:.1f} s ({workdir})")  # fmt: skip
+              f"{time.monotonic() - t0:.1f} s ({where})")  # fmt: skip
         if failed and args.dir is None:
             print(f"the executed notebooks, with their errors, are kept in {workdir}")
         return 1 if failed else 0
