@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import http.server
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -110,12 +111,14 @@ def tidy_stages(all_rows: dict[str, list[dict[str, float]]]) -> tuple[MetricsSto
         df = store.frame()
     print(f"    rows → float columns  {t_cols}   (reads every dict: per-row by nature)")
     print(f"    columns → store       {t_store}   (numpy)")
-    print(f"    store → tidy frame    {t_frame}   (numpy, categoricals)")
+    print(f"    store → tidy frame    {t_frame}   (numpy, categoricals; prefnb.metrics() only)")
     STAGES.update(cols=t_cols.cpu, store=t_store.cpu, frame=t_frame.cpu)
+    WALL.update(cols=t_cols.wall, store=t_store.wall, frame=t_frame.wall)
     return store, df
 
 
 STAGES: dict[str, float] = {}
+WALL: dict[str, float] = {}
 
 
 def tidy_naive(all_rows: dict[str, list[dict[str, float]]]) -> pd.DataFrame:
@@ -500,6 +503,12 @@ def main() -> None:
         f"  kernel total   {kernel_ms:8.0f} ms cpu  (tidy from API rows + build + to_json); "
         f"{kernel_cols_ms:.0f} ms cpu from float columns"
     )
+    # What plot_metrics(job_ids) does: API rows → float columns → store → figure → JSON. It
+    # never builds the tidy frame (only prefnb.metrics() and fig.frame() do).
+    chart = {
+        "cpu": (STAGES["cols"] + STAGES["store"] + t_build.cpu + t_json.cpu) * 1000,
+        "total": (WALL["cols"] + WALL["store"] + t_build.wall + t_json.wall) * 1000,
+    }
     if not args.no_browser:
         print("  Chromium (headless, SwiftShader software WebGL), medians of 3 (naive: 1 warm):")
         res = render_in_chromium(payloads, dict(fig._config))
@@ -528,13 +537,19 @@ def main() -> None:
             # once per page, so the per-figure cost is the warm one; cold is printed beside it.
             # Chromium CPU (all its processes, incl. software GL) is the load-independent figure;
             # wall time on this shared 2-core machine includes waiting for a core.
+            load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+            print(f"  load average (1, 5, 15 min) on {os.cpu_count()} cores: {load}")
             for label, key in (("cpu", "cpu"), ("wall", "total")):
-                w, c = warm_m[key], cold_m[key]
+                w, c, k = warm_m[key], cold_m[key], chart[key]
                 print(
-                    f"  GOAL ≤ 1000 ms [{label}] kernel + warm render: {kernel_ms:.0f} + {w:.0f} = "
-                    f"{kernel_ms + w:.0f} ms (from float columns {kernel_cols_ms + w:.0f});"
-                    f" first chart of a page (cold): {kernel_ms + c:.0f} ms"
+                    f"  GOAL ≤ 1000 ms [{label}] API rows → chart painted (plot_metrics' path: "
+                    f"rows → store → figure → JSON, then warm render): {k:.0f} + {w:.0f} = "
+                    f"{k + w:.0f} ms; first chart of a page (cold): {k + c:.0f} ms"
                 )
+            print(
+                f"  with the tidy frame too (prefnb.metrics(), not needed by the chart) [cpu]: "
+                f"{kernel_ms:.0f} + {warm_m['cpu']:.0f} = {kernel_ms + warm_m['cpu']:.0f} ms"
+            )
             base = res.get("naive", {}).get("warm", {})
             if base:
                 nk = (t_naive.cpu * n_jobs + t_build_n.cpu + t_json_n.cpu) * 1000

@@ -6,9 +6,12 @@ notebooks' kernels at it through ``TOGETHER_BASE_URL`` (which the ``together`` S
 and a simulated key. With a real key set, the same notebooks talk to Together itself.
 
 The notebooks and sample data are copied into a work directory (``./prefnb-demo`` unless
-``--dir``); the job ledger and exports live there too (``PREFNB_HOME``), so the demo never
-touches ``~/.prefnb``. ``--check`` runs every notebook headless (nbclient) and exits: 0 when
-all cells ran, 1 otherwise — that is what CI runs.
+``--dir``; notebooks already there are kept, as they may hold the user's work); the job ledger
+and exports live there too (``PREFNB_HOME``), so the demo never touches ``~/.prefnb``.
+``--check`` runs every notebook headless (nbclient) and exits: 0 when all cells ran, 1
+otherwise — that is what CI runs. It works in a fresh temporary folder (removed afterwards
+unless a notebook failed) unless ``--dir`` is given, and then says which notebooks it
+replaced with fresh copies.
 
 Example:
     $ prefnb demo                 # JupyterLab on http://127.0.0.1:8888 (Ctrl-C stops)
@@ -24,17 +27,33 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 __all__ = ["add_demo_parser", "notebooks_dir", "prepare_workdir", "run_demo", "run_notebooks"]
 
 SIM_KEY = "sim-local-key"
 #: The demo's simulated judge is biased like real ones, so notebook 04 has pairs to route.
 DEMO_JUDGE = '{"position_bias": 0.25, "length_bias": 0.1, "noise": 0.05}'
+DEFAULT_DIR = "prefnb-demo"
+#: ``prefnb demo --help``: plain text (the module docstring is reStructuredText for Sphinx).
+HELP_DESCRIPTION = """\
+JupyterLab on prefnb's notebooks with the sample data, no account needed.
+
+Without TOGETHER_API_KEY (or with --local) the notebooks talk to LocalTogether, a simulated
+Together API started on this machine; with a key set they talk to Together itself.
+The notebooks and sample data are copied into ./prefnb-demo (or --dir); notebooks already
+there are kept. --check runs every notebook headless in a fresh temporary folder (or in
+--dir, replacing its notebooks with fresh copies and saying so) and exits 0 when all ran."""
+HELP_EPILOG = """\
+examples:
+  prefnb demo                 JupyterLab on http://127.0.0.1:8888 (Ctrl-C stops)
+  prefnb demo --check         run the notebooks headless against LocalTogether
+  prefnb demo --dir work 02   JupyterLab in ./work, only notebook 02"""
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -49,10 +68,18 @@ def notebooks_dir() -> Path:
     )
 
 
-def prepare_workdir(workdir: Path, *, overwrite: bool = False) -> list[Path]:
+def prepare_workdir(
+    workdir: Path,
+    *,
+    overwrite: bool = False,
+    replaced: list[Path] | None = None,
+    kept: list[Path] | None = None,
+) -> list[Path]:
     """Copy the notebooks and sample data into ``workdir``; return the notebook paths.
 
-    Existing notebooks are kept (they may hold the user's work) unless ``overwrite``.
+    Existing notebooks are kept (they may hold the user's work) unless ``overwrite``; the
+    ones overwritten are appended to ``replaced`` and the kept ones that differ from
+    prefnb's copies to ``kept``, so the caller can say so.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     data = workdir / "data"
@@ -62,8 +89,13 @@ def prepare_workdir(workdir: Path, *, overwrite: bool = False) -> list[Path]:
     out: list[Path] = []
     for nb in sorted(notebooks_dir().glob("*.ipynb")):
         target = workdir / nb.name
-        if overwrite or not target.exists():
+        exists = target.exists()
+        if overwrite or not exists:
+            if exists and replaced is not None:
+                replaced.append(target)
             shutil.copy2(nb, target)
+        elif kept is not None and target.read_bytes() != nb.read_bytes():
+            kept.append(target)
         out.append(target)
     return out
 
@@ -142,8 +174,30 @@ def run_notebooks(
 
 def run_demo(args: argparse.Namespace) -> int:
     """The ``prefnb demo`` command."""
-    workdir = Path(args.dir).resolve()
-    notebooks = prepare_workdir(workdir, overwrite=args.check)
+    temporary = args.dir is None and args.check
+    if temporary:
+        # A check must not touch the interactive demo's folder (it may hold the user's work).
+        workdir = Path(tempfile.mkdtemp(prefix="prefnb-demo-check-"))
+        print(f"--check runs in a temporary folder: {workdir}")
+    else:
+        workdir = Path(args.dir or DEFAULT_DIR).resolve()
+    code = _run_demo_in(workdir, args)
+    if temporary and code != 1:
+        # kept when a notebook failed: its saved outputs show where
+        shutil.rmtree(workdir, ignore_errors=True)
+    return code
+
+
+def _run_demo_in(workdir: Path, args: argparse.Namespace) -> int:
+    replaced: list[Path] = []
+    kept: list[Path] = []
+    notebooks = prepare_workdir(workdir, overwrite=args.check, replaced=replaced, kept=kept)
+    if replaced:
+        names = ", ".join(p.name for p in replaced)
+        print(f"--check replaced {names} in {workdir} with fresh copies")
+    if kept:
+        names = ", ".join(p.name for p in kept)
+        print(f"kept your edited {names} in {workdir} (delete to get fresh copies)")
     if args.notebooks:
         wanted = set(args.notebooks)
         notebooks = [p for p in notebooks if p.name in wanted or p.stem in wanted]
@@ -168,9 +222,20 @@ def run_demo(args: argparse.Namespace) -> int:
             else:
                 failed += 1
                 print(f"FAILED  {path.name}\n{error}")
+        where = "temporary folder, removed" if args.dir is None and not failed else workdir
         print(f"{len(notebooks) - failed}/{len(notebooks)} notebooks ran in "
-              f"{time.monotonic() - t0:.1f} s ({workdir})")  # fmt: skip
+              f"{time.monotonic() - t0:.1f} s ({where})")  # fmt: skip
+        if failed and args.dir is None:
+            print(f"the executed notebooks, with their errors, are kept in {workdir}")
         return 1 if failed else 0
+
+
+#: JupyterLab settings the demo overrides (``overrides.json`` makes them the defaults).
+LAB_OVERRIDES: Final[dict[str, dict[str, Any]]] = {
+    "@jupyterlab/apputils-extension:kernels-settings": {"commsOverSubshells": "disabled"},
+    # The news toast covers outputs; the demo is not the place to ask.
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+}
 
 
 def _serve(workdir: Path, env: dict[str, str], args: argparse.Namespace) -> int:
@@ -187,12 +252,11 @@ def _serve(workdir: Path, env: dict[str, str], args: argparse.Namespace) -> int:
     # Lab 4.4+ sends widget messages over kernel subshells by default; with ipykernel 7 a
     # message can arrive before its subshell exists and is dropped ("Unknown subshell_id"),
     # which loses a click on a loaded machine. The demo turns that off.
-    (settings / "overrides.json").write_text(
-        json.dumps(
-            {"@jupyterlab/apputils-extension:kernels-settings": {"commsOverSubshells": "disabled"}}
-        )
-    )
+    (settings / "overrides.json").write_text(json.dumps(LAB_OVERRIDES))
     cmd.append(f"--LabApp.app_settings_dir={settings}")
+    # No "get notified about Jupyter news?" toast over the outputs, and no calls home for it.
+    never = "jupyterlab.handlers.announcements.NeverCheckForUpdate"
+    cmd.append(f"--LabApp.check_for_updates_class={never}")
     if args.no_browser:
         cmd.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -218,10 +282,13 @@ def add_demo_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "demo",
         help="JupyterLab on the notebooks with sample data, against LocalTogether or Together",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description=HELP_DESCRIPTION,
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("notebooks", nargs="*", help="only these notebooks (name or stem)")
-    p.add_argument("--dir", default="prefnb-demo", help="work directory (default ./prefnb-demo)")
+    dir_help = "work directory (default ./prefnb-demo; with --check a new temporary folder)"
+    p.add_argument("--dir", default=None, help=dir_help)
     p.add_argument("--check", "--no-lab", action="store_true",
                    help="run the notebooks headless against LocalTogether and exit")  # fmt: skip
     p.add_argument("--local", action="store_true",

@@ -7,7 +7,14 @@ import math
 import pandas as pd
 import pytest
 
-from prefnb.pairs import PairSchemaError, check_pairs, pair_id, pairs_frame
+from prefnb.pairs import (
+    FULL_CHECK_MAX_ROWS,
+    PairSchemaError,
+    check_pairs,
+    pair_id,
+    pairs_frame,
+    validate_frame,
+)
 
 
 def _frame() -> pd.DataFrame:
@@ -86,3 +93,31 @@ def test_duplicate_pair_ids_rejected() -> None:
 
 def test_pair_id_accepts_lone_surrogates() -> None:
     assert pair_id("q\ud800", "a", "b") != pair_id("q", "a", "b")
+
+
+def _big_frame(n: int) -> pd.DataFrame:
+    """A valid pair table of ``n`` rows, built column-wise (pairs_frame is per row)."""
+    ids = [f"{i:016x}" for i in range(n)]
+    prompt = [[{"role": "user", "content": "q"}]] * n
+    return pd.DataFrame(
+        {"pair_id": ids, "prompt": prompt, "response_a": ["x"] * n, "response_b": ["y"] * n,
+         "label": [None] * n}
+    )  # fmt: skip
+
+
+def test_validate_frame_checks_small_frames_row_by_row() -> None:
+    df = pairs_frame([{"prompt": "q", "response_a": "x", "response_b": "y"}] * 1)
+    validate_frame(df)
+    df["label"] = ["maybe"]
+    with pytest.raises(PairSchemaError, match=r"'label' must be one of .*\(rows 0\)"):
+        validate_frame(df)
+
+
+def test_validate_frame_large_frames_vectorized_and_still_named() -> None:
+    df = _big_frame(FULL_CHECK_MAX_ROWS + 5)
+    validate_frame(df)
+    df.at[FULL_CHECK_MAX_ROWS + 2, "response_a"] = None
+    with pytest.raises(
+        PairSchemaError, match=rf"'response_a' must hold strings \(rows {FULL_CHECK_MAX_ROWS + 2}\)"
+    ):
+        validate_frame(df)

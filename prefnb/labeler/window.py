@@ -39,14 +39,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prefnb.labeler.messages import Item, JudgeView, Shown, Stats, Strength, Turn, Verdict
-from prefnb.pairs import LABELS, REQUIRED_COLUMNS, check_pairs, is_missing
+
+# validate_frame lives beside check_pairs; imported here for the Labeler and its callers.
+from prefnb.pairs import FULL_CHECK_MAX_ROWS, LABELS, is_missing, validate_frame
 
 __all__ = ["FULL_CHECK_MAX_ROWS", "CurrentLabel", "LabelWindow", "validate_frame"]
 
-#: Frames up to this many rows get the full per-row :func:`check_pairs`; larger frames get
-#: vectorized checks at construction and per-row prompt checks as rows are fetched, so a
-#: million-row frame still paints its first pair in well under a second.
-FULL_CHECK_MAX_ROWS: Final = 100_000
 #: An audit replay comes back between this many labels later …
 AUDIT_MIN_DELAY: Final = 3
 #: … and this many (inclusive): far enough not to be remembered, near enough to happen.
@@ -60,41 +58,6 @@ CurrentLabel: TypeAlias = dict[str, Any]
 
 def _digest(*parts: str) -> bytes:
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).digest()
-
-
-def validate_frame(df: pd.DataFrame) -> None:
-    """Check ``df`` for the Labeler; raise :class:`PairSchemaError` naming column and rows.
-
-    Small frames get :func:`prefnb.pairs.check_pairs`. Large frames get vectorized checks of
-    every column the Labeler reads (the slow per-row check runs only to name the rows
-    once something is known to be wrong).
-
-    >>> validate_frame(pd.DataFrame({"prompt": ["q"]}))
-    Traceback (most recent call last):
-    ...
-    prefnb.pairs.PairSchemaError: missing required column 'pair_id'; columns present: prompt
-    """
-    if not isinstance(df, pd.DataFrame) or len(df) <= FULL_CHECK_MAX_ROWS:
-        check_pairs(df)
-        return
-    for column in REQUIRED_COLUMNS:
-        if column not in df.columns:
-            check_pairs(df)  # raises, naming the column
-    infer = pd.api.types.infer_dtype
-    labels = df["label"]
-    given = labels[labels.notna()]
-    suspicious = (
-        infer(df["pair_id"], skipna=False) != "string"
-        or bool((df["pair_id"] == "").any())
-        # nunique hashes in C (Arrow for string dtype): ~4x faster than duplicated()
-        or int(df["pair_id"].nunique(dropna=False)) != len(df)
-        or infer(df["response_a"], skipna=False) != "string"
-        or infer(df["response_b"], skipna=False) != "string"
-        or bool(df["prompt"].isna().any())
-        or (len(given) > 0 and not bool(given.isin(LABELS).all()))
-    )
-    if suspicious:
-        check_pairs(df)
 
 
 def _flatten(content: object) -> str:

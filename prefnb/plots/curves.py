@@ -22,7 +22,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -31,12 +30,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from prefnb.plots.downsample import M4Cache
+from prefnb.plots.layout import panel_grid
 from prefnb.plots.live import LiveLoop
+from prefnb.plots.responsive import responsive_esm
 from prefnb.plots.smoothing import EmaState, check_weight
 from prefnb.plots.theme import apply_theme
+from prefnb.plots.theme import colors as _theme_colors
 from prefnb.training_metrics.keys import CANONICAL, panel_metrics
 from prefnb.training_metrics.refresh import GrowingSeries, Refresher
 from prefnb.training_metrics.sources import job_hyperparameters, legend_labels
@@ -65,10 +66,10 @@ AXIS_TITLES: Final[dict[str, str]] = {
     "rewards": "Implicit reward (β·nats)",
     "reward_chosen": "Implicit reward (β·nats)",
     "reward_rejected": "Implicit reward (β·nats)",
-    "logp": "Log-prob (nats, summed over tokens)",
-    "logps": "Log-prob (nats, summed over tokens)",
-    "logp_chosen": "Log-prob (nats, summed over tokens)",
-    "logp_rejected": "Log-prob (nats, summed over tokens)",
+    "logp": "Log-prob (nats, sum over tokens)",
+    "logps": "Log-prob (nats, sum over tokens)",
+    "logp_chosen": "Log-prob (nats, sum over tokens)",
+    "logp_rejected": "Log-prob (nats, sum over tokens)",
     "nll_loss": "NLL loss (nats per token)",
     "learning_rate": "Learning rate (per step)",
     "grad_norm": "Gradient norm (L2)",
@@ -84,16 +85,25 @@ WEBGL_ABOVE_POINTS: Final = 1000
 ASSUMED_WIDTH_PX: Final = 1100
 X_TITLES: Final[dict[str, str]] = {
     "step": "Training step (optimizer steps)",
-    "epoch": "Epoch (passes over the training data)",
+    "epoch": "Epoch (passes over the data)",
     "time": "Time logged (UTC)",
 }
+#: Panels that draw a chosen (solid) and a rejected (dashed) line per job; the legend says so.
 PANEL_TITLES: Final[dict[str, str]] = {
-    "kl": "Approx. KL — solid: chosen, dashed: rejected",
-    "reward": "Implicit rewards — solid: chosen, dashed: rejected",
-    "rewards": "Implicit rewards — solid: chosen, dashed: rejected",
-    "logp": "Log-probs — solid: chosen, dashed: rejected",
-    "logps": "Log-probs — solid: chosen, dashed: rejected",
+    "kl": "Approx. KL",
+    "reward": "Implicit rewards",
+    "rewards": "Implicit rewards",
+    "logp": "Log-probs",
+    "logps": "Log-probs",
 }
+_SIDE_KEY: Final[tuple[str, ...]] = ("chosen (solid)", "rejected (dashed)")
+#: Axes of a panel without data (a frame around its note) and of one with data.
+_EMPTY_AXIS: Final = {"showticklabels": False, "showgrid": False, "zeroline": False,
+                      "showline": True, "mirror": True}  # fmt: skip
+_DRAWN_AXIS: Final = {"showticklabels": True, "showgrid": True, "zeroline": True,
+                      "showline": False, "mirror": False}  # fmt: skip
+#: Schedules, not noisy measurements: smoothing them only adds float noise to a flat line.
+_NEVER_SMOOTHED: Final = frozenset({"learning_rate", "epoch"})
 _DASH: Final[dict[str, str]] = {"rejected": "dash"}
 _SIDE_NAMES: Final[tuple[str, ...]] = ("chosen", "rejected")
 
@@ -158,71 +168,84 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
             for m in panel_metrics(p):
                 self._panel_of.setdefault(m, i)
         n = len(self._panels)
-        self._cols = 1 if n <= 2 else 2
-        rows = math.ceil(n / self._cols)
         # M4 needs about 2 points per pixel column of a panel to look like the full series;
         # more only costs bytes and drawing time.
+        cols = 1 if n <= 2 else 2
         self._max_points = (
-            int(max_points)
-            if max_points is not None
-            else 2 * int(ASSUMED_WIDTH_PX * 0.9 / self._cols)
+            int(max_points) if max_points is not None else 2 * int(ASSUMED_WIDTH_PX * 0.9 / cols)
         )
         webgl = render == "webgl" or (render == "auto" and self._max_points > WEBGL_ABOVE_POINTS)
         self._trace_type = "scattergl" if webgl else "scatter"
-        base = make_subplots(
-            rows=rows,
-            cols=self._cols,
-            shared_xaxes=True,
-            subplot_titles=[_esc(_panel_title(p)) for p in self._panels],
-            vertical_spacing=min(0.12, 0.5 / max(rows, 1)),
-            horizontal_spacing=0.09,
-        )
-        super().__init__(base)
-        self._mode = apply_theme(self, theme)
-        self._colorway = list(self.layout.template.layout.colorway)
         jobs = len(self._labels)
         smooth_note = (
             f" · EMA smoothing {self._smoothing:g} (faint: raw)" if self._smoothing else ""
         )
-        self.update_layout(
-            title={
-                "text": title or f"Training metrics — {jobs} job{'s' * (jobs != 1)}{smooth_note}"
-            },
-            height=max(320, 300 * rows + 80),
-            hovermode="closest",
-            legend={"title": {"text": "job"}},
-            uirevision="prefnb",
+        self._sided = any(p in PANEL_TITLES for p in self._panels)
+        legend = [*self._labels.values(), *(_SIDE_KEY if self._sided else ())]
+        grid = panel_grid(
+            [_esc(_panel_title(p)) for p in self._panels],
+            legend=legend,
+            title=title or f"Training metrics — {jobs} job{'s' * (jobs != 1)}{smooth_note}",
+            share_x=True,
         )
+        self._grid = grid
         for i, p in enumerate(self._panels):
-            r, c = self._cell(i)
-            self.update_yaxes(title_text=AXIS_TITLES.get(p, f"{_esc(p)} (as logged)"), row=r, col=c)
+            xk, yk = grid.axis_keys(i)
+            grid.layout[yk]["title"] = {"text": AXIS_TITLES.get(p, f"{_esc(p)} (as logged)")}
             if p == "accuracy":
-                self.update_yaxes(tickformat=".0%", row=r, col=c)
+                grid.layout[yk]["tickformat"] = ".0%"
             if p == "learning_rate":
-                self.update_yaxes(tickformat=".1e", row=r, col=c)
-            if r == rows or (c == 2 and i + self._cols >= n):
-                # the lowest panel of each column carries the x title and tick labels
-                self.update_xaxes(title_text=X_TITLES[x], showticklabels=True, row=r, col=c)
-        for i, p in enumerate(self._panels):
-            r, c = self._cell(i)
-            ax = "" if i == 0 else str(i + 1)
-            self.add_annotation(
-                text=f"no '{_esc(p)}' logged yet",
-                name=f"nodata-{i}",
-                xref=f"x{ax} domain",
-                yref=f"y{ax} domain",
-                x=0.5,
-                y=0.5,
-                showarrow=False,
-                font={"size": 13},
-                opacity=0.7,
+                # from zero: a constant rate is then a flat line at its value, not ±1 of it
+                grid.layout[yk].update(tickformat=".1e", rangemode="tozero")
+            if grid.is_bottom(i):
+                grid.layout[xk]["title"] = {"text": X_TITLES[x]}
+            grid.layout["annotations"].append(
+                grid.note(i, f"no '{_esc(p)}' logged yet", name=f"nodata-{i}", opacity=0.7)
             )
+            # empty until data comes: a plain frame around the note, no made-up scale
+            grid.layout[xk].update(_EMPTY_AXIS)
+            grid.layout[yk].update(_EMPTY_AXIS)
+        grid.layout.update(hovermode="closest", uirevision="prefnb")
+        # plotly's view, wrapped to fill the output and follow its width (see responsive.py)
+        type(self)._esm = responsive_esm()
+        super().__init__(layout=grid.layout)
+        # Fill the output's width and follow it when the window resizes.
+        config: dict[str, Any] = dict(getattr(self, "_config", None) or {})
+        self._config = {**config, "responsive": True}
+        self._mode = apply_theme(self, theme)
+        self._colorway = list(self.layout.template.layout.colorway)
         self.update_data()
+        # Panels that have no data yet get an empty trace, so plotly.js draws their frame
+        # (and their "no data" note in it); after the data, so a job's traces come first.
+        drawn = {st.panel for st in self._states.values()}
+        self.add_traces([grid.anchor(i, self._trace_type) for i in range(n) if i not in drawn])
+        if self._sided:
+            self._add_side_key()
 
     # --- layout helpers -----------------------------------------------------------------
 
-    def _cell(self, i: int) -> tuple[int, int]:
-        return i // self._cols + 1, i % self._cols + 1
+    def _add_side_key(self) -> None:
+        """Legend entries saying what solid and dashed mean (they hold no data)."""
+        ink = _theme_colors(self._mode)["zero"]
+        x, y = self._grid.axes(0)
+        self.add_traces(
+            [
+                {
+                    "type": self._trace_type,
+                    "x": [None],
+                    "y": [None],
+                    "name": name,
+                    "mode": "lines",
+                    "line": {"color": ink, "width": 2.2, "dash": _DASH.get(side, "solid")},
+                    "legendgroup": "sides",
+                    "legendrank": 2000,  # after the jobs
+                    "hoverinfo": "skip",
+                    "xaxis": x,
+                    "yaxis": y,
+                }
+                for side, name in zip(_SIDE_NAMES, _SIDE_KEY, strict=True)
+            ]
+        )
 
     def _color(self, job: str) -> str:
         if job not in self._colors:
@@ -273,7 +296,7 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
                 }
             )
         else:
-            if self._smoothing:
+            if self._smoothing and metric not in _NEVER_SMOOTHED:
                 traces.append(
                     {
                         "name": f"{name} (raw)",
@@ -295,7 +318,8 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
                     "hovertemplate": hover,
                 }
             )
-        ema = EmaState(self._smoothing) if self._smoothing and split != "eval" else None
+        smooth = self._smoothing and split != "eval" and metric not in _NEVER_SMOOTHED
+        ema = EmaState(self._smoothing) if smooth else None
         m = self._max_points
         # Trace indices are assigned when the traces are added (see update_data).
         st = _TraceState(g_key(g), panel, -1, None, ema, m4_main=M4Cache(m), m4_raw=M4Cache(m))
@@ -329,7 +353,16 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
                     specs[0].update(raw)
                 # Plain dicts with their data: add_traces builds (and validates) each trace once;
                 # a trace object would be built here and copied there.
-                fresh.append((st, [{"type": self._trace_type, **spec} for spec in specs]))
+                x_ax, y_ax = self._grid.axes(panel)
+                fresh.append(
+                    (
+                        st,
+                        [
+                            {"type": self._trace_type, "xaxis": x_ax, "yaxis": y_ax, **spec}
+                            for spec in specs
+                        ],
+                    )
+                )
                 continue
             if g.n == st.n_seen:
                 continue
@@ -345,25 +378,23 @@ class MetricsFigure(go.FigureWidget):  # type: ignore[misc]
         if fresh:
             first = len(self.data)
             flat: list[Any] = []
-            rows: list[int] = []
-            cols: list[int] = []
             for st, traces in fresh:
-                r, c = self._cell(st.panel)
                 if len(traces) == 2:
                     st.raw = first + len(flat)
                 st.main = first + len(flat) + len(traces) - 1
                 flat.extend(traces)
-                rows.extend([r] * len(traces))
-                cols.extend([c] * len(traces))
-            self.add_traces(flat, rows=rows, cols=cols)
+            self.add_traces(flat)
         if added:
             has = {st.panel for st in self._states.values() if st.n_seen}
             with self.batch_update():
                 for ann in self.layout.annotations:
                     if ann.name and ann.name.startswith("nodata-"):
-                        visible = int(ann.name[7:]) not in has
+                        panel = int(ann.name[7:])
+                        visible = panel not in has
                         if ann.visible is not visible:
                             ann.visible = visible
+                            for axis in self._grid.axis_keys(panel):
+                                self.layout[axis].update(_EMPTY_AXIS if visible else _DRAWN_AXIS)
         return added
 
     def _fill(

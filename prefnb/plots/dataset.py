@@ -21,17 +21,19 @@ Example:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from prefnb.labels import LabelStore, audit_stats, cohen_kappa, krippendorff_alpha
 from prefnb.pairs import LABELS, is_missing
-from prefnb.plots.theme import apply_theme
+from prefnb.plots.layout import panel_grid
+from prefnb.plots.theme import apply_theme, resolve_theme, template
+from prefnb.plots.theme import colors as theme_colors
 from prefnb.validation.warnings import LengthBias, length_bias, text_of
 
 __all__ = ["DatasetSummary", "dataset_summary", "estimate_tokens", "plot_dataset"]
@@ -134,24 +136,268 @@ def dataset_summary(
     )
 
 
-def _note(fig: go.Figure, text: str, row: int, col: int) -> None:
-    fig.add_annotation(
-        text=text,
-        xref="x domain",
-        yref="y domain",
-        x=0.5,
-        y=0.5,
-        showarrow=False,
-        row=row,
-        col=col,
-        opacity=0.8,
-    )
+@dataclass
+class _Panel:
+    """One panel of :func:`plot_dataset`: what it draws, before it knows where."""
+
+    title: str
+    x: dict[str, Any]
+    y: dict[str, Any]
+    traces: list[dict[str, Any]] = field(default_factory=list)
+    #: texts placed in the panel's own frame (x, y in 0–1 of the frame)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    shapes: list[dict[str, Any]] = field(default_factory=list)
+    #: what the panel says in its frame when it has nothing to draw
+    empty: str | None = None
+
+    @property
+    def legend(self) -> list[str]:
+        return [str(t["name"]) for t in self.traces if t.get("showlegend")]
 
 
 def _fmt(v: float, pct: bool = False) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
     return f"{v:.0%}" if pct else f"{v:.2f}"
+
+
+def _length_panel(df: pd.DataFrame, s: DatasetSummary, colors: list[str]) -> _Panel:
+    """1. Response length, preferred vs non-preferred, with the length-bias statistics."""
+    panel = _Panel(
+        "Length: preferred vs not",
+        {"title": {"text": "Length (characters; top 2% in last bin)"}},
+        {"title": {"text": "Pairs (count)"}},
+    )
+    pref, rej = _preferred_sides(df)
+    if not pref:
+        panel.empty = "no a/b labels yet"
+        return panel
+    # Shared bins up to the 98th percentile: one 10× outlier would otherwise squash every
+    # bin into the first; the outliers stay countable in the hover of the last bin.
+    both = np.asarray(pref + rej, dtype=float)
+    top = float(np.percentile(both, 98)) or 1.0
+    edges = np.linspace(0.0, top, 41)
+    for name, vals, color in (("preferred", pref, colors[0]), ("non-preferred", rej, colors[1])):
+        counts, _ = np.histogram(np.minimum(vals, top), bins=edges)
+        panel.traces.append(
+            {
+                "type": "scatter",
+                "x": edges[:-1],
+                "y": counts,
+                "name": name,
+                "mode": "lines",
+                "line": {"shape": "hv", "color": color, "width": 2},
+                "fill": "tozeroy",
+                "opacity": 0.75,
+                "showlegend": True,
+                "customdata": edges[1:],
+                "hovertemplate": f"{name}<br>%{{x:.0f}}–%{{customdata:.0f}} chars: "
+                "%{y} pairs<extra></extra>",
+            }
+        )
+    lb = s["length_bias"]
+    panel.notes.append(
+        {
+            "text": f"preferred longer in {_fmt(lb.share_preferred_longer, True)} of {lb.n} pairs"
+            f"<br>rank-biserial r = {_fmt(lb.rank_biserial)}, Cohen's d = {_fmt(lb.cohens_d)}",
+            "x": 0.98,
+            "y": 0.98,
+            "xanchor": "right",
+            "yanchor": "top",
+            "align": "right",
+        }
+    )
+    return panel
+
+
+def _labels_panel(s: DatasetSummary, colors: list[str]) -> _Panel:
+    """2. How many pairs carry each label (and how many none)."""
+    counts = s["label_counts"]
+    return _Panel(
+        "Label distribution",
+        {"title": {"text": "Label"}},
+        {"title": {"text": "Pairs (count)"}},
+        traces=[
+            {
+                "type": "bar",
+                "x": list(counts),
+                "y": list(counts.values()),
+                "marker": {"color": colors[2]},
+                "name": "labels",
+                "showlegend": False,
+                "hovertemplate": "%{x}: %{y} pairs<extra></extra>",
+            }
+        ],
+    )
+
+
+#: The shortest span the time axis shows: labels made within a second (a script, an import)
+#: would otherwise get sub-millisecond ticks.
+_MIN_TIME_SPAN = pd.Timedelta(minutes=10)
+
+
+def _timeline_panel(events: pd.DataFrame, has_store: bool, colors: list[str]) -> _Panel:
+    """3. Cumulative labels per annotator over time, one colour (and legend entry) each."""
+    panel = _Panel(
+        "Labels per annotator over time",
+        {"title": {"text": "Time labeled (UTC)"}, "type": "date"},
+        {"title": {"text": "Labels (cumulative count)"}, "rangemode": "tozero"},
+    )
+    labels = events[events["kind"] == "label"] if len(events) else events
+    if not len(labels):
+        panel.empty = "no labels yet" if has_store else "needs a label store"
+        return panel
+    times = labels["created_at"].dt.tz_convert(None)
+    first, last = times.min(), times.max()
+    pad = max((_MIN_TIME_SPAN - (last - first)) / 2, (last - first) * 0.03)
+    panel.x["range"] = [first - pad, last + pad]
+    if last - first < _MIN_TIME_SPAN:
+        # ticks every 2 minutes: plotly's own choice for a short span may leave one tick
+        panel.x["dtick"] = int((_MIN_TIME_SPAN / 5).total_seconds() * 1000)
+    panel.x["hoverformat"] = "%Y-%m-%d %H:%M:%S"
+    for i, (who, g) in enumerate(labels.groupby("annotator", sort=True)):
+        g = g.sort_values("created_at")
+        color = colors[(i + 3) % len(colors)]
+        panel.traces.append(
+            {
+                "type": "scatter",
+                "x": g["created_at"].dt.tz_convert(None),
+                "y": np.arange(1, len(g) + 1),
+                "mode": "lines+markers",
+                "name": str(who),
+                "showlegend": True,
+                "marker": {"size": 4, "color": color},
+                "line": {"color": color, "shape": "hv"},
+                "hovertemplate": f"{_esc(str(who))}<br>%{{x}}<br>%{{y}} labels<extra></extra>",
+            }
+        )
+    return panel
+
+
+def _agreement_panel(s: DatasetSummary) -> _Panel:
+    """4. Pairwise Cohen's κ between annotators (the title gives κ or Krippendorff's α)."""
+    title = "Inter-annotator agreement"
+    if s["agreement_name"]:
+        title = f"Agreement: {s['agreement_name']} = {_fmt(s['agreement'])}"
+    panel = _Panel(
+        title,
+        {"title": {"text": "Annotator"}},
+        {"title": {"text": "Annotator (pairwise Cohen's κ)"}},
+    )
+    ann = s["annotators"]
+    if len(ann) < 2:
+        panel.empty = "needs two or more annotators<br>in a label store"
+        return panel
+    z = [[1.0 if a == b else math.nan for b in ann] for a in ann]
+    for (a, b), k in s["pairwise_kappa"].items():
+        i, j = ann.index(a), ann.index(b)
+        z[i][j] = z[j][i] = k
+    panel.traces.append(
+        {
+            "type": "heatmap",
+            "z": z,
+            "x": ann,
+            "y": ann,
+            "zmin": -1,
+            "zmax": 1,
+            "colorscale": "RdBu",
+            "showscale": False,
+            "text": [[_fmt(v) for v in row] for row in z],
+            "texttemplate": "%{text}",
+            "hovertemplate": "%{y} × %{x}: κ = %{z:.3f}<extra></extra>",
+            "name": "agreement",
+            "showlegend": False,
+        }
+    )
+    return panel
+
+
+def _audit_panel(s: DatasetSummary, colors: list[str], ink: str) -> _Panel:
+    """5. Left/right bias (with 95% Wilson intervals) and swap-audit self-consistency."""
+    panel = _Panel(
+        "Left/right bias, swap audits",
+        {"title": {"text": "Annotator"}},
+        {"title": {"text": "Share of verdicts"}, "tickformat": ".0%", "range": [0, 1]},
+    )
+    audit = s["audit"]
+    if not len(audit):
+        panel.empty = "needs a label store"
+        return panel
+    names = audit["annotator"].astype(str).tolist()
+    left = audit["left_share"].to_numpy(float)
+    panel.traces += [
+        {
+            "type": "bar",
+            "x": names,
+            "y": left,
+            "name": "picked left",
+            "showlegend": True,
+            "marker": {"color": colors[4 % len(colors)]},
+            "error_y": {
+                "type": "data",
+                "color": ink,
+                "symmetric": False,
+                "array": np.nan_to_num(audit["left_ci_high"].to_numpy(float) - left),
+                "arrayminus": np.nan_to_num(left - audit["left_ci_low"].to_numpy(float)),
+            },
+            "hovertemplate": "%{x}: picked left %{y:.0%}<extra>95% Wilson CI</extra>",
+        },
+        {
+            "type": "bar",
+            "x": names,
+            "y": audit["self_consistency"].to_numpy(float),
+            "name": "swap-audit agreement",
+            "showlegend": True,
+            "marker": {"color": colors[5 % len(colors)]},
+            "hovertemplate": "%{x}: agrees with itself on %{y:.0%} of swapped replays"
+            "<extra></extra>",
+        },
+    ]
+    # no position bias: half the sided verdicts on the left
+    panel.shapes.append({"type": "line", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
+                         "line": {"dash": "dot", "width": 1, "color": ink}})  # fmt: skip
+    return panel
+
+
+def _tokens_panel(s: DatasetSummary, colors: list[str]) -> _Panel:
+    """6. Estimated tokens per pair against the budget."""
+    budget = s["budget_tokens"]
+    panel = _Panel(
+        f"Tokens per pair vs budget ({budget:,})" if budget else "Tokens per pair",
+        {"title": {"text": "Prompt + longer response (est. tokens)"}},
+        {"title": {"text": "Pairs (count)"}},
+        traces=[
+            {
+                "type": "histogram",
+                "x": s["tokens"],
+                "name": "tokens",
+                "showlegend": False,
+                "marker": {"color": colors[0]},
+                "hovertemplate": "%{x} tokens: %{y} pairs<extra></extra>",
+            }
+        ],
+    )
+    if budget:
+        over = s["over_budget"]
+        share = over / max(s["n_pairs"], 1)
+        panel.notes.append(
+            {
+                "text": f"{over} pair{'s' * (over != 1)} ({share:.0%}) over {budget:,} tokens",
+                "x": 0.98,
+                "y": 0.98,
+                "xanchor": "right",
+                "yanchor": "top",
+            }
+        )
+        panel.shapes.append({"type": "line", "x0": budget, "x1": budget, "y0": 0, "y1": 1,
+                             "xref": "data", "yref": "domain",
+                             "line": {"dash": "dash", "color": colors[5]}})  # fmt: skip
+    return panel
+
+
+def _esc(text: str) -> str:
+    # Annotator names come from the label store; keep them from acting as markup.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def plot_dataset(
@@ -169,241 +415,64 @@ def plot_dataset(
        over time (from ``store``); 4. inter-annotator agreement (pairwise Cohen's κ heatmap; the
        title gives κ for two annotators, Krippendorff's α for more); 5. left/right bias and
        swap-audit self-consistency per annotator (from ``store``); 6. estimated tokens per pair
-       (prompt + longer response, characters / 4) against ``budget_tokens``.
+       (prompt + longer response, characters / 4) against ``budget_tokens``; 7–8. when
+       ``store`` holds LLM-judge verdicts, each judge's agreement and biases, and its routing.
+       Panels whose colours mean something of their own (sides, annotators, audit measures)
+       carry their own legend; a panel without data says so in its frame.
     """
     s = dataset_summary(df, store, budget_tokens)
-    lb = s["length_bias"]
-    judges = _judge_rows(store)
-    agree_title = "Inter-annotator agreement"
-    if s["agreement_name"]:
-        agree_title += f" — {s['agreement_name']} = {_fmt(s['agreement'])}"
-    fig = make_subplots(
-        rows=4 if judges is not None else 3,
-        cols=2,
-        subplot_titles=[
-            "Response length — preferred vs non-preferred",
-            "Label distribution",
-            "Labels per annotator over time",
-            agree_title,
-            "Left/right bias and swap-audit consistency",
-            "Estimated tokens per pair"
-            + (f" vs budget ({budget_tokens:,})" if budget_tokens else ""),
-            *(_JUDGE_TITLES if judges is not None else ()),
-        ],
-        vertical_spacing=0.09 if judges is not None else 0.12,
-        horizontal_spacing=0.12,
-    )
-    mode = apply_theme(fig, theme)
-    colors = list(fig.layout.template.layout.colorway)
-
-    # 1. length bias
-    pref, rej = _preferred_sides(df)
-    if pref:
-        # Shared bins up to the 98th percentile: one 10× outlier would otherwise squash every
-        # bin into the first; the outliers stay countable in the hover of the last bin.
-        both = np.asarray(pref + rej, dtype=float)
-        top = float(np.percentile(both, 98)) or 1.0
-        edges = np.linspace(0.0, top, 41)
-        for name, vals, color in (
-            ("preferred", pref, colors[0]),
-            ("non-preferred", rej, colors[1]),
-        ):
-            counts_, _ = np.histogram(np.minimum(vals, top), bins=edges)
-            fig.add_trace(
-                go.Scatter(
-                    x=edges[:-1],
-                    y=counts_,
-                    name=name,
-                    mode="lines",
-                    line={"shape": "hv", "color": color, "width": 2},
-                    fill="tozeroy",
-                    opacity=0.75,
-                    legendgroup="length",
-                    customdata=edges[1:],
-                    hovertemplate=f"{name}<br>%{{x:.0f}}–%{{customdata:.0f}} chars: "
-                    "%{y} pairs<extra></extra>",
-                ),
-                row=1,
-                col=1,
-            )
-        fig.add_annotation(
-            text=(
-                f"preferred longer in {_fmt(lb.share_preferred_longer, True)} of {lb.n} pairs"
-                f"<br>rank-biserial r = {_fmt(lb.rank_biserial)}, Cohen's d = {_fmt(lb.cohens_d)}"
-            ),
-            xref="x domain",
-            yref="y domain",
-            x=0.98,
-            y=0.98,
-            xanchor="right",
-            yanchor="top",
-            showarrow=False,
-            align="right",
-            row=1,
-            col=1,
-        )
-    else:
-        _note(fig, "no a/b labels yet", 1, 1)
-    fig.update_xaxes(
-        title_text="Response length (characters; last bin = 98th pct. and up)", row=1, col=1
-    )
-    fig.update_yaxes(title_text="Pairs (count)", row=1, col=1)
-
-    # 2. label distribution
-    counts = s["label_counts"]
-    fig.add_trace(
-        go.Bar(
-            x=list(counts),
-            y=list(counts.values()),
-            marker_color=colors[2],
-            showlegend=False,
-            name="labels",
-            hovertemplate="%{x}: %{y} pairs<extra></extra>",
-        ),
-        row=1,
-        col=2,
-    )
-    fig.update_xaxes(title_text="Label", row=1, col=2)
-    fig.update_yaxes(title_text="Pairs (count)", row=1, col=2)
-
-    # 3. labels per annotator over time
+    mode = resolve_theme(theme)
+    colors = list(template(mode).layout.colorway)
+    ink = theme_colors(mode)["font"]
     events = store.events() if store is not None else pd.DataFrame()
-    labels_ev = events[events["kind"] == "label"] if len(events) else events
-    if len(labels_ev):
-        for i, (who, g) in enumerate(labels_ev.groupby("annotator", sort=True)):
-            g = g.sort_values("created_at")
-            fig.add_trace(
-                go.Scatter(
-                    x=g["created_at"].dt.tz_convert(None),
-                    y=np.arange(1, len(g) + 1),
-                    mode="lines+markers",
-                    line_shape="hv",
-                    name=str(who),
-                    legendgroup="annotators",
-                    marker={"size": 4, "color": colors[(i + 3) % len(colors)]},
-                    line={"color": colors[(i + 3) % len(colors)]},
-                    hovertemplate=f"{who}<br>%{{x}}<br>%{{y}} labels<extra></extra>",
-                ),
-                row=2,
-                col=1,
-            )
-    else:
-        _note(fig, "needs a label store" if store is None else "no labels yet", 2, 1)
-    fig.update_xaxes(title_text="Time labeled (UTC)", row=2, col=1)
-    fig.update_yaxes(title_text="Labels (cumulative count)", row=2, col=1)
-
-    # 4. agreement heatmap of pairwise κ
-    ann = s["annotators"]
-    if len(ann) >= 2:
-        z = [[1.0 if a == b else math.nan for b in ann] for a in ann]
-        for (a, b), k in s["pairwise_kappa"].items():
-            i, j = ann.index(a), ann.index(b)
-            z[i][j] = z[j][i] = k
-        fig.add_trace(
-            go.Heatmap(
-                z=z,
-                x=ann,
-                y=ann,
-                zmin=-1,
-                zmax=1,
-                colorscale="RdBu",
-                showscale=False,
-                text=[[_fmt(v) for v in row] for row in z],
-                texttemplate="%{text}",
-                hovertemplate="%{y} × %{x}: κ = %{z:.3f}<extra></extra>",
-                name="agreement",
-            ),
-            row=2,
-            col=2,
-        )
-    else:
-        _note(fig, "needs two or more annotators in a label store", 2, 2)
-    fig.update_xaxes(title_text="Annotator", row=2, col=2)
-    fig.update_yaxes(title_text="Annotator (pairwise Cohen's κ)", row=2, col=2)
-
-    # 5. left/right bias and swap-audit consistency
-    audit = s["audit"]
-    if len(audit):
-        names = audit["annotator"].astype(str).tolist()
-        left = audit["left_share"].to_numpy(float)
-        fig.add_trace(
-            go.Bar(
-                x=names,
-                y=left,
-                name="picked left",
-                marker_color=colors[4 % len(colors)],
-                error_y={
-                    "type": "data",
-                    "color": fig.layout.template.layout.font.color,
-                    "symmetric": False,
-                    "array": np.nan_to_num(audit["left_ci_high"].to_numpy(float) - left),
-                    "arrayminus": np.nan_to_num(left - audit["left_ci_low"].to_numpy(float)),
-                },
-                hovertemplate="%{x}: picked left %{y:.0%}<extra>95% Wilson CI</extra>",
-            ),
-            row=3,
-            col=1,
-        )
-        fig.add_trace(
-            go.Bar(
-                x=names,
-                y=audit["self_consistency"].to_numpy(float),
-                name="swap-audit agreement",
-                marker_color=colors[5 % len(colors)],
-                hovertemplate="%{x}: agrees with itself on %{y:.0%} of swapped replays"
-                "<extra></extra>",
-            ),
-            row=3,
-            col=1,
-        )
-        fig.add_hline(y=0.5, line_dash="dot", line_width=1, row=3, col=1)
-    else:
-        _note(fig, "needs a label store", 3, 1)
-    fig.update_xaxes(title_text="Annotator", row=3, col=1)
-    fig.update_yaxes(title_text="Share of verdicts", tickformat=".0%", range=[0, 1], row=3, col=1)
-
-    # 6. tokens vs budget
-    fig.add_trace(
-        go.Histogram(
-            x=s["tokens"],
-            name="tokens",
-            marker_color=colors[0],
-            showlegend=False,
-            hovertemplate="%{x} tokens: %{y} pairs<extra></extra>",
-        ),
-        row=3,
-        col=2,
-    )
-    if budget_tokens:
-        fig.add_vline(x=budget_tokens, line_dash="dash", line_color=colors[5], row=3, col=2)
-        share = s["over_budget"] / max(s["n_pairs"], 1)
-        fig.add_annotation(
-            text=f"{s['over_budget']} pairs ({share:.0%}) over {budget_tokens:,} tokens",
-            xref="x6 domain",
-            yref="y6 domain",
-            x=0.98,
-            y=0.98,
-            xanchor="right",
-            yanchor="top",
-            showarrow=False,
-        )
-    fig.update_xaxes(title_text="Prompt + longer response (tokens, est. chars/4)", row=3, col=2)
-    fig.update_yaxes(title_text="Pairs (count)", row=3, col=2)
-
+    panels = [
+        _length_panel(df, s, colors),
+        _labels_panel(s, colors),
+        _timeline_panel(events, store is not None, colors),
+        _agreement_panel(s),
+        _audit_panel(s, colors, ink),
+        _tokens_panel(s, colors),
+    ]
+    judges = _judge_rows(store)
     if judges is not None:
-        _judge_panels(fig, *judges, colors)
-
-    fig.update_layout(
-        title={"text": title or f"Dataset — {s['n_pairs']} pairs"},
-        height=1050 if judges is None else 1400,
-        barmode="group",
-        legend={"orientation": "h", "y": -0.08},
+        panels += [_judge_panel(judges[0], colors, ink), _routes_panel(judges[1], colors)]
+    grid = panel_grid(
+        [p.title for p in panels],
+        panel_legends=[p.legend for p in panels],
+        title=title or f"Dataset — {s['n_pairs']} pairs",
+        cols=2,
+        every_x_title=True,
     )
-    apply_theme(fig, mode)  # recolour the annotations added above
+    layout = grid.layout
+    layout.update(barmode="group", showlegend=True, shapes=[])
+    data: list[dict[str, Any]] = [grid.anchor(i) for i in range(len(panels))]
+    for i, p in enumerate(panels):
+        xa, ya = grid.axes(i)
+        xk, yk = grid.axis_keys(i)
+        layout[xk].update(p.x)
+        layout[yk].update(p.y)
+        legend = grid.legend_of(i) if p.legend else "legend"
+        data += [{**t, "xaxis": xa, "yaxis": ya, "legend": legend} for t in p.traces]
+        notes = [*p.notes, *([{"text": p.empty, "opacity": 0.8}] if p.empty else [])]
+        if p.empty:
+            # nothing to measure: an empty frame with its note, not a made-up scale (plotly's
+            # default 0-6, or the year 2000)
+            bare = {"showticklabels": False, "showgrid": False, "zeroline": False,
+                    "showline": True, "mirror": True}  # fmt: skip
+            layout[xk].update(bare)
+            layout[yk].update(bare)
+        for note in notes:
+            layout["annotations"].append(grid.note(i, **{"x": 0.5, "y": 0.5, **note}))
+        for shape in p.shapes:
+            layout["shapes"].append(
+                {"xref": f"{xa} domain", "yref": ya, **shape}
+                | ({"xref": xa, "yref": f"{ya} domain"} if shape.get("xref") == "data" else {})
+            )
+    fig = go.Figure(data=data, layout=layout)
+    apply_theme(fig, mode)  # also colours the annotations
     return fig
 
 
-_JUDGE_TITLES = ("LLM judges — agreement with people and biases", "LLM judges — routing")
 _JUDGE_METRICS = (
     ("kappa", "κ with people"),
     ("consistency", "both orders agree"),
@@ -422,48 +491,56 @@ def _judge_rows(store: LabelStore | None) -> tuple[pd.DataFrame, pd.DataFrame] |
     return judge_report(store, n_boot=200), store.judge_routes()
 
 
-def _judge_panels(
-    fig: go.Figure, report: pd.DataFrame, routes: pd.DataFrame, colors: list[str]
-) -> None:
-    """Panels 7–8: each judge's agreement and biases, and where its routing sent pairs."""
+def _judge_panel(report: pd.DataFrame, colors: list[str], ink: str) -> _Panel:
+    """7. Each LLM judge's agreement with people and its biases (one bar group per judge)."""
+    panel = _Panel(
+        "LLM judges: agreement, biases",
+        {"title": {"text": "Measure"}},
+        {"title": {"text": "Share (κ for the first)"}, "range": [-0.1, 1.1]},
+    )
     names = [m for _, m in _JUDGE_METRICS]
     for i, row in enumerate(report.to_dict("records")):
         who = str(row["judge"]).removeprefix("judge:")
         values = [float(row[k]) for k, _ in _JUDGE_METRICS]
-        fig.add_trace(
-            go.Bar(
-                x=names,
-                y=values,
-                name=who,
-                legendgroup="judges",
-                marker_color=colors[(i + 6) % len(colors)],
-                text=[_fmt(v) for v in values],
-                textposition="outside",
-                hovertemplate=f"{who}<br>%{{x}}: %{{y:.3f}}<extra></extra>",
-            ),
-            row=4,
-            col=1,
+        panel.traces.append(
+            {
+                "type": "bar",
+                "x": names,
+                "y": values,
+                "name": who,
+                "showlegend": True,
+                "marker": {"color": colors[(i + 6) % len(colors)]},
+                "text": [_fmt(v) for v in values],
+                "textposition": "outside",
+                "hovertemplate": f"{who}<br>%{{x}}: %{{y:.3f}}<extra></extra>",
+            }
         )
-    fig.add_hline(y=0.5, line_dash="dot", line_width=1, row=4, col=1)
-    fig.update_yaxes(title_text="Share (κ for the first bar)", range=[-0.1, 1.1], row=4, col=1)
-    if len(routes):
-        counts = routes.groupby(["annotator", "route"]).size().unstack(fill_value=0)
-        judges = [str(j).removeprefix("judge:") for j in counts.index]
-        for i, route in enumerate(("auto", "audit", "human")):
-            y = counts[route].tolist() if route in counts.columns else [0] * len(counts)
-            fig.add_trace(
-                go.Bar(
-                    x=judges,
-                    y=y,
-                    name=route,
-                    legendgroup="routes",
-                    marker_color=colors[(i + 2) % len(colors)],
-                    hovertemplate=f"%{{x}}: %{{y}} pairs {route}<extra></extra>",
-                ),
-                row=4,
-                col=2,
-            )
-        fig.update_xaxes(title_text="Judge", row=4, col=2)
-        fig.update_yaxes(title_text="Pairs (count)", row=4, col=2)
-    else:
-        _note(fig, "run prefnb.route to route pairs", 4, 2)
+    # an unbiased judge prefers the first shown (and the longer) half the time
+    panel.shapes.append({"type": "line", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
+                         "line": {"dash": "dot", "width": 1, "color": ink}})  # fmt: skip
+    return panel
+
+
+def _routes_panel(routes: pd.DataFrame, colors: list[str]) -> _Panel:
+    """8. Where each judge's routing sent the pairs: auto, audit, human."""
+    panel = _Panel("LLM judges: routing", {"title": {"text": "Judge"}},
+                   {"title": {"text": "Pairs (count)"}})  # fmt: skip
+    if not len(routes):
+        panel.empty = "run prefnb.route to route pairs"
+        return panel
+    counts = routes.groupby(["annotator", "route"]).size().unstack(fill_value=0)
+    judges = [str(j).removeprefix("judge:") for j in counts.index]
+    for i, route in enumerate(("auto", "audit", "human")):
+        y = counts[route].tolist() if route in counts.columns else [0] * len(counts)
+        panel.traces.append(
+            {
+                "type": "bar",
+                "x": judges,
+                "y": y,
+                "name": route,
+                "showlegend": True,
+                "marker": {"color": colors[(i + 2) % len(colors)]},
+                "hovertemplate": f"%{{x}}: %{{y}} pairs {route}<extra></extra>",
+            }
+        )
+    return panel

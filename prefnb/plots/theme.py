@@ -121,6 +121,11 @@ def apply_theme(fig: go.Figure, theme: str = "auto") -> Literal["light", "dark"]
     return mode
 
 
+def colors(mode: str) -> dict[str, str]:
+    """Text, grid, zero-line and paper colours of ``mode`` (``light`` or ``dark``)."""
+    return dict(_COLORS["dark" if mode == "dark" else "light"])
+
+
 def paper_color(mode: str) -> str:
     """The solid background colour for a standalone HTML export in ``mode``."""
     return _COLORS["dark" if mode == "dark" else "light"]["paper"]

@@ -12,9 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_labeler_js_typechecks_strict() -> None:
-    tsc = ROOT / "node_modules" / ".bin" / "tsc"
+    tsc = ROOT / "js" / "node_modules" / ".bin" / "tsc"
     if not tsc.exists() or shutil.which("node") is None:
-        pytest.skip("TypeScript is not installed: run `npm install`")
+        pytest.skip("TypeScript is not installed: run `npm --prefix js install`")
     proc = subprocess.run(
         [str(tsc), "-p", "js/labeler.tsconfig.json"],
         cwd=ROOT,

@@ -32,6 +32,11 @@ def together_rows(job: str, n: int, beta: float) -> pd.DataFrame:
     return build_frame(series_from_wide(wide, job))
 
 
+def drawn(fig: go.Figure) -> list[Any]:
+    """The figure's data traces, without each panel's empty anchor trace."""
+    return [t for t in fig.data if not (t.name or "").startswith("panel-")]
+
+
 @pytest.fixture
 def two_jobs() -> pd.DataFrame:
     return pd.concat([together_rows("ft-a", 50, 0.1), together_rows("ft-b", 50, 0.5)])
@@ -46,24 +51,27 @@ def test_panels_traces_and_names(two_jobs: pd.DataFrame) -> None:
     assert titles[0] == "Loss"
     assert titles[1] == "Reward accuracy"
     assert titles[2].startswith("Approx. KL")
-    names = sorted({t.name for t in fig.data})
+    names = sorted({t.name for t in fig.data if not t.name.startswith("panel-")})
     assert names == sorted(
         [
             "beta=0.1", "beta=0.1 (raw)", "beta=0.1 (eval)",
             "beta=0.1 · chosen (raw)", "beta=0.1 · rejected (raw)",
             "beta=0.5", "beta=0.5 (raw)", "beta=0.5 (eval)",
             "beta=0.5 · chosen (raw)", "beta=0.5 · rejected (raw)",
+            "chosen (solid)", "rejected (dashed)",  # the KL panel's line-style key
         ]
     )  # fmt: skip
     # M4 caps each trace near the pixel width: SVG (see test_render_mode for WebGL)
     assert all(type(t) is go.Scatter for t in fig.data)
-    # 2 jobs × (loss raw+smooth, eval loss, acc raw+smooth, kl 2×(raw+smooth)) = 2 × 9
-    assert len(fig.data) == 18
-    legend = [t.name for t in fig.data if t.showlegend]
-    assert legend == ["beta=0.1", "beta=0.5"]
+    # 2 jobs × (loss raw+smooth, eval loss, acc raw+smooth, kl 2×(raw+smooth)) = 2 × 9,
+    # + 2 legend-only entries for solid/dashed
+    assert len(fig.data) == 20
+    legend = [t.name for t in fig.data if t.showlegend is not False]
+    assert legend == ["beta=0.1", "beta=0.5", "chosen (solid)", "rejected (dashed)"]
     # one colour per job, shared by all of its traces
-    colors = {t.legendgroup: set() for t in fig.data}
-    for t in fig.data:
+    drawn = [t for t in fig.data if t.legendgroup not in ("sides", None)]
+    colors = {t.legendgroup: set() for t in drawn}
+    for t in drawn:
         colors[t.legendgroup].add(t.line.color)
     assert all(len(c) == 1 for c in colors.values())
     assert len({next(iter(c)) for c in colors.values()}) == 2
@@ -92,7 +100,7 @@ def test_smoothed_values_and_raw_faint(two_jobs: pd.DataFrame) -> None:
 
 def test_no_smoothing_means_one_bold_line(two_jobs: pd.DataFrame) -> None:
     fig = prefnb.plot_metrics(two_jobs, metrics=("loss",), smoothing=0.0, labels={})
-    assert sorted(t.name for t in fig.data) == ["ft-a", "ft-a (eval)", "ft-b", "ft-b (eval)"]
+    assert sorted(t.name for t in drawn(fig)) == ["ft-a", "ft-a (eval)", "ft-b", "ft-b (eval)"]
 
 
 def test_missing_metric_panel_says_so(two_jobs: pd.DataFrame) -> None:
@@ -101,6 +109,14 @@ def test_missing_metric_panel_says_so(two_jobs: pd.DataFrame) -> None:
     assert notes["nodata-0"].visible is False
     assert notes["nodata-1"].visible is not False
     assert notes["nodata-1"].text == "no 'margin' logged yet"
+    # an empty trace on the empty panel's axes makes plotly.js draw that panel's frame (the
+    # note would otherwise land in another panel)
+    (anchor,) = [t for t in fig.data if t.name == "panel-1"]
+    assert (anchor.xaxis, anchor.yaxis, len(anchor.x)) == ("x2", "y2", 0)
+    # the empty panel is a plain frame (no made-up scale); the loss panel has its scale
+    assert fig.layout.yaxis2.showticklabels is False
+    assert fig.layout.yaxis2.mirror is True
+    assert fig.layout.yaxis.showticklabels is True
 
 
 def test_long_series_is_downsampled_with_extremes() -> None:
@@ -110,7 +126,7 @@ def test_long_series_is_downsampled_with_extremes() -> None:
     loss[54_321] = 9.0
     df = build_frame(series_from_wide(pd.DataFrame({"step": steps, "loss": loss}), "long"))
     fig = prefnb.plot_metrics(df, metrics=("loss",), max_points=2000)
-    (t,) = fig.data
+    (t,) = drawn(fig)
     assert len(t.x) <= 2000
     assert max(t.y) == 9.0
     assert 54_321 in list(t.x)
@@ -174,7 +190,7 @@ def test_a_logged_nan_is_a_gap_in_both_lines() -> None:
     cols, present = _columns(rows)
     df = build_frame(series_from_wide(cols, "r", present=present))
     fig = prefnb.plot_metrics(df, metrics=("loss",), smoothing=0.5, theme="light")
-    raw, smooth = fig.data
+    raw, smooth = drawn(fig)
     assert np.isnan(raw.y[5])
     assert np.isnan(smooth.y[5])
     assert np.isfinite(np.delete(smooth.y, 5)).all()  # the EMA goes on after it

@@ -66,7 +66,7 @@ def test_two_annotators_get_cohens_kappa(tmp_path: Path, pairs: pd.DataFrame) ->
     assert s["agreement"] == pytest.approx(0.5)
     assert s["pairwise_kappa"] == {("ana", "bo"): pytest.approx(0.5)}
     titles = [a.text for a in fig.layout.annotations]
-    assert "Inter-annotator agreement — Cohen's κ = 0.50" in titles
+    assert "Agreement: Cohen's κ = 0.50" in titles
     heat = next(t for t in fig.data if isinstance(t, go.Heatmap))
     assert heat.z[0][1] == pytest.approx(0.5)
 
@@ -107,11 +107,11 @@ def test_without_store_panels_say_what_is_missing(pairs: pd.DataFrame, tmp_path:
     fig = plot_dataset(pairs, budget_tokens=50, theme="dark")
     texts = [a.text for a in fig.layout.annotations]
     assert "needs a label store" in texts
-    assert "needs two or more annotators in a label store" in texts
-    assert "1 pairs (17%) over 50 tokens" in texts
+    assert "needs two or more annotators<br>in a label store" in texts
+    assert "1 pair (17%) over 50 tokens" in texts
     assert any(t.startswith("preferred longer in 75% of 4 pairs") for t in texts)
     axes = {fig.layout[k].title.text for k in fig.layout if k.startswith(("xaxis", "yaxis"))}
-    assert "Response length (characters; last bin = 98th pct. and up)" in axes
+    assert "Length (characters; top 2% in last bin)" in axes
     assert "Pairs (count)" in axes
     assert fig.layout.template.layout.paper_bgcolor == "#111418"
     out = tmp_path / "ds.html"

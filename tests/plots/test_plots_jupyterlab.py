@@ -156,3 +156,55 @@ def test_explorer_click_shows_nearest_checkpoint(jupyterlab: SimpleNamespace, br
         assert "step 25" in text
         assert "explorer-run:30" in text
         assert not page.page_errors, page.page_errors
+
+
+FILL_CELLS = [
+    """\
+import numpy as np, pandas as pd
+import prefnb
+from prefnb.training_metrics.tidy import build_frame, series_from_wide
+s = np.arange(1, 301)
+frame = build_frame([x for j in range(3) for x in series_from_wide(pd.DataFrame({
+    "train/global_step": s, "train/loss": 0.69 * np.exp(-s / (60 + 30 * j)),
+    "train/reward/accuracy": 0.5 + 0.4 * (1 - np.exp(-s / 50)),
+    "train/approx. KL/chosen": s * 0.01, "train/approx. KL/rejected": s * 0.02,
+    "train/learning_rate": 1e-5 * np.minimum(1, s / 30)}), f"ft-run-{j}")])
+fig = prefnb.plot_metrics(frame, metrics=("loss", "accuracy", "kl", "learning_rate"),
+                          smoothing=0.6, theme="light")
+fig""",
+    """\
+prefnb.plot_dataset(prefnb.load_sample(), budget_tokens=400, theme="light")""",
+]
+
+# Width of each figure's SVG beside the width of the output area it sits in.
+WIDTHS_JS = """() => [...document.querySelectorAll('.jp-OutputArea-output')]
+  .filter(o => o.querySelector('.main-svg'))
+  .map(o => ({out: o.clientWidth,
+              fig: o.querySelector('.main-svg').getBoundingClientRect().width}))"""
+
+
+def test_figures_fill_the_output_and_follow_it(jupyterlab: SimpleNamespace, browser: Any) -> None:
+    name = "fill_width.ipynb"
+    write_notebook(jupyterlab.root / name, FILL_CELLS)
+    shots = Path(__file__).resolve().parents[2] / "bench" / "_work" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with lab_notebook(jupyterlab, browser, name, viewport=(1300, 1000)) as page:
+        run_all(page)
+        page.wait_for_function(f"() => ({WIDTHS_JS})().length === 2", timeout=90_000)
+        # Collapse the side bar and widen the window: the output area changes width.
+        for viewport in ((1300, 1000), (900, 1000), (1700, 1000)):
+            page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+            wait_until(
+                lambda: all(
+                    abs(w["fig"] - w["out"]) <= 0.02 * w["out"] for w in page.evaluate(WIDTHS_JS)
+                ),
+                f"figures do not fill the output at {viewport[0]} px: {page.evaluate(WIDTHS_JS)}",
+                timeout=20,
+                every=0.3,
+            )
+        page.set_viewport_size({"width": 1300, "height": 1000})
+        page.wait_for_timeout(500)
+        figs = page.locator(".jp-OutputArea-output:has(.main-svg)")
+        for i, what in enumerate(("plot_metrics", "plot_dataset")):
+            figs.nth(i).screenshot(path=str(shots / f"lab-{what}.png"))
+        assert not page.page_errors, page.page_errors
