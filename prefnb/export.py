@@ -127,7 +127,8 @@ class ExportResult:
         left out 2 rows: 2 tie
         """
         lines = [
-            f"wrote {self.rows_written[split]} {self.kind.upper()} lines to {path} ({split})"
+            f"wrote {self.rows_written[split]} {self.kind.upper()} "
+            f"line{'' if self.rows_written[split] == 1 else 's'} to {path} ({split})"
             for split, path in self.paths.items()
         ]
         lines.append(_left_out_text(self.left_out))

@@ -124,6 +124,8 @@ class PairStats:
     length_bias: dict[str, Any] | None
     source: str | None = None
     duplicate_pair_ids: list[str] = field(default_factory=list, repr=False)
+    #: rows of the source the reader could not read (``on_bad_rows="skip"``/``"warn"``)
+    skipped_rows: int = 0
 
     @property
     def n_labeled(self) -> int:
@@ -147,6 +149,7 @@ class PairStats:
             },
             "multi_turn_prompts": self.multi_turn_prompts,
             "system_prompts": self.system_prompts,
+            "skipped_rows": self.skipped_rows,
             "duplicate_pairs": self.duplicate_pairs,
             "duplicate_pair_ids": list(self.duplicate_pair_ids),
             "identical_responses": self.identical_responses,
@@ -166,7 +169,7 @@ class PairStats:
         """The multi-line text report printed by ``prefnb stats``."""
         labels = ", ".join(f"{k} {v}" for k, v in self.labels.items())
         lines = [
-            f"pairs        {self.n_pairs} ({self.n_prompts} distinct prompts, "
+            f"pairs        {self.n_pairs} ({_plural(self.n_prompts, 'distinct prompt')}, "
             f"{self.n_labeled} exportable as DPO)",
             f"labels       {labels}",
         ]
@@ -182,8 +185,9 @@ class PairStats:
             f"preferred    {self.preferred_chars.text()}",
             f"rejected     {self.rejected_chars.text()}",
             f"length bias  {self._bias_text()}",
-            f"duplicates   {self.duplicate_pairs} duplicate pairs, "
-            f"{self.identical_responses} pairs with identical responses",
+            f"duplicates   {_plural(self.duplicate_pairs, 'duplicate pair')}, "
+            f"{_plural(self.identical_responses, 'pair')} with identical responses",
+            f"skipped      {_plural(self.skipped_rows, 'bad row')} of the source",
         ]
         return "\n".join(lines)
 
@@ -239,6 +243,10 @@ class PairStats:
         )
 
 
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     # Column-wise tolist() is several times faster than to_dict("records") on Arrow strings.
     if df.columns.has_duplicates:
@@ -277,28 +285,34 @@ def _bias_dict(pref: Sequence[int], rej: Sequence[int]) -> dict[str, Any] | None
     return out
 
 
-def stats(source: pd.DataFrame | str | os.PathLike[str], format: str = "auto") -> PairStats:
+def stats(
+    source: pd.DataFrame | str | os.PathLike[str],
+    format: str = "auto",
+    *,
+    name: str | None = None,
+    **read_options: Any,
+) -> PairStats:
     """Compute :class:`PairStats` for a pair table or a file :func:`prefnb.read_pairs` reads.
 
-    ``format`` is passed to :func:`prefnb.read_pairs` for files. Exact repeats that the reader
-    drops are counted in ``duplicate_pairs`` too.
+    ``format`` and ``read_options`` (``prompt_key=``, ``on_bad_rows=`` …) are passed to
+    :func:`prefnb.read_pairs` for files; ``name`` labels a frame's report. Exact repeats
+    that the reader drops are counted in ``duplicate_pairs`` too, and rows the reader
+    skipped in ``skipped_rows``.
 
     >>> import prefnb
     >>> stats(prefnb.pairs_frame([{"prompt": "q", "response_a": "x", "response_b": "y"}])).n_pairs
     1
     """
-    name: str | None = None
-    dropped_on_read = 0
     if isinstance(source, pd.DataFrame):
         df = source
     else:
         from prefnb.formats import read_pairs
-        from prefnb.formats.sources import load_rows
 
         name = str(Path(source))
-        df = read_pairs(source, format=format)
-        # read_pairs keeps one copy of a repeated pair; count the rest as duplicates here.
-        dropped_on_read = max(0, len(load_rows(source).records) - len(df))
+        df = read_pairs(source, format=format, **read_options)
+    # read_pairs keeps one copy of a repeated pair; count the rest as duplicates here.
+    dropped_on_read = int(df.attrs.get("prefnb_duplicates_dropped", 0))
+    skipped = len(df.attrs.get("prefnb_bad_rows", ()))
     for column in ("prompt", "response_a", "response_b"):
         if column not in df.columns:
             known = ", ".join(map(str, df.columns)) or "none"
@@ -361,4 +375,5 @@ def stats(source: pd.DataFrame | str | os.PathLike[str], format: str = "auto") -
         length_bias=_bias_dict(pref_lengths, rej_lengths),
         source=name,
         duplicate_pair_ids=duplicate_ids,
+        skipped_rows=skipped,
     )

@@ -17,7 +17,7 @@ from typing import Any, Final
 from prefnb.formats import hh, multi, trl
 from prefnb.formats.together import KEYS as TOGETHER_KEYS
 
-__all__ = ["FORMATS", "detect_row", "known_formats", "near_miss"]
+__all__ = ["FORMATS", "describe_detection", "detect_row", "known_formats", "near_miss"]
 
 #: Every format name :func:`prefnb.read_pairs` accepts, with the shape it expects.
 FORMATS: Final[dict[str, str]] = {
@@ -81,3 +81,13 @@ def detect_row(rec: Mapping[str, Any]) -> str | None:
     if multi.looks_multi(rec):
         return "multi"
     return None
+
+
+def describe_detection(rec: Mapping[str, Any], fmt: str) -> str:
+    """A sentence naming the keys a row was recognized by, for logs and hints.
+
+    >>> describe_detection({"prompt": "q", "chosen": "x", "rejected": "y"}, "trl")[-37:]
+    "saw keys 'prompt', 'chosen', 'rejected'"
+    """
+    keys = ", ".join(map(repr, list(rec)[:8])) + (", …" if len(rec) > 8 else "")
+    return f"read as {fmt!r} ({FORMATS.get(fmt, fmt)}): saw keys {keys}"
