@@ -73,7 +73,16 @@ __all__ = [
 OnInvalid = Literal["raise", "drop"]
 
 #: Why a row of the pair table did not become a line, in the order they are reported.
-LEFT_OUT_REASONS: Final[tuple[str, ...]] = ("tie", "both_bad", "skip", "unlabeled", "invalid")
+LEFT_OUT_REASONS: Final[tuple[str, ...]] = (
+    "tie",
+    "both_bad",
+    "skip",
+    "unlabeled",
+    "empty_output",
+    "invalid",
+)
+#: Findings that make a row count as ``empty_output`` rather than ``invalid`` when dropped.
+_EMPTY_CODES: Final[frozenset[str]] = frozenset({"strict.empty_output", "warning.empty_output"})
 
 _MAX_LISTED: Final[int] = 10
 
@@ -343,8 +352,10 @@ def _export(
             if on_invalid == "raise":
                 raise _invalid_error(candidates, bad, profile, kind)
             for i in sorted(bad):
-                left_out["invalid"] += 1
-                left_out_rows["invalid"].append(candidates[i].pair_id)
+                empty = all(f.code in _EMPTY_CODES for f in bad[i])
+                reason = "empty_output" if empty else "invalid"
+                left_out[reason] += 1
+                left_out_rows[reason].append(candidates[i].pair_id)
             candidates = [c for i, c in enumerate(candidates) if i not in bad]
 
     if not candidates:

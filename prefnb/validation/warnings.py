@@ -167,6 +167,8 @@ class PairStats:
     prompt_hash: array[int] = field(default_factory=lambda: array("q"))
     identical: list[int] = field(default_factory=list)
     near: list[int] = field(default_factory=list)
+    #: (line, "preferred_output" | "non_preferred_output") of empty or whitespace-only outputs
+    empty: list[tuple[int, str]] = field(default_factory=list)
     over_tokens: list[tuple[int, str, int]] = field(default_factory=list)
     n_over_tokens: int = 0
 
@@ -205,6 +207,9 @@ class PairStats:
         self.rejected_len.append(len(rejected))
         self.prompt_hash.append(prompt_key)
         self.pair_hash.append(hash((prompt_key, preferred, rejected)))
+        for key, text in (("preferred_output", preferred), ("non_preferred_output", rejected)):
+            if not text or text.isspace():
+                self.empty.append((line, key))
         if preferred == rejected:
             self.identical.append(line)
         elif near_identical(preferred, rejected):
@@ -245,6 +250,15 @@ class PairStats:
         self.pair_hash.extend(map(hash, zip(prompt_keys, preferred, rejected, strict=True)))
         if not lines:
             return
+        for key, outs, lens in (
+            ("preferred_output", preferred, la),
+            ("non_preferred_output", rejected, lb),
+        ):
+            # str.isspace is False for "": the empty ones are found by length, in C
+            if 0 in lens or any(map(str.isspace, outs)):
+                self.empty.extend(
+                    (lines[i], key) for i, t in enumerate(outs) if not t or t.isspace()
+                )
         # identical and near-identical outputs have (almost) equal lengths: compare only those
         a = np.frombuffer(la, dtype=np.int64)
         b = np.frombuffer(lb, dtype=np.int64)
@@ -262,6 +276,7 @@ class PairStats:
             self.lines = array("q", [n + offset for n in self.lines])
             self.identical = [n + offset for n in self.identical]
             self.near = [n + offset for n in self.near]
+            self.empty = [(n + offset, k) for n, k in self.empty]
             self.over_tokens = [(n + offset, k, t) for n, k, t in self.over_tokens]
 
     def extend(self, other: PairStats) -> None:
@@ -273,6 +288,7 @@ class PairStats:
         self.prompt_hash.extend(other.prompt_hash)
         self.identical.extend(other.identical)
         self.near.extend(other.near)
+        self.empty.extend(other.empty)
         self.n_over_tokens += other.n_over_tokens
         self.over_tokens.extend(other.over_tokens[: _EXAMPLES - len(self.over_tokens)])
 
@@ -319,6 +335,18 @@ def dataset_findings(
             f"final punctuation (lines {_lines_text(stats.near)}).",
             stats.near[0],
             "non_preferred_output[0].content",
+        )
+    if stats.empty:
+        lines_empty = sorted({n for n, _k in stats.empty})
+        first_line, first_key = stats.empty[0]
+        warn(
+            "warning.empty_output",
+            f"{len(stats.empty)} output(s) are empty or whitespace only (lines "
+            f"{_lines_text(lines_empty)}): Together's check accepts them, but a pair with an "
+            "empty response teaches the model to answer with nothing (or against nothing). "
+            "The strict profile refuses them.",
+            first_line,
+            f"{first_key}[0].content",
         )
     dups: list[tuple[int, int]] = []
     if len(stats.pair_hash) > 1:
