@@ -27,22 +27,22 @@ import math
 import os
 import statistics
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import pandas as pd
 
 from prefnb import _json
 from prefnb.pairs import LABELS, is_missing, normalize_prompt
 from prefnb.records import preferred_and_rejected
+from prefnb.text import CHARS_PER_TOKEN, records, text_length
 from prefnb.validation import length_bias
 
 __all__ = ["LengthSummary", "PairStats", "stats"]
 
 #: Characters per token for estimates, Together's rule of thumb for English text.
-CHARS_PER_TOKEN: Final[float] = 4.0
 _LABEL_KEYS: Final[tuple[str, ...]] = (*LABELS, "unlabeled")
 
 
@@ -127,9 +127,14 @@ class PairStats:
     #: rows of the source the reader could not read (``on_bad_rows="skip"``/``"warn"``)
     skipped_rows: int = 0
 
+    #: rows labeled a/b that export would write under the ``together`` profile (the same row
+    #: check as :func:`prefnb.export_dpo`), and why the other labeled rows would not be
+    n_exportable: int = 0
+    not_exportable: dict[str, int] = field(default_factory=dict)
+
     @property
     def n_labeled(self) -> int:
-        """Rows labeled ``a`` or ``b``: the ones that become DPO lines."""
+        """Rows labeled ``a`` or ``b``: the ones that could become DPO lines."""
         return self.labels["a"] + self.labels["b"]
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,7 +143,9 @@ class PairStats:
             "source": self.source,
             "n_pairs": self.n_pairs,
             "n_prompts": self.n_prompts,
-            "n_exportable": self.n_labeled,
+            "n_labeled": self.n_labeled,
+            "n_exportable": self.n_exportable,
+            "not_exportable": dict(self.not_exportable),
             "labels": dict(self.labels),
             "annotators": None if self.annotators is None else dict(self.annotators),
             "lengths": {
@@ -156,6 +163,13 @@ class PairStats:
             "length_bias": self.length_bias,
         }
 
+    def _refused_text(self) -> str:
+        refused = sum(self.not_exportable.values())
+        if not refused:
+            return ""
+        why = ", ".join(f"{n} {reason}" for reason, n in self.not_exportable.items())
+        return f"; {refused} labeled a/b would be refused: {why}"
+
     def _bias_text(self) -> str:
         bias = self.length_bias
         if not bias:
@@ -170,7 +184,7 @@ class PairStats:
         labels = ", ".join(f"{k} {v}" for k, v in self.labels.items())
         lines = [
             f"pairs        {self.n_pairs} ({_plural(self.n_prompts, 'distinct prompt')}, "
-            f"{self.n_labeled} exportable as DPO)",
+            f"{self.n_exportable} exportable as DPO{self._refused_text()})",
             f"labels       {labels}",
         ]
         if self.annotators is not None:
@@ -232,7 +246,7 @@ class PairStats:
         src = f" <code>{esc(self.source)}</code>" if self.source else ""
         return (
             f"<div class='prefnb-stats'><b>{self.n_pairs} pairs</b>{src} — "
-            f"{self.n_prompts} distinct prompts, {self.n_labeled} exportable"
+            f"{self.n_prompts} distinct prompts, {self.n_exportable} exportable"
             f"<table><tbody>{label_rows}</tbody></table>{annotators}"
             "<table><thead><tr><th>chars</th><th>min</th><th>median</th><th>mean</th>"
             f"<th>p95</th><th>max</th><th>tokens (mean)</th></tr></thead><tbody>{lengths}"
@@ -245,27 +259,6 @@ class PairStats:
 
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    # Column-wise tolist() is several times faster than to_dict("records") on Arrow strings.
-    if df.columns.has_duplicates:
-        return cast("list[dict[str, Any]]", df.to_dict("records"))
-    columns = [str(c) for c in df.columns]
-    data = [df[c].tolist() for c in df.columns]
-    return [dict(zip(columns, values, strict=True)) for values in zip(*data, strict=True)]
-
-
-def _content_length(content: object) -> int:
-    if isinstance(content, str):
-        return len(content)
-    if isinstance(content, list):
-        return sum(
-            len(part["text"])
-            for part in content
-            if isinstance(part, Mapping) and isinstance(part.get("text"), str)
-        )
-    return 0
 
 
 def _text(value: object) -> str:
@@ -283,6 +276,18 @@ def _bias_dict(pref: Sequence[int], rej: Sequence[int]) -> dict[str, Any] | None
     out["strong"] = bias.strong
     out["description"] = bias.describe()
     return out
+
+
+def _exportable(df: pd.DataFrame) -> tuple[int, dict[str, int]]:
+    """What export_dpo would write (its own row check), and why labeled rows would not be."""
+    from prefnb.export import check_rows
+
+    if not len(df) or "label" not in df.columns:
+        return 0, {}
+    check = check_rows(df, kind="dpo", profile="together")
+    check.drop_bad()
+    refused = {k: v for k in ("empty_output", "invalid") if (v := check.left_out[k])}
+    return len(check.candidates), refused
 
 
 def stats(
@@ -329,7 +334,7 @@ def stats(
     duplicate_ids: list[str] = []
     multi_turn = system = identical = 0
 
-    for position, row in enumerate(_records(df)):
+    for position, row in enumerate(records(df)):
         label = row.get("label")
         labels["unlabeled" if is_missing(label) else str(label)] = (
             labels.get("unlabeled" if is_missing(label) else str(label), 0) + 1
@@ -337,7 +342,7 @@ def stats(
         if annotators is not None and isinstance(row.get("annotator"), str):
             annotators[row["annotator"]] += 1
         prompt = normalize_prompt(row["prompt"])
-        prompt_lengths.append(sum(_content_length(m["content"]) for m in prompt))
+        prompt_lengths.append(sum(text_length(m["content"]) for m in prompt))
         if sum(1 for m in prompt if m["role"] == "user") > 1:
             multi_turn += 1
         if any(m["role"] == "system" for m in prompt):
@@ -359,6 +364,7 @@ def stats(
             pref_lengths.append(len(_text(both[0])))
             rej_lengths.append(len(_text(both[1])))
 
+    n_exportable, not_exportable = _exportable(df)
     return PairStats(
         n_pairs=len(df),
         n_prompts=len(prompt_keys),
@@ -376,4 +382,6 @@ def stats(
         source=name,
         duplicate_pair_ids=duplicate_ids,
         skipped_rows=skipped,
+        n_exportable=n_exportable,
+        not_exportable=not_exportable,
     )

@@ -30,7 +30,7 @@ from typing import Any, Final, Literal
 import pandas as pd
 
 from prefnb import _json
-from prefnb.formats import candidates, hh, multi, together, trl
+from prefnb.formats import candidates, hh, multi, pairwise, sharegpt, together, trl
 from prefnb.formats.detect import FORMATS, describe_detection, detect_row, known_formats, near_miss
 from prefnb.formats.fields import describe
 from prefnb.formats.sources import BadRow, FormatError, RowStream, Source, stream_rows
@@ -83,8 +83,11 @@ _CONVERTERS: dict[str, Converter] = {
     "trl_conversational": trl.to_pair,
     "trl_implicit": trl.to_pair,
     "hh": hh.to_pair,
+    "sharegpt": sharegpt.to_pair,
+    "messages": sharegpt.to_pair,
     "candidates": candidates.to_pair,
     "pairs": candidates.to_pair,
+    "pairwise": pairwise.to_pair,
 }
 
 

@@ -22,6 +22,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from prefnb.text import estimate_tokens, text_of
 from prefnb.validation.report import Finding
 
 __all__ = [
@@ -117,17 +118,6 @@ def length_bias(
     )
 
 
-def text_of(content: Any) -> str:
-    """The text of a message content: the string, or the joined text parts of a list."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
-        )
-    return ""
-
-
 def _normalize(text: str) -> str:
     return " ".join(text.split()).casefold().rstrip(".!?;:")
 
@@ -181,7 +171,7 @@ class PairStats:
         """Token estimate: the tokenizer's count, else characters / 4."""
         if self.tokenizer is not None:
             return int(self.tokenizer(text))
-        return (len(text) + 3) // 4
+        return estimate_tokens(text)
 
     @property
     def budget(self) -> int | None:
@@ -219,7 +209,7 @@ class PairStats:
             prompt_tokens = sum(self.tokens(t) for t in prompt_texts)
             for key, text in (("preferred_output", preferred), ("non_preferred_output", rejected)):
                 # chars/4 over-estimates rarely; skip exact counting when clearly short
-                if self.tokenizer is None and (len(text) + 3) // 4 + prompt_tokens <= budget:
+                if self.tokenizer is None and estimate_tokens(text) + prompt_tokens <= budget:
                     continue
                 total = prompt_tokens + self.tokens(text)
                 if total > budget:
