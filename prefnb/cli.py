@@ -493,6 +493,12 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     if args.to != "dpo" and args.profile != "together":
         return _usage("convert", "--profile applies to --to dpo only")
     info = sys.stderr if args.json else sys.stdout
+    if args.validation is None and str(args.output).endswith(".jsonl"):
+        from prefnb.formats.convert import streams
+
+        fmt = streams(args.input, args.from_format or "auto", **_key_args(args))
+        if fmt is not None:
+            return _convert_stream(args, info)
     df = _read(args, args.input, info)
     read = _read_doc(df)
     if df.attrs.get("prefnb_format") == "multi":
@@ -539,6 +545,49 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
         return 0
     for finding in result.report.warnings:
+        sys.stdout.write(_finding_line(finding, str(args.output)) + "\n")
+    sys.stdout.write(result.summary() + "\n")
+    return 0
+
+
+def _convert_stream(args: argparse.Namespace, info: TextIO) -> int:
+    """Line format to line format in constant memory (prefnb.formats.convert)."""
+    from prefnb.export import LEFT_OUT_REASONS
+    from prefnb.formats.convert import convert_lines
+    from prefnb.formats.read import ReadReport
+
+    result = convert_lines(
+        args.input,
+        args.output,
+        to=args.to,
+        format=args.from_format or "auto",
+        profile=args.profile,
+        on_bad_rows="error" if args.on_bad_rows == "error" else "skip",
+        on_invalid="drop" if args.drop_invalid else "raise",
+        **_key_args(args),
+    )
+    report = ReadReport(Path(args.input).name, result.n_read, result.bad_rows)
+    read_line = report.text() if args.on_bad_rows == "warn" else report.headline()
+    info.write(f"{read_line} (format {result.format}, streamed)\n")
+    if args.json:
+        doc = {
+            "ok": True,
+            "to": args.to,
+            "paths": {"train": str(args.output)},
+            "rows_written": {"train": result.written},
+            "left_out": dict.fromkeys(LEFT_OUT_REASONS, 0)
+            | {"invalid": result.invalid, "duplicate": result.duplicates},
+            "read": {
+                "format": result.format,
+                "rows": report.n_read,
+                "skipped": report.n_skipped,
+                "bad_rows": [b.to_dict() for b in result.bad_rows],
+            },
+            "warnings": [f.to_dict() for f in result.warnings],
+        }
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        return 0
+    for finding in result.warnings:
         sys.stdout.write(_finding_line(finding, str(args.output)) + "\n")
     sys.stdout.write(result.summary() + "\n")
     return 0

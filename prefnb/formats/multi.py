@@ -155,6 +155,15 @@ def _prompt(value: object, where: str, name: str) -> list[Message]:
     return messages(value, where, name)
 
 
+def _base(rec: Mapping[str, Any], used: set[str | None]) -> dict[str, Any]:
+    base = {k: v for k, v in rec.items() if k not in used}
+    source = base.get("source")
+    if isinstance(source, list) and all(isinstance(s, str) for s in source):
+        # Nectar lists the datasets a prompt came from; the pair table's source is text
+        base["source"] = ", ".join(source)
+    return base
+
+
 def to_long(rec: Mapping[str, Any], where: str, group: int) -> list[dict[str, Any]]:
     """The long-frame rows (one per completion) of one multi-completion row."""
     prompt_key = next((k for k in PROMPT_KEYS if rec.get(k) is not None), None)
@@ -166,7 +175,7 @@ def to_long(rec: Mapping[str, Any], where: str, group: int) -> list[dict[str, An
     list_key = next((k for k in LIST_KEYS if k in rec), None)
     if list_key is None and len(columns) >= 2:
         consumed = {prompt_key, *(c for _s, t, sc in columns for c in (t, sc))}
-        base = {k: v for k, v in rec.items() if k not in consumed}
+        base = _base(rec, set(consumed))
         prompt = _prompt(rec[prompt_key], where, prompt_key)
         out = []
         for suffix, tkey, skey in columns:
@@ -199,7 +208,7 @@ def to_long(rec: Mapping[str, Any], where: str, group: int) -> list[dict[str, An
                 field=score_key,
             )
     used: set[str | None] = {prompt_key, list_key, score_key, "models"}
-    base = {k: v for k, v in rec.items() if k not in used}
+    base = _base(rec, used)
     prompt = _prompt(rec[prompt_key], where, prompt_key)
     out = []
     for i, item in enumerate(items):

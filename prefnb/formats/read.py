@@ -108,6 +108,8 @@ class ReadReport:
     source: str
     n_read: int
     bad_rows: list[BadRow] = field(default_factory=list)
+    #: what a good row is: "row", or "completion" for rated multi-completion files
+    noun: str = "row"
 
     @property
     def n_skipped(self) -> int:
@@ -117,9 +119,8 @@ class ReadReport:
     def headline(self) -> str:
         """``t.jsonl: read 9 rows, skipped 1 bad row``."""
         where = f"{self.source}: " if self.source else ""
-        return (
-            f"{where}read {plural(self.n_read, 'row')}, skipped {plural(self.n_skipped, 'bad row')}"
-        )
+        read = plural(self.n_read, self.noun)
+        return f"{where}read {read}, skipped {plural(self.n_skipped, 'bad row')}"
 
     def text(self, limit: int = _LISTED) -> str:
         """The headline and the bad rows, at most ``limit`` of them."""
@@ -158,7 +159,8 @@ def read_report(df: pd.DataFrame) -> ReadReport:
         BadRow(d["where"], d["line"], d["field"], d["reason"])
         for d in df.attrs.get("prefnb_bad_rows", [])
     ]
-    return ReadReport(str(df.attrs.get("prefnb_source", "")), len(df), bad)
+    noun = "completion" if df.attrs.get("prefnb_format") == "multi" else "row"
+    return ReadReport(str(df.attrs.get("prefnb_source", "")), len(df), bad, noun)
 
 
 def _rename(rec: dict[str, Any], mapping: dict[str, str]) -> str | None:

@@ -137,3 +137,25 @@ def test_validate_summary_counts_both_files_and_skips_bad_lines(
     assert "skipped 1 bad row" in out
     assert main(["validate", str(mixed), str(mixed)]) == 1
     assert "2 files checked: 2 invalid" in capsys.readouterr().out
+
+
+def test_convert_streams_line_formats_and_binarizes_rated_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _hh(tmp_path)
+    out = tmp_path / "o.jsonl"
+    assert main(["convert", str(path), str(out), "--on-bad-rows", "skip"]) == 0
+    text = capsys.readouterr().out
+    assert "hh.jsonl: read 3 rows, skipped 1 bad row (format hh, streamed)" in text
+    assert "wrote 3 DPO lines" in text
+    data = Path(__file__).parents[1] / "formats" / "data"
+    assert main(["convert", str(data / "nectar.jsonl"), str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "binarized 2 prompts into 2 pairs (best_vs_worst)" in text
+    assert "wrote 2 DPO lines" in text
+    pairwise = data / "alpaca_eval_annotations.json"
+    assert main(["convert", str(pairwise), str(out), "--on-bad-rows", "skip", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["rows_written"] == {"train": 4}
+    assert doc["left_out"]["tie"] == 2
+    assert doc["left_out"]["unlabeled"] == 1
