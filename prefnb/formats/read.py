@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 import re
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+import msgspec
 import pandas as pd
 
 from prefnb import _json
@@ -35,9 +37,10 @@ from prefnb.formats.detect import FORMATS, describe_detection, detect_row, known
 from prefnb.formats.fields import describe
 from prefnb.formats.sources import BadRow, FormatError, RowStream, Source, stream_rows
 from prefnb.pairs import (
+    OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
-    PairSchemaError,
-    check_pairs,
+    SPLITS,
+    STRENGTHS,
     is_missing,
     pair_id,
     pairs_frame,
@@ -409,6 +412,10 @@ class _Reader:
                 if surrogate is not None:
                     self.bad.append(surrogate)
                     continue
+            problem = _optional_problem(row) if not _OPTIONAL.isdisjoint(row) else None
+            if problem is not None:
+                self.bad.append(BadRow(where, pos, problem[0], problem[1]))
+                continue
             if pid in first_seen:
                 j = first_seen[pid]
                 if out[j]["label"] != row["label"]:
@@ -435,26 +442,60 @@ class _Reader:
                 self.stream.name or "input",
                 dropped,
             )
-        while True:
-            df = _frame(out)
-            try:
-                check_pairs(df)
-            except PairSchemaError as exc:
-                rows = [r for r in exc.rows if isinstance(r, int)]
-                message = str(exc).split(" (rows ")[0]  # rows restated as source lines
-                if not rows:
-                    raise FormatError(f"{self.stream.name or 'input'}: {message}") from None
-                for r in rows:
-                    pos, where = origin[r]
-                    self.bad.append(BadRow(where, pos, exc.column, message))
-                drop = set(rows)
-                out = [row for i, row in enumerate(out) if i not in drop]
-                origin = [o for i, o in enumerate(origin) if i not in drop]
-                continue
-            logger.info(
-                "read %d pairs from %s as format %r", len(df), self.stream.name or "input", self.fmt
-            )
-            return df
+        # No check_pairs pass over the frame: the converters return message-list prompts,
+        # string responses and known labels, ids are unique after the dedup above and
+        # optional columns were checked per row, so every row already fits the schema.
+        df = _frame(out)
+        logger.info(
+            "read %d pairs from %s as format %r", len(df), self.stream.name or "input", self.fmt
+        )
+        return df
+
+
+_ID_ENCODER: Final = msgspec.json.Encoder(order="sorted")
+
+
+def fast_pair_id(prompt: list[Any], response_a: str, response_b: str) -> str:
+    """:func:`prefnb.pairs.pair_id`, byte for byte, with msgspec doing the JSON.
+
+    For message lists with string contents msgspec's sorted, compact output equals
+    ``json.dumps(..., ensure_ascii=False, sort_keys=True, separators=(",", ":"))`` (tested
+    over every code point outside the surrogates); anything else takes the reference path.
+
+    >>> fast_pair_id([{"role": "user", "content": "q"}], "x", "y") == pair_id("q", "x", "y")
+    True
+    """
+    messages = prompt
+    for m in prompt:
+        if type(m) is not dict or type(m.get("content")) is not str:
+            return pair_id(prompt, response_a, response_b)
+        if len(m) != 2:  # extra keys (name, weight …) do not count: drop them
+            messages = [{"role": m["role"], "content": m["content"]} for m in prompt]
+            break
+    try:
+        canonical = _ID_ENCODER.encode([messages, response_a, response_b])
+    except (msgspec.EncodeError, TypeError, UnicodeEncodeError):
+        return pair_id(prompt, response_a, response_b)  # a lone surrogate: surrogatepass
+    return hashlib.sha256(canonical).digest()[:8].hex()
+
+
+_OPTIONAL: Final[frozenset[str]] = frozenset(OPTIONAL_COLUMNS)
+
+
+def _optional_problem(row: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The first optional pair-table column of ``row`` that breaks the schema, and why.
+
+    The same rules as :func:`prefnb.check_pairs`, per row, so a bad value is a bad row.
+    """
+    for column, kind in OPTIONAL_COLUMNS.items():
+        if column not in row or is_missing(value := row[column]):
+            continue
+        allowed = {"strength": STRENGTHS, "split": SPLITS}.get(kind)
+        if allowed is not None and value not in allowed:
+            return column, f"column {column!r} must be one of {', '.join(allowed)} or missing"
+        if allowed is None and not isinstance(value, str):
+            return column, f"column {column!r} must hold strings or be missing"
+    return None
 
 
 def _row_id(row: dict[str, Any], where: str) -> str:
@@ -462,7 +503,7 @@ def _row_id(row: dict[str, Any], where: str) -> str:
     if isinstance(pid, int) and not isinstance(pid, bool):
         pid = row["pair_id"] = str(pid)  # numeric ids from other tools: keep, as text
     if is_missing(pid) or pid == "":
-        pid = row["pair_id"] = pair_id(row["prompt"], row["response_a"], row["response_b"])
+        pid = row["pair_id"] = fast_pair_id(row["prompt"], row["response_a"], row["response_b"])
     elif not isinstance(pid, str):
         raise FormatError(
             f"{where}: 'pair_id' must be a string, got {describe(pid)}", field="pair_id"
