@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import os
+from array import array
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +162,7 @@ def convert_lines(
         if result.bad and on_bad_rows == "error":
             raise _bad_rows_error(stream, result.bad, result.n_converted)
         result.drop_duplicates(out)
+        result.dataset_warnings()
     res = result.result
     res.bad_rows = result.bad
     res.n_read = result.n_converted
@@ -246,15 +248,18 @@ class _Run:
                 batch = []
         if batch:
             self._flush(batch, out)
-        if self.checker is not None:
-            found = self.checker.findings + dataset_findings(
-                self.checker.stats, file=str(self.result.path)
-            )
-            self.result.warnings = [
-                f
-                for f in found
-                if f.severity == "warning" and f.code != "warning.duplicate_pairs"  # dropped
-            ]
+
+    def dataset_warnings(self) -> None:
+        """Dataset-level warnings (length bias, empty outputs …) once the file is final."""
+        if self.checker is None:
+            return
+        stats = self.checker.stats
+        # duplicates were dropped and there is no validation file to overlap with: free the
+        # hashes before the warnings' own arrays are built, so the peak stays low
+        stats.pair_hash = array("q")
+        stats.prompt_hash = array("q")
+        found = self.checker.findings + dataset_findings(stats, file=str(self.result.path))
+        self.result.warnings = [f for f in found if f.severity == "warning"]
 
     def _flush(self, batch: list[bytes], out: BinaryIO) -> None:
         first = self.candidate + 1
@@ -299,8 +304,12 @@ class _Run:
             lines = np.arange(1, len(hashes) + 1, dtype=np.int64)
         if len(hashes) < 2:
             return []
-        _u, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-        repeat = np.nonzero(first[inverse] != np.arange(len(hashes)))[0]
+        # a stable sort keeps equal hashes in file order: in each run of equal hashes every
+        # one but the first repeats an earlier pair (two n-sized arrays, no more)
+        order = np.argsort(hashes, kind="stable")
+        ordered = hashes[order]
+        repeat = order[1:][ordered[1:] == ordered[:-1]]
+        del ordered
         # candidate numbers → lines of the file: invalid candidates were never written
         return sorted(
             int(lines[i]) - 1 - bisect.bisect_left(self.dropped, int(lines[i])) for i in repeat
