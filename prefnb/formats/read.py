@@ -183,7 +183,9 @@ def _undetectable(where: str, rec: Mapping[str, Any]) -> FormatError:
         f"{where}: cannot tell the format from its keys ({keys})"
         f"{'; ' + hint if hint else ''}. Known formats:\n{known_formats()}\n"
         "Pass format=... and prompt_key=/chosen_key=/rejected_key= (on the command line "
-        "--format, --prompt-key, --chosen-key, --rejected-key) to map other column names.",
+        "--format, --prompt-key, --chosen-key, --rejected-key; for judgment files "
+        "--output-1-key, --output-2-key, --preference-key; for rated files "
+        "--completions-key, --scores-key) to map other column names.",
         keys=list(rec),
     )
 

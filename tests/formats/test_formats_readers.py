@@ -13,6 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import prefnb
+import prefnb.sample
 from prefnb.formats import FormatError, detect_format, read_pairs
 from prefnb.formats.hh import _MARKER, parse_transcript
 from prefnb.pairs import check_pairs, pair_id
