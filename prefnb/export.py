@@ -149,7 +149,8 @@ class ExportResult:
     def __repr__(self) -> str:
         warnings = len(self.report.warnings) if self.report is not None else 0
         files = ", ".join(
-            f"{split}={str(path)!r} ({self.rows_written[split]} rows)"
+            f"{split}={str(path)!r} ({self.rows_written[split]} row"
+            f"{'' if self.rows_written[split] == 1 else 's'})"
             for split, path in self.paths.items()
         )
         left = {k: v for k, v in self.left_out.items() if v}

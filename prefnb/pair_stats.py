@@ -245,14 +245,15 @@ class PairStats:
             )
         src = f" <code>{esc(self.source)}</code>" if self.source else ""
         return (
-            f"<div class='prefnb-stats'><b>{self.n_pairs} pairs</b>{src} — "
-            f"{self.n_prompts} distinct prompts, {self.n_exportable} exportable"
+            f"<div class='prefnb-stats'><b>{_plural(self.n_pairs, 'pair')}</b>{src} — "
+            f"{_plural(self.n_prompts, 'distinct prompt')}, {self.n_exportable} exportable"
             f"<table><tbody>{label_rows}</tbody></table>{annotators}"
             "<table><thead><tr><th>chars</th><th>min</th><th>median</th><th>mean</th>"
             f"<th>p95</th><th>max</th><th>tokens (mean)</th></tr></thead><tbody>{lengths}"
             "</tbody></table>"
             f"<div>length bias: {esc(self._bias_text())}</div>"
-            f"<div>{self.duplicate_pairs} duplicate pairs, {self.identical_responses} pairs "
+            f"<div>{_plural(self.duplicate_pairs, 'duplicate pair')}, "
+            f"{_plural(self.identical_responses, 'pair')} "
             "with identical responses</div></div>"
         )
 
