@@ -74,7 +74,8 @@ class LengthBias:
         """One sentence for humans."""
         return (
             f"the preferred response is longer in {self.share_preferred_longer:.0%} of "
-            f"{self.n} pair{'' if self.n == 1 else 's'} (mean {self.mean_preferred:.0f} vs {self.mean_rejected:.0f} "
+            f"{self.n} pair{'' if self.n == 1 else 's'} "
+            f"(mean {self.mean_preferred:.0f} vs {self.mean_rejected:.0f} "
             f"characters; rank-biserial r = {self.rank_biserial:.2f}, Cohen's d = "
             f"{self.cohens_d:.2f})"
         )
