@@ -300,8 +300,8 @@ def _check_one(path: str, checked: str, other: str | None, args: argparse.Namesp
         return ValidationReport(_count_lines(checked), [finding], profile=args.profile, source=path)
     if explicit:
         info = sys.stderr if args.json else sys.stdout
-        df = _read(args, checked, info)
-        val_df = _read(args, other, info) if other is not None else None
+        df = _pairs_of(_read(args, checked, info), info)
+        val_df = _pairs_of(_read(args, other, info), info) if other is not None else None
         return validate(
             df,
             args.profile,
@@ -322,6 +322,20 @@ def _check_one(path: str, checked: str, other: str | None, args: argparse.Namesp
     finally:
         if bar is not None:
             bar.close()
+
+
+def _pairs_of(df: Any, info: TextIO, strategy: str = "best_vs_worst") -> Any:
+    """The pair table of what was read: rated multi-completion files are binarized."""
+    if df.attrs.get("prefnb_format") != "multi":
+        return df
+    from prefnb.formats import binarize
+
+    n_groups = df["group"].nunique() if len(df) else 0
+    pairs = binarize(df, strategy=strategy)  # type: ignore[arg-type]
+    info.write(
+        f"binarized {plural(n_groups, 'prompt')} into {plural(len(pairs), 'pair')} ({strategy})\n"
+    )
+    return pairs
 
 
 def _rename_file(finding: Any, real: dict[str, str]) -> Any:
@@ -501,15 +515,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
             return _convert_stream(args, info)
     df = _read(args, args.input, info)
     read = _read_doc(df)
-    if df.attrs.get("prefnb_format") == "multi":
-        from prefnb.formats import binarize
-
-        n_groups = df["group"].nunique() if len(df) else 0
-        df = binarize(df, strategy=args.binarize)
-        info.write(
-            f"binarized {plural(n_groups, 'prompt')} into {plural(len(df), 'pair')} "
-            f"({args.binarize})\n"
-        )
+    df = _pairs_of(df, info, args.binarize)
     on_invalid: OnInvalid = "drop" if args.drop_invalid else "raise"
     if args.to == "dpo":
         result = export_dpo(
@@ -644,11 +650,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
     info = sys.stderr if args.json else sys.stdout
     df = _read(args, args.file, info, announce=False)
-    if df.attrs.get("prefnb_format") == "multi":
-        from prefnb.formats import binarize
-
-        df = binarize(df)
-        info.write(f"binarized best_vs_worst into {plural(len(df), 'pair')}\n")
+    df = _pairs_of(df, info)
     result = stats(df, name=args.file)
     if args.json:
         doc = result.to_dict() | {"read": _read_doc(df)}

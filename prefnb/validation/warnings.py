@@ -342,7 +342,8 @@ def dataset_findings(
         first_line, first_key = stats.empty[0]
         warn(
             "warning.empty_output",
-            f"{len(stats.empty)} output(s) are empty or whitespace only (lines "
+            f"{len(stats.empty)} output{'s are' if len(stats.empty) != 1 else ' is'} empty or "
+            f"whitespace only (line{'s' if len(lines_empty) != 1 else ''} "
             f"{_lines_text(lines_empty)}): Together's check accepts them, but a pair with an "
             "empty response teaches the model to answer with nothing (or against nothing). "
             "The strict profile refuses them.",

@@ -32,7 +32,7 @@ def test_empty_outputs_warn_in_every_profile(tmp_path: Path, profile: str) -> No
         assert len(empty) == 1
         assert empty[0].line == 2
         assert empty[0].path == "preferred_output[0].content"
-        assert "2 output(s) are empty or whitespace only (lines 2, 3)" in empty[0].message
+        assert "2 outputs are empty or whitespace only (lines 2, 3)" in empty[0].message
 
 
 def test_empty_outputs_are_errors_in_strict_and_counted_by_export(tmp_path: Path) -> None:
