@@ -159,3 +159,17 @@ def test_convert_streams_line_formats_and_binarizes_rated_files(
     assert doc["rows_written"] == {"train": 4}
     assert doc["left_out"]["tie"] == 2
     assert doc["left_out"]["unlabeled"] == 1
+
+
+def test_validate_a_rated_file_checks_its_binarized_pairs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = Path(__file__).parents[1] / "formats" / "data" / "ultrafeedback_raw.jsonl"
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "is a 'multi' file" in out
+    assert "--format multi" in out
+    assert main(["validate", str(path), "--format", "multi"]) == 0
+    out = capsys.readouterr().out
+    assert "binarized 2 prompts into 2 pairs (best_vs_worst)" in out
+    assert "[warning.empty_output] 1 output is empty or whitespace only (line 1)" in out
