@@ -27,7 +27,7 @@ def test_estimate_tokens_rounds_up() -> None:
 
 
 def test_records_keep_order_and_handle_duplicate_columns() -> None:
-    df = pd.DataFrame({"a": [1, 2], "b": ["x", None]})
-    assert records(df) == [{"a": 1, "b": "x"}, {"a": 2, "b": None}]
+    df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    assert records(df) == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
     dup = pd.DataFrame([[1, 2]], columns=["a", "a"])
     assert len(records(dup)) == 1
