@@ -216,26 +216,26 @@ def _gunzip(path: str, tmp: str) -> str:
 
 
 def _other_format(path: str) -> tuple[str, str] | None:
-    """(format, what was seen) when the first line is in a known non-Together format."""
-    from prefnb import _json
+    """(format, what was seen) when the file's first readable row is a known other format.
+
+    Any file prefnb reads counts (JSON arrays, CSV, Parquet too); only the first rows are
+    looked at.
+    """
     from prefnb.formats.detect import describe_detection, detect_row
+    from prefnb.formats.sources import FormatError, stream_rows
 
     try:
-        with open(path, "rb") as fh:
-            for raw in fh:
-                if raw.strip():
-                    rec = _json.loads_tolerant(raw.removeprefix(b"\xef\xbb\xbf"))
-                    break
-            else:
+        for n, (_pos, rec, _bad) in enumerate(stream_rows(path)):
+            if rec is not None:
+                fmt = detect_row(rec)
+                if fmt is None or fmt == "together":
+                    return None
+                return fmt, describe_detection(rec, fmt)
+            if n >= 100:
                 return None
-    except (OSError, ValueError):
+    except (FormatError, OSError, ValueError):
         return None  # the line-by-line check says what is wrong
-    if not isinstance(rec, dict):
-        return None
-    fmt = detect_row(rec)
-    if fmt is None or fmt == "together":
-        return None
-    return fmt, describe_detection(rec, fmt)
+    return None
 
 
 def _convert_hint(path: str, args: argparse.Namespace) -> str:

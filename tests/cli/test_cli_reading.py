@@ -173,3 +173,12 @@ def test_validate_a_rated_file_checks_its_binarized_pairs(
     out = capsys.readouterr().out
     assert "binarized 2 prompts into 2 pairs (best_vs_worst)" in out
     assert "[warning.empty_output] 1 output is empty or whitespace only (line 1)" in out
+
+
+def test_validate_names_the_format_of_a_json_array_file(capsys: pytest.CaptureFixture[str]) -> None:
+    path = Path(__file__).parents[1] / "formats" / "data" / "sharegpt_dpo.json"
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert out.count("[format.other]") == 1
+    assert "is a 'sharegpt' file" in out
+    assert "INVALID — 5 rows, 1 error" in out
