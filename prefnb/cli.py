@@ -297,7 +297,7 @@ def _check_one(path: str, checked: str, other: str | None, args: argparse.Namesp
             f"prefnb validate {path} --format {fmt})",
             file=path,
         )
-        return ValidationReport(_count_lines(checked), [finding], profile=args.profile, source=path)
+        return ValidationReport(_count_rows(checked), [finding], profile=args.profile, source=path)
     if explicit:
         info = sys.stderr if args.json else sys.stdout
         df = _pairs_of(_read(args, checked, info), info)
@@ -347,6 +347,14 @@ def _rename_file(finding: Any, real: dict[str, str]) -> Any:
     return dataclasses.replace(
         finding, file=orig, message=finding.message.replace(finding.file, orig)
     )
+
+
+def _count_rows(path: str) -> int:
+    if path.lower().endswith((".jsonl", ".ndjson", ".jsonlines")):
+        return _count_lines(path)
+    from prefnb.formats.sources import stream_rows
+
+    return sum(1 for _ in stream_rows(path))
 
 
 def _count_lines(path: str) -> int:
