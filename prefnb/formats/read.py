@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import itertools
 import logging
 import re
 import warnings
@@ -333,19 +334,18 @@ class _Reader:
         self.mapping = mapping
         self.check_text = check_text  # in-memory sources: look for lone surrogates
         self.bad: list[BadRow] = []
-        self.n_source = 0
         self.dropped = 0
         self.detection = ""
 
     def _records(self) -> Iterator[tuple[Any, str, dict[str, Any]]]:
         stream = self.stream
+        prefix = f"{stream.name} {stream.unit} " if stream.name else f"{stream.unit} "
         for pos, rec, bad in stream:
-            self.n_source += 1
             if bad is not None:
                 self.bad.append(bad)
                 continue
             assert rec is not None
-            where = stream.where(pos)
+            where = prefix + str(pos)  # what stream.where(pos) says, without the call
             if self.mapping:
                 missing = _rename(rec, self.mapping)
                 if missing is not None:
@@ -368,13 +368,10 @@ class _Reader:
                 return pairs_frame([])
             raise FormatError(f"{self.stream.name or 'input'}: no rows to read")
 
-        def all_records() -> Iterator[tuple[Any, str, dict[str, Any]]]:
-            yield first
-            yield from records
-
+        all_records = itertools.chain((first,), records)
         if self.fmt == "multi":
-            return self._long(all_records())
-        return self._pairs(all_records(), _CONVERTERS[self.fmt])
+            return self._long(all_records)
+        return self._pairs(all_records, _CONVERTERS[self.fmt])
 
     def _long(self, records: Iterator[tuple[Any, str, dict[str, Any]]]) -> pd.DataFrame:
         long_rows: list[dict[str, Any]] = []
