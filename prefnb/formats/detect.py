@@ -101,7 +101,7 @@ def detect_row(rec: Mapping[str, Any]) -> str | None:
 def describe_detection(rec: Mapping[str, Any], fmt: str) -> str:
     """A sentence naming the keys a row was recognized by, for logs and hints.
 
-    >>> describe_detection({"prompt": "q", "chosen": "x", "rejected": "y"}, "trl")[-37:]
+    >>> describe_detection({"prompt": "q", "chosen": "x", "rejected": "y"}, "trl")[-39:]
     "saw keys 'prompt', 'chosen', 'rejected'"
     """
     keys = ", ".join(map(repr, list(rec)[:8])) + (", …" if len(rec) > 8 else "")
