@@ -300,15 +300,20 @@ def _check_one(path: str, checked: str, other: str | None, args: argparse.Namesp
         return ValidationReport(_count_rows(checked), [finding], profile=args.profile, source=path)
     if explicit:
         info = sys.stderr if args.json else sys.stdout
-        df = _pairs_of(_read(args, checked, info), info)
-        val_df = _pairs_of(_read(args, other, info), info) if other is not None else None
-        return validate(
-            df,
+        read = _read(args, checked, info)
+        val_read = _read(args, other, info) if other is not None else None
+        report = validate(
+            _pairs_of(read, info),
             args.profile,
             max_tokens=args.max_tokens,
             max_errors=args.max_errors,
-            validation=val_df,
+            validation=_pairs_of(val_read, info) if val_read is not None else None,
         )
+        skipped = [
+            len(f.attrs.get("prefnb_bad_rows", ())) for f in (read, val_read) if f is not None
+        ]
+        report.stats["read_skipped"] = sum(skipped)
+        return report
     bar = _progress_for(checked)
     try:
         return validate(
@@ -378,7 +383,8 @@ def _skip_bad_lines(report: Any, mode: str) -> None:
             continue
         kept.append(f)
     report.findings = kept
-    report.stats["skipped_rows"] = len(bad)
+    # rows the reader skipped (--format) and lines whose errors were set aside
+    report.stats["skipped_rows"] = len(bad) + report.stats.get("read_skipped", 0)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -182,3 +182,14 @@ def test_validate_names_the_format_of_a_json_array_file(capsys: pytest.CaptureFi
     assert out.count("[format.other]") == 1
     assert "is a 'sharegpt' file" in out
     assert "INVALID — 5 rows, 1 error" in out
+
+
+def test_validate_with_format_counts_rows_the_reader_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _hh(tmp_path)
+    assert main(["validate", str(path), "--format", "hh", "--on-bad-rows", "skip"]) == 0
+    out = capsys.readouterr().out
+    assert "hh.jsonl: read 3 rows, skipped 1 bad row (format hh)" in out
+    assert "OK — 3 rows, 0 errors" in out
+    assert out.rstrip().endswith("skipped 1 bad row")
