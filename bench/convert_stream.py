@@ -80,6 +80,8 @@ def run(script: str, src: Path, out: Path) -> tuple[float, float, str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    # wait4's ru_maxrss: this bench process stays small (it only writes the input file), so
+    # the pages a forked child shares with it before exec cannot inflate the figure
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
     stdout = proc.stdout.read().decode() if proc.stdout else ""

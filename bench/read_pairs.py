@@ -17,6 +17,8 @@ import argparse
 import json
 import os
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -41,6 +43,40 @@ def _row(fmt: str, i: int, rng: random.Random) -> dict[str, Any]:
         return {"prompt": prompt, "chosen": good, "rejected": bad}
     head = f"\n\nHuman: {prompt}\n\nAssistant: ok\n\nHuman: more\n\nAssistant: "
     return {"chosen": head + good, "rejected": head + bad}
+
+
+# VmHWM is the peak RSS of this program only: ru_maxrss would include the pages a forked
+# child briefly shared with this (big) bench process before exec.
+_HWM = """
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+"""
+_READ_SCRIPT = (
+    _HWM
+    + """
+import sys
+import prefnb
+df = prefnb.read_pairs(sys.argv[1])
+print(hwm(), df.memory_usage(deep=True).sum() / 1e6)
+"""
+)
+_FLOOR_SCRIPT = (
+    _HWM
+    + """
+import prefnb, prefnb.formats
+print(hwm(), 0)
+"""
+)
+
+
+def _peak_rss(script: str, path: Path) -> tuple[float, float]:
+    """(peak RSS in MB, the number the script printed) of ``script`` in a fresh interpreter."""
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return float(out[0]), float(out[1])
 
 
 def _time(fn: Callable[[], object]) -> float:
@@ -105,6 +141,16 @@ def main() -> None:
                     )
         print(f"load average after: {os.getloadavg()[0]:.1f}")
         print("\n".join(goals))
+        print("\npeak memory of one read in a fresh process (MB, above an import-only floor):")
+        print(f"  {'format':<10} {'file':>8} {'frame (deep)':>13} {'read_pairs':>11}")
+        for fmt in ("together", "trl", "hh"):
+            path = Path(tmp) / f"{fmt}.jsonl"
+            floor = _peak_rss(_FLOOR_SCRIPT, path)
+            peak, frame = _peak_rss(_READ_SCRIPT, path)
+            print(
+                f"  {fmt:<10} {path.stat().st_size / 1e6:8.0f} {frame:13.0f} "
+                f"{peak - floor[0]:11.0f}"
+            )
 
 
 if __name__ == "__main__":
