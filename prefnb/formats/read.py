@@ -406,9 +406,9 @@ class _Reader:
         self, records: Iterator[tuple[Any, str, dict[str, Any]]], convert: Converter
     ) -> pd.DataFrame:
         out: list[dict[str, Any]] = []
-        origin: list[tuple[Any, str]] = []
-        first_seen: dict[str, int] = {}
+        first_seen: dict[str, tuple[int, Any]] = {}  # pair id → (row, source position)
         dropped = 0
+        texts = _TextColumns()
         for pos, where, rec in records:
             try:
                 row = convert(rec, where)
@@ -426,14 +426,15 @@ class _Reader:
                 self.bad.append(BadRow(where, pos, problem[0], problem[1]))
                 continue
             if pid in first_seen:
-                j = first_seen[pid]
+                j, first_pos = first_seen[pid]
+                first_where = self.stream.where(first_pos)
                 if out[j]["label"] != row["label"]:
                     self.bad.append(
                         BadRow(
                             where,
                             pos,
                             "label",
-                            f"same pair as {origin[j][1]} (pair_id {pid}) but labeled "
+                            f"same pair as {first_where} (pair_id {pid}) but labeled "
                             f"{row['label']!r} there {out[j]['label']!r}; remove one so no "
                             "label is silently lost",
                         )
@@ -441,9 +442,9 @@ class _Reader:
                     continue
                 dropped += 1
                 continue
-            first_seen[pid] = len(out)
+            first_seen[pid] = (len(out), pos)
+            texts.add(row)
             out.append(row)
-            origin.append((pos, where))
         self.dropped = dropped
         if dropped:
             logger.warning(
@@ -455,10 +456,58 @@ class _Reader:
         # string responses and known labels, ids are unique after the dedup above and
         # optional columns were checked per row, so every row already fits the schema.
         df = _frame(out)
+        texts.into(df)
         logger.info(
             "read %d pairs from %s as format %r", len(df), self.stream.name or "input", self.fmt
         )
         return df
+
+
+class _TextColumns:
+    """The id and response columns, moved out of the rows into Arrow chunks as rows arrive.
+
+    Responses are most of a file's bytes: holding them as Python strings until the frame
+    is built, and then again as the frame's Arrow strings, tripled peak memory. Chunks
+    become the frame's columns without another copy.
+    """
+
+    COLUMNS: Final = ("pair_id", "response_a", "response_b")
+    CHUNK: Final = 16384
+
+    def __init__(self) -> None:
+        self.pending: dict[str, list[str]] = {c: [] for c in self.COLUMNS}
+        self.chunks: dict[str, list[Any]] = {c: [] for c in self.COLUMNS}
+        self.n = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        for c in self.COLUMNS:
+            self.pending[c].append(row.pop(c))
+        self.n += 1
+        if self.n % self.CHUNK == 0:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        for c in self.COLUMNS:
+            if self.pending[c]:
+                self.chunks[c].append(pa.array(self.pending[c], type=pa.large_string()))
+                self.pending[c] = []
+
+    def into(self, df: pd.DataFrame) -> None:
+        if not self.n:
+            return
+        import pyarrow as pa
+
+        self._flush()
+        dtype = pd.Series(["x"]).dtype  # what pandas gives text columns (Arrow-backed str)
+        for c in self.COLUMNS:
+            chunked = pa.chunked_array(self.chunks[c], type=pa.large_string())
+            self.chunks[c] = []
+            if isinstance(dtype, pd.StringDtype):
+                df[c] = pd.array(chunked, dtype=dtype)
+            else:  # pragma: no cover - pandas without Arrow-backed strings
+                df[c] = chunked.to_pylist()
 
 
 _ID_ENCODER: Final = msgspec.json.Encoder(order="sorted")
