@@ -4,8 +4,10 @@ For each format (Together DPO, TRL standard, HH-RLHF transcripts) it writes a sy
 file, then times, on that file: reading its lines, decoding every line with the stdlib json
 module (the floor any Python reader pays), ``pandas.read_json(lines=True)`` (what people use
 today, which does no conversion at all), and ``prefnb.read_pairs`` (parse, convert, id and
-check every row). Figures are CPU seconds, MB per CPU second and ratios to the stdlib
-decode. Run:
+check every row). Figures are CPU seconds, MB per CPU second and each step's time as a
+multiple of the stdlib decode ("x json"; the goal for read_pairs is at most 2x on the Together
+and TRL files, HH transcripts are reported apart). The machine load is printed before and
+after. Run:
     .venv/bin/python bench/read_pairs.py [--rows 100000]
 """
 
@@ -13,7 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -40,6 +45,40 @@ def _row(fmt: str, i: int, rng: random.Random) -> dict[str, Any]:
     return {"chosen": head + good, "rejected": head + bad}
 
 
+# VmHWM is the peak RSS of this program only: ru_maxrss would include the pages a forked
+# child briefly shared with this (big) bench process before exec.
+_HWM = """
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+"""
+_READ_SCRIPT = (
+    _HWM
+    + """
+import sys
+import prefnb
+df = prefnb.read_pairs(sys.argv[1])
+print(hwm(), df.memory_usage(deep=True).sum() / 1e6)
+"""
+)
+_FLOOR_SCRIPT = (
+    _HWM
+    + """
+import prefnb, prefnb.formats
+print(hwm(), 0)
+"""
+)
+
+
+def _peak_rss(script: str, path: Path) -> tuple[float, float]:
+    """(peak RSS in MB, the number the script printed) of ``script`` in a fresh interpreter."""
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return float(out[0]), float(out[1])
+
+
 def _time(fn: Callable[[], object]) -> float:
     # CPU time of this process (all threads), best of two: the bench machine's two cores are
     # shared, and wall time there measures the neighbours as much as the code.
@@ -57,7 +96,9 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(0)
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{'format':<10} {'MB':>6}  {'step':<26} {'CPU s':>8} {'MB/s':>8} {'vs json':>8}")
+        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        print(f"{'format':<10} {'MB':>6}  {'step':<26} {'CPU s':>8} {'MB/s':>8} {'x json':>8}")
+        goals: list[str] = []
         for fmt in ("together", "trl", "hh"):
             path = Path(tmp) / f"{fmt}.jsonl"
             with path.open("w", encoding="utf-8") as f:
@@ -89,8 +130,27 @@ def main() -> None:
                 secs = base if fn is stdlib else _time(fn)
                 print(
                     f"{fmt:<10} {mb:>6.1f}  {name:<26} {secs:>8.2f} {mb / secs:>8.1f} "
-                    f"{base / secs:>7.2f}x"
+                    f"{secs / base:>7.2f}x"
                 )
+                if fn is prefnb_read:
+                    ratio = secs / base
+                    goal = "goal <= 2x: " + ("met" if ratio <= 2 else "NOT met")
+                    goals.append(
+                        f"  {fmt}: read_pairs takes {ratio:.2f}x a bare json.loads of every line "
+                        f"({goal if fmt != 'hh' else 'HH reported apart, no goal'})"
+                    )
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
+        print("\n".join(goals))
+        print("\npeak memory of one read in a fresh process (MB, above an import-only floor):")
+        print(f"  {'format':<10} {'file':>8} {'frame (deep)':>13} {'read_pairs':>11}")
+        for fmt in ("together", "trl", "hh"):
+            path = Path(tmp) / f"{fmt}.jsonl"
+            floor = _peak_rss(_FLOOR_SCRIPT, path)
+            peak, frame = _peak_rss(_READ_SCRIPT, path)
+            print(
+                f"  {fmt:<10} {path.stat().st_size / 1e6:8.0f} {frame:13.0f} "
+                f"{peak - floor[0]:11.0f}"
+            )
 
 
 if __name__ == "__main__":

@@ -190,6 +190,20 @@ def main() -> None:
         print(f"  {name:36s} {wall:10.0f} {rw:>6s} {cpu:10.0f} {rc:>6s}")
     if not have_sdk:
         print(f"(no side env at {args.side_python}: see this script's docstring)")
+    one = "prefnb.validate, 1 process"
+    typed = "bare JSON decode: msgspec typed"
+    print("\ngoals (one process, CPU time, so other load cancels out):")
+    r_typed = best_cpu[typed] / best_cpu[one]
+    print(f"  prefnb.validate vs msgspec typed decode: {r_typed:.2f}x (goal >= 0.7x)")
+    if have_sdk:
+        r_sdk = best_cpu[sdk_name] / best_cpu[one]
+        print(f"  prefnb.validate vs {title}: {r_sdk:.2f}x (goal >= 3x)")
+    raw = "raw line reading (binary)"
+    many = f"prefnb.validate, {cpus} processes"
+    print(
+        f"  all {cpus} cores: {size_mb / best_wall[many]:.0f} MB/s wall vs raw line reading "
+        f"{size_mb / best_wall[raw]:.0f} MB/s"
+    )
 
 
 if __name__ == "__main__":

@@ -105,16 +105,66 @@ def _progress_for(path: str) -> _ProgressBar | None:
 # --- validate ----------------------------------------------------------------------------
 
 
-def _add_from_option(p: argparse.ArgumentParser) -> None:
-    """``--from FMT``: the input format, shared by every command that reads pair files."""
-    p.add_argument(
+def _add_read_options(p: argparse.ArgumentParser, *, validate: bool = False) -> None:
+    """Input format, column mapping and bad-row handling: shared by every reading command."""
+    g = p.add_argument_group(
+        "reading other formats",
+        "Other preference formats are auto-detected; --format forces one, and the --*-key "
+        "options name the columns when a file uses other names.",
+    )
+    g.add_argument(
+        "--format",
         "--from",
         dest="from_format",
-        default="auto",
+        default="auto" if not validate else None,
         choices=_input_formats(),
         metavar="FMT",
-        help="input format: " + ", ".join(_input_formats()) + " (default auto-detect)",
+        help="input format: "
+        + ", ".join(_input_formats())
+        + " (default auto-detect)"
+        + (
+            "; validate reads a file in another format as `prefnb convert` would"
+            if validate
+            else ""
+        ),
     )
+    for option, column in _key_options().items():
+        flag = "--" + option.replace("_", "-")
+        g.add_argument(flag, dest=option, metavar="COL", help=f"the column holding {column!r}")
+    g.add_argument(
+        "--on-bad-rows",
+        choices=("error", "warn", "skip"),
+        default="error",
+        help="a row that cannot be read: fail listing every bad row (error, the default), "
+        "list them and go on (warn), or only count them (skip); the count is always printed",
+    )
+
+
+def _key_options() -> dict[str, str]:
+    from prefnb.formats.read import KEY_OPTIONS
+
+    return KEY_OPTIONS
+
+
+def _key_args(args: argparse.Namespace) -> dict[str, str]:
+    return {k: getattr(args, k) for k in _key_options() if getattr(args, k, None) is not None}
+
+
+def _read(args: argparse.Namespace, path: str, out: TextIO, *, announce: bool = True) -> Any:
+    """read_pairs with the command's options; prints what was read and skipped."""
+    from prefnb.formats import read_pairs
+    from prefnb.formats.read import OnBadRows, read_report
+
+    # "warn" is printed here as plain lines rather than as a Python warning
+    mode: OnBadRows = "error" if args.on_bad_rows == "error" else "skip"
+    df = read_pairs(path, format=args.from_format or "auto", on_bad_rows=mode, **_key_args(args))
+    report = read_report(df)
+    fmt = df.attrs.get("prefnb_format")
+    if args.on_bad_rows == "warn" and report.n_skipped:
+        out.write(report.text() + "\n")
+    elif announce:
+        out.write(f"{report.headline()} (format {fmt})\n")
+    return df
 
 
 def _add_validate(subparsers: Any) -> None:
@@ -149,26 +199,192 @@ def _add_validate(subparsers: Any) -> None:
         metavar="N",
         help="stop listing errors after N per file (default 100)",
     )
+    _add_read_options(p, validate=True)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_cmd_validate)
 
 
-def _validate_one(path: str, args: argparse.Namespace, validation: str | None) -> Any:
-    from prefnb.validation import validate
+def _gunzip(path: str, tmp: str) -> str:
+    """Decompress ``path`` (a .gz file) into ``tmp``; returns the plain file's path."""
+    import gzip
+    import shutil
 
-    bar = _progress_for(path)
+    target = Path(tmp) / Path(path).with_suffix("").name
+    with gzip.open(path, "rb") as src, open(target, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    return str(target)
+
+
+def _other_format(path: str) -> tuple[str, str] | None:
+    """(format, what was seen) when the file's first readable row is a known other format.
+
+    Any file prefnb reads counts (JSON arrays, CSV, Parquet too); only the first rows are
+    looked at.
+    """
+    from prefnb.formats.detect import describe_detection, detect_row
+    from prefnb.formats.sources import FormatError, stream_rows
+
     try:
-        return validate(
-            path,
+        for n, (_pos, rec, _bad) in enumerate(stream_rows(path)):
+            if rec is not None:
+                fmt = detect_row(rec)
+                if fmt is None or fmt == "together":
+                    return None
+                return fmt, describe_detection(rec, fmt)
+            if n >= 100:
+                return None
+    except (FormatError, OSError, ValueError):
+        return None  # the line-by-line check says what is wrong
+    return None
+
+
+def _convert_hint(path: str, args: argparse.Namespace) -> str:
+    stem = Path(path).name.split(".")[0] or "train"
+    keys = "".join(f" --{k.replace('_', '-')} {v}" for k, v in _key_args(args).items())
+    return f"prefnb convert {path} {stem}.dpo.jsonl{keys}"
+
+
+def _validate_one(path: str, args: argparse.Namespace, validation: str | None) -> Any:
+    import tempfile
+
+    from prefnb.validation import Finding
+
+    with tempfile.TemporaryDirectory(prefix="prefnb-validate-") as tmp:
+        pre: list[Finding] = []
+        real: dict[str, str] = {}
+
+        def plain(p: str) -> str:
+            if not p.lower().endswith(".gz") or not os.path.isfile(p):
+                return p
+            inner = _gunzip(p, tmp)
+            real[inner] = p
+            pre.append(
+                Finding(
+                    "error",
+                    "file.gzip",
+                    f"{p} is gzip-compressed; Together wants a plain .jsonl file: decompress "
+                    f"it (gunzip -k {p}) before uploading. Its content was checked "
+                    "decompressed.",
+                    file=p,
+                )
+            )
+            return inner
+
+        checked = plain(path)
+        other = plain(validation) if validation is not None else None
+        report = _check_one(path, checked, other, args)
+        if real:
+            report.findings = [_rename_file(f, real) for f in report.findings]
+            report.source = real.get(report.source or "", report.source)
+        report.findings[:0] = pre
+        if args.on_bad_rows != "error":
+            _skip_bad_lines(report, args.on_bad_rows)
+        return report
+
+
+def _check_one(path: str, checked: str, other: str | None, args: argparse.Namespace) -> Any:
+    from prefnb.validation import Finding, ValidationReport, validate
+
+    explicit = args.from_format not in (None, "auto", "together") or bool(_key_args(args))
+    seen = None if explicit or not os.path.isfile(checked) else _other_format(checked)
+    if seen is not None:
+        fmt, saw = seen
+        finding = Finding(
+            "error",
+            "format.other",
+            f"{path} is a {fmt!r} file, not Together's preference format ({saw}); convert "
+            f"it first: {_convert_hint(path, args)} (or check what that would write: "
+            f"prefnb validate {path} --format {fmt})",
+            file=path,
+        )
+        return ValidationReport(_count_rows(checked), [finding], profile=args.profile, source=path)
+    if explicit:
+        info = sys.stderr if args.json else sys.stdout
+        read = _read(args, checked, info)
+        val_read = _read(args, other, info) if other is not None else None
+        report = validate(
+            _pairs_of(read, info),
             args.profile,
             max_tokens=args.max_tokens,
             max_errors=args.max_errors,
-            validation=validation,
+            validation=_pairs_of(val_read, info) if val_read is not None else None,
+        )
+        skipped = [
+            len(f.attrs.get("prefnb_bad_rows", ())) for f in (read, val_read) if f is not None
+        ]
+        report.stats["read_skipped"] = sum(skipped)
+        return report
+    bar = _progress_for(checked)
+    try:
+        return validate(
+            checked,
+            args.profile,
+            max_tokens=args.max_tokens,
+            max_errors=args.max_errors,
+            validation=other,
             progress=bar,
         )
     finally:
         if bar is not None:
             bar.close()
+
+
+def _pairs_of(df: Any, info: TextIO, strategy: str = "best_vs_worst") -> Any:
+    """The pair table of what was read: rated multi-completion files are binarized."""
+    if df.attrs.get("prefnb_format") != "multi":
+        return df
+    from prefnb.formats import binarize
+
+    n_groups = df["group"].nunique() if len(df) else 0
+    pairs = binarize(df, strategy=strategy)  # type: ignore[arg-type]
+    info.write(
+        f"binarized {plural(n_groups, 'prompt')} into {plural(len(pairs), 'pair')} ({strategy})\n"
+    )
+    return pairs
+
+
+def _rename_file(finding: Any, real: dict[str, str]) -> Any:
+    import dataclasses
+
+    if finding.file not in real:
+        return finding
+    orig = real[finding.file]
+    return dataclasses.replace(
+        finding, file=orig, message=finding.message.replace(finding.file, orig)
+    )
+
+
+def _count_rows(path: str) -> int:
+    if path.lower().endswith((".jsonl", ".ndjson", ".jsonlines")):
+        return _count_lines(path)
+    from prefnb.formats.sources import stream_rows
+
+    return sum(1 for _ in stream_rows(path))
+
+
+def _count_lines(path: str) -> int:
+    n = 0
+    with open(path, "rb") as fh:
+        for raw in fh:
+            n += bool(raw.strip())
+    return n
+
+
+def _skip_bad_lines(report: Any, mode: str) -> None:
+    """--on-bad-rows warn/skip: errors on single lines become skipped rows, counted."""
+    import dataclasses
+
+    bad = {(f.file or "", f.line) for f in report.errors if f.line is not None}
+    kept = []
+    for f in report.findings:
+        if f.severity == "error" and f.line is not None:
+            if mode == "warn":
+                kept.append(dataclasses.replace(f, severity="warning"))
+            continue
+        kept.append(f)
+    report.findings = kept
+    # rows the reader skipped (--format) and lines whose errors were set aside
+    report.stats["skipped_rows"] = len(bad) + report.stats.get("read_skipped", 0)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -195,11 +411,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         if report.truncated:
             out.write(f"{path}: stopped listing errors after --max-errors {args.max_errors}\n")
         checked = f"{path} + {args.validation}" if args.validation is not None else path
-        out.write(f"{checked}: {report.summary()} (profile {args.profile})\n")
+        skipped = report.stats.get("skipped_rows")
+        tail = f"; skipped {plural(skipped, 'bad row')}" if skipped is not None else ""
+        out.write(f"{checked}: {report.summary()} (profile {args.profile}){tail}\n")
     if len(reports) > 1:
         bad = sum(not r.ok for r in reports)
         verdict = "all valid" if ok else f"{bad} invalid"
-        out.write(f"{len(reports)} files checked: {verdict}\n")
+        out.write(f"{plural(len(reports), 'file')} checked: {verdict}\n")
     return 0 if ok else 1
 
 
@@ -237,7 +455,7 @@ def _add_convert(subparsers: Any) -> None:
     )
     p.add_argument("input", metavar="IN", help="input file (JSONL, JSON, CSV or Parquet)")
     p.add_argument("output", metavar="OUT", help="output file")
-    _add_from_option(p)
+    _add_read_options(p)
     p.add_argument("--to", choices=_TARGETS, default="dpo", help="output format (default dpo)")
     p.add_argument(
         "--profile",
@@ -263,13 +481,36 @@ def _add_convert(subparsers: Any) -> None:
         help="share of rows, grouped by prompt, that go to --validation",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the validation split")
+    p.add_argument(
+        "--binarize",
+        choices=_strategies(),
+        default="best_vs_worst",
+        help="how rated multi-completion files become pairs (default best_vs_worst)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_convert)
 
 
+def _strategies() -> tuple[str, ...]:
+    from prefnb.formats.binarize import STRATEGIES
+
+    return STRATEGIES
+
+
+def _read_doc(df: Any) -> dict[str, Any]:
+    from prefnb.formats.read import read_report
+
+    report = read_report(df)
+    return {
+        "format": df.attrs.get("prefnb_format"),
+        "rows": report.n_read,
+        "skipped": report.n_skipped,
+        "bad_rows": [b.to_dict() for b in report.bad_rows],
+    }
+
+
 def _cmd_convert(args: argparse.Namespace) -> int:
     from prefnb.export import OnInvalid, export_dpo, export_sft
-    from prefnb.formats import read_pairs
 
     if (args.validation is None) != (args.val_fraction == 0):
         return _usage(
@@ -279,7 +520,16 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         return _usage("convert", "--validation is supported for --to dpo and --to sft only")
     if args.to != "dpo" and args.profile != "together":
         return _usage("convert", "--profile applies to --to dpo only")
-    df = read_pairs(args.input, format=args.from_format)
+    info = sys.stderr if args.json else sys.stdout
+    if args.validation is None and str(args.output).endswith(".jsonl"):
+        from prefnb.formats.convert import streams
+
+        fmt = streams(args.input, args.from_format or "auto", **_key_args(args))
+        if fmt is not None:
+            return _convert_stream(args, info)
+    df = _read(args, args.input, info)
+    read = _read_doc(df)
+    df = _pairs_of(df, info, args.binarize)
     on_invalid: OnInvalid = "drop" if args.drop_invalid else "raise"
     if args.to == "dpo":
         result = export_dpo(
@@ -309,11 +559,55 @@ def _cmd_convert(args: argparse.Namespace) -> int:
             "paths": {k: str(v) for k, v in result.paths.items()},
             "rows_written": result.rows_written,
             "left_out": result.left_out,
+            "read": read,
             "warnings": [f.to_dict() for f in result.report.warnings],
         }
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
         return 0
     for finding in result.report.warnings:
+        sys.stdout.write(_finding_line(finding, str(args.output)) + "\n")
+    sys.stdout.write(result.summary() + "\n")
+    return 0
+
+
+def _convert_stream(args: argparse.Namespace, info: TextIO) -> int:
+    """Line format to line format in constant memory (prefnb.formats.convert)."""
+    from prefnb.export import LEFT_OUT_REASONS
+    from prefnb.formats.convert import convert_lines
+    from prefnb.formats.read import ReadReport
+
+    result = convert_lines(
+        args.input,
+        args.output,
+        to=args.to,
+        format=args.from_format or "auto",
+        profile=args.profile,
+        on_bad_rows="error" if args.on_bad_rows == "error" else "skip",
+        on_invalid="drop" if args.drop_invalid else "raise",
+        **_key_args(args),
+    )
+    report = ReadReport(Path(args.input).name, result.n_read, result.bad_rows)
+    read_line = report.text() if args.on_bad_rows == "warn" else report.headline()
+    info.write(f"{read_line} (format {result.format}, streamed)\n")
+    if args.json:
+        doc = {
+            "ok": True,
+            "to": args.to,
+            "paths": {"train": str(args.output)},
+            "rows_written": {"train": result.written},
+            "left_out": dict.fromkeys(LEFT_OUT_REASONS, 0)
+            | {"invalid": result.invalid, "duplicate": result.duplicates},
+            "read": {
+                "format": result.format,
+                "rows": report.n_read,
+                "skipped": report.n_skipped,
+                "bad_rows": [b.to_dict() for b in result.bad_rows],
+            },
+            "warnings": [f.to_dict() for f in result.warnings],
+        }
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        return 0
+    for finding in result.warnings:
         sys.stdout.write(_finding_line(finding, str(args.output)) + "\n")
     sys.stdout.write(result.summary() + "\n")
     return 0
@@ -340,12 +634,13 @@ def _convert_trl(df: Any, args: argparse.Namespace) -> int:
             "paths": {"train": str(args.output)},
             "rows_written": {"train": n},
             "left_out": counts,
+            "read": _read_doc(df),
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     parts = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
-    sys.stdout.write(f"wrote {n} TRL rows to {args.output} (train)\n")
-    sys.stdout.write(f"left out {left} rows: {parts}\n" if left else "left out nothing\n")
+    sys.stdout.write(f"wrote {plural(n, 'TRL row')} to {args.output} (train)\n")
+    sys.stdout.write(f"left out {plural(left, 'row')}: {parts}\n" if left else "left out nothing\n")
     return 0
 
 
@@ -359,7 +654,7 @@ def _add_stats(subparsers: Any) -> None:
         description="Summarize a preference file in any format prefnb reads.",
     )
     p.add_argument("file", metavar="FILE", help="input file (JSONL, JSON, CSV or Parquet)")
-    _add_from_option(p)
+    _add_read_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_cmd_stats)
 
@@ -367,9 +662,13 @@ def _add_stats(subparsers: Any) -> None:
 def _cmd_stats(args: argparse.Namespace) -> int:
     from prefnb.pair_stats import stats
 
-    result = stats(args.file, format=args.from_format)
+    info = sys.stderr if args.json else sys.stdout
+    df = _read(args, args.file, info, announce=False)
+    df = _pairs_of(df, info)
+    result = stats(df, name=args.file)
     if args.json:
-        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        doc = result.to_dict() | {"read": _read_doc(df)}
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     else:
         sys.stdout.write(f"{args.file}\n{result.text()}\n")
     return 0
@@ -405,6 +704,11 @@ def build_parser() -> argparse.ArgumentParser:
     for add in _COMMANDS:
         add(subparsers)
     return parser
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 pair``, ``2 pairs``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _usage(command: str, message: str) -> int:

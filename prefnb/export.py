@@ -46,18 +46,19 @@ import hashlib
 import html
 import os
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal
 
 import msgspec
 import pandas as pd
 
 from prefnb import _json
 from prefnb.atomic import atomic_write
-from prefnb.pairs import check_pairs, is_missing, normalize_prompt
+from prefnb.pairs import check_pairs, is_missing
 from prefnb.records import pair_to_dpo, pair_to_sft
+from prefnb.text import records
 from prefnb.validation import Finding, ValidationReport, validate
 
 __all__ = [
@@ -65,6 +66,8 @@ __all__ = [
     "ExportError",
     "ExportResult",
     "OnInvalid",
+    "RowCheck",
+    "check_rows",
     "export_dpo",
     "export_sft",
     "split_by_prompt",
@@ -73,7 +76,16 @@ __all__ = [
 OnInvalid = Literal["raise", "drop"]
 
 #: Why a row of the pair table did not become a line, in the order they are reported.
-LEFT_OUT_REASONS: Final[tuple[str, ...]] = ("tie", "both_bad", "skip", "unlabeled", "invalid")
+LEFT_OUT_REASONS: Final[tuple[str, ...]] = (
+    "tie",
+    "both_bad",
+    "skip",
+    "unlabeled",
+    "empty_output",
+    "invalid",
+)
+#: Findings that make a row count as ``empty_output`` rather than ``invalid`` when dropped.
+_EMPTY_CODES: Final[frozenset[str]] = frozenset({"strict.empty_output", "warning.empty_output"})
 
 _MAX_LISTED: Final[int] = 10
 
@@ -129,7 +141,8 @@ class ExportResult:
         left out 2 rows: 2 tie
         """
         lines = [
-            f"wrote {self.rows_written[split]} {self.kind.upper()} lines to {path} ({split})"
+            f"wrote {self.rows_written[split]} {self.kind.upper()} "
+            f"line{'' if self.rows_written[split] == 1 else 's'} to {path} ({split})"
             for split, path in self.paths.items()
         ]
         if self.from_judge:
@@ -140,7 +153,8 @@ class ExportResult:
     def __repr__(self) -> str:
         warnings = len(self.report.warnings) if self.report is not None else 0
         files = ", ".join(
-            f"{split}={str(path)!r} ({self.rows_written[split]} rows)"
+            f"{split}={str(path)!r} ({self.rows_written[split]} row"
+            f"{'' if self.rows_written[split] == 1 else 's'})"
             for split, path in self.paths.items()
         )
         left = {k: v for k, v in self.left_out.items() if v}
@@ -289,20 +303,88 @@ def _validate_lines(
     return validate(decoded(lines), profile, max_errors=limit, validation=validation)
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    # Column-wise tolist() is several times faster than to_dict("records") on Arrow strings.
-    if df.columns.has_duplicates:
-        return cast("list[dict[str, Any]]", df.to_dict("records"))
-    columns = [str(c) for c in df.columns]
-    data = [df[c].tolist() for c in df.columns]
-    return [dict(zip(columns, values, strict=True)) for values in zip(*data, strict=True)]
+@dataclass
+class RowCheck:
+    """What an export would write: the lines, the rows left out and why, and the findings.
+
+    The one row check shared by :func:`export_dpo`, :func:`export_sft`,
+    :func:`prefnb.write_dpo_jsonl` and :func:`prefnb.stats` (so "exportable" means the same
+    everywhere). ``bad`` maps a position in ``candidates`` to the errors of its line;
+    ``unwritable`` holds rows whose line cannot even be encoded (a lone surrogate).
+    """
+
+    candidates: list[_Candidate]
+    left_out: dict[str, int]
+    left_out_rows: dict[str, list[str]]
+    bad: dict[int, list[Finding]]
+    report: ValidationReport | None
+    unwritable: list[str] = field(default_factory=list)
+
+    @property
+    def n_exportable(self) -> int:
+        """Lines that would be written under the profile."""
+        return len(self.candidates) - len(self.bad)
+
+    def drop_bad(self) -> None:
+        """Count the invalid lines as left out and keep only the valid ones."""
+        for i in sorted(self.bad):
+            empty = all(f.code in _EMPTY_CODES for f in self.bad[i])
+            reason = "empty_output" if empty else "invalid"
+            self.left_out[reason] += 1
+            self.left_out_rows[reason].append(self.candidates[i].pair_id)
+        self.candidates = [c for i, c in enumerate(self.candidates) if i not in self.bad]
+
+
+def check_rows(df: pd.DataFrame, *, kind: str = "dpo", profile: str = "together") -> RowCheck:
+    """Build and validate the line each row of ``df`` would become; nothing is written.
+
+    >>> import prefnb
+    >>> df = prefnb.pairs_frame([{"prompt": "q", "response_a": "x", "response_b": "y",
+    ...                           "label": "a"}, {"prompt": "r", "response_a": "x",
+    ...                           "response_b": "y", "label": "tie"}])
+    >>> check = check_rows(df)
+    >>> check.n_exportable, check.left_out["tie"]
+    (1, 1)
+    """
+    to_record = pair_to_dpo if kind == "dpo" else pair_to_sft
+    left_out = dict.fromkeys(LEFT_OUT_REASONS, 0)
+    left_out_rows: dict[str, list[str]] = {reason: [] for reason in LEFT_OUT_REASONS}
+    candidates: list[_Candidate] = []
+    unwritable: list[str] = []
+    for index, row in zip(df.index, records(df), strict=True):
+        pid = row.get("pair_id")
+        pid = str(index) if is_missing(pid) else str(pid)
+        record = to_record(row)
+        if record is None:
+            reason = _left_out_reason(row.get("label"))
+            left_out[reason] += 1
+            left_out_rows[reason].append(pid)
+            continue
+        try:
+            line = _json.dumps(record)
+        except (TypeError, ValueError, msgspec.EncodeError) as exc:
+            # e.g. a lone surrogate ("\ud800") cannot be encoded as UTF-8
+            unwritable.append(f"row {index!r} (pair_id {pid}) cannot be written as JSON: {exc}")
+            left_out["invalid"] += 1
+            left_out_rows["invalid"].append(pid)
+            continue
+        out: Any = record
+        messages = out["input"]["messages"] if kind == "dpo" else out["messages"][:-1]
+        candidates.append(_Candidate(index, pid, _prompt_key(messages), line))
+    report: ValidationReport | None = None
+    bad: dict[int, list[Finding]] = {}
+    if candidates:
+        report = _validate_lines([c.line for c in candidates], profile)
+        for finding in report.errors:
+            if finding.line is not None:
+                bad.setdefault(finding.line - 1, []).append(finding)
+    return RowCheck(candidates, left_out, left_out_rows, bad, report, unwritable)
 
 
 def _export(
     df: pd.DataFrame,
     path: str | os.PathLike[str],
     *,
-    to_record: Callable[[Mapping[str, Any]], Any],
     kind: str,
     profile: str,
     validation_path: str | os.PathLike[str] | None,
@@ -313,43 +395,17 @@ def _export(
     check_pairs(df)
     target, val_target = _check_args(path, validation_path, val_fraction, on_invalid)
 
-    left_out = dict.fromkeys(LEFT_OUT_REASONS, 0)
-    left_out_rows: dict[str, list[str]] = {reason: [] for reason in LEFT_OUT_REASONS}
-    candidates: list[_Candidate] = []
-    for index, row in zip(df.index, _records(df), strict=True):
-        row["prompt"] = normalize_prompt(row["prompt"])  # parquet gives numpy arrays
-        record = to_record(row)
-        if record is None:
-            reason = _left_out_reason(row["label"])
-            left_out[reason] += 1
-            left_out_rows[reason].append(row["pair_id"])
-            continue
-        try:
-            line = _json.dumps(record)
-        except (TypeError, ValueError, msgspec.EncodeError) as exc:
-            # e.g. a lone surrogate ("\ud800") cannot be encoded as UTF-8
-            message = f"row {index!r} (pair_id {row['pair_id']}) cannot be written as JSON: {exc}"
-            if on_invalid == "raise":
-                raise ExportError(message + "; nothing was written") from None
-            left_out["invalid"] += 1
-            left_out_rows["invalid"].append(row["pair_id"])
-            continue
-        candidates.append(_Candidate(index, row["pair_id"], _prompt_key(row["prompt"]), line))
-
-    first: ValidationReport | None = None
-    bad: dict[int, list[Finding]] = {}
-    if candidates:
-        first = _validate_lines([c.line for c in candidates], profile)
-        for finding in first.errors:
-            if finding.line is not None:
-                bad.setdefault(finding.line - 1, []).append(finding)
-        if bad:
-            if on_invalid == "raise":
-                raise _invalid_error(candidates, bad, profile, kind)
-            for i in sorted(bad):
-                left_out["invalid"] += 1
-                left_out_rows["invalid"].append(candidates[i].pair_id)
-            candidates = [c for i, c in enumerate(candidates) if i not in bad]
+    check = check_rows(df, kind=kind, profile=profile)
+    if check.unwritable and on_invalid == "raise":
+        raise ExportError(check.unwritable[0] + "; nothing was written")
+    first = check.report
+    bad = check.bad
+    if bad:
+        if on_invalid == "raise":
+            raise _invalid_error(check.candidates, bad, profile, kind)
+        check.drop_bad()
+    candidates = check.candidates
+    left_out, left_out_rows = check.left_out, check.left_out_rows
 
     if not candidates:
         raise ExportError(
@@ -453,7 +509,6 @@ def export_dpo(
     return _export(
         df,
         path,
-        to_record=pair_to_dpo,
         kind="dpo",
         profile=profile,
         validation_path=validation_path,
@@ -489,7 +544,6 @@ def export_sft(
     return _export(
         df,
         path,
-        to_record=pair_to_sft,
         kind="sft",
         profile="together",
         validation_path=validation_path,

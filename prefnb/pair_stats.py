@@ -27,22 +27,22 @@ import math
 import os
 import statistics
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import pandas as pd
 
 from prefnb import _json
 from prefnb.pairs import LABELS, is_missing, normalize_prompt
 from prefnb.records import preferred_and_rejected
+from prefnb.text import CHARS_PER_TOKEN, records, text_length
 from prefnb.validation import length_bias
 
 __all__ = ["LengthSummary", "PairStats", "stats"]
 
 #: Characters per token for estimates, Together's rule of thumb for English text.
-CHARS_PER_TOKEN: Final[float] = 4.0
 _LABEL_KEYS: Final[tuple[str, ...]] = (*LABELS, "unlabeled")
 
 
@@ -124,10 +124,17 @@ class PairStats:
     length_bias: dict[str, Any] | None
     source: str | None = None
     duplicate_pair_ids: list[str] = field(default_factory=list, repr=False)
+    #: rows of the source the reader could not read (``on_bad_rows="skip"``/``"warn"``)
+    skipped_rows: int = 0
+
+    #: rows labeled a/b that export would write under the ``together`` profile (the same row
+    #: check as :func:`prefnb.export_dpo`), and why the other labeled rows would not be
+    n_exportable: int = 0
+    not_exportable: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_labeled(self) -> int:
-        """Rows labeled ``a`` or ``b``: the ones that become DPO lines."""
+        """Rows labeled ``a`` or ``b``: the ones that could become DPO lines."""
         return self.labels["a"] + self.labels["b"]
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,7 +143,9 @@ class PairStats:
             "source": self.source,
             "n_pairs": self.n_pairs,
             "n_prompts": self.n_prompts,
-            "n_exportable": self.n_labeled,
+            "n_labeled": self.n_labeled,
+            "n_exportable": self.n_exportable,
+            "not_exportable": dict(self.not_exportable),
             "labels": dict(self.labels),
             "annotators": None if self.annotators is None else dict(self.annotators),
             "lengths": {
@@ -147,11 +156,19 @@ class PairStats:
             },
             "multi_turn_prompts": self.multi_turn_prompts,
             "system_prompts": self.system_prompts,
+            "skipped_rows": self.skipped_rows,
             "duplicate_pairs": self.duplicate_pairs,
             "duplicate_pair_ids": list(self.duplicate_pair_ids),
             "identical_responses": self.identical_responses,
             "length_bias": self.length_bias,
         }
+
+    def _refused_text(self) -> str:
+        refused = sum(self.not_exportable.values())
+        if not refused:
+            return ""
+        why = ", ".join(f"{n} {reason}" for reason, n in self.not_exportable.items())
+        return f"; {refused} labeled a/b would be refused: {why}"
 
     def _bias_text(self) -> str:
         bias = self.length_bias
@@ -166,8 +183,8 @@ class PairStats:
         """The multi-line text report printed by ``prefnb stats``."""
         labels = ", ".join(f"{k} {v}" for k, v in self.labels.items())
         lines = [
-            f"pairs        {self.n_pairs} ({self.n_prompts} distinct prompts, "
-            f"{self.n_labeled} exportable as DPO)",
+            f"pairs        {self.n_pairs} ({_plural(self.n_prompts, 'distinct prompt')}, "
+            f"{self.n_exportable} exportable as DPO{self._refused_text()})",
             f"labels       {labels}",
         ]
         if self.annotators is not None:
@@ -182,8 +199,9 @@ class PairStats:
             f"preferred    {self.preferred_chars.text()}",
             f"rejected     {self.rejected_chars.text()}",
             f"length bias  {self._bias_text()}",
-            f"duplicates   {self.duplicate_pairs} duplicate pairs, "
-            f"{self.identical_responses} pairs with identical responses",
+            f"duplicates   {_plural(self.duplicate_pairs, 'duplicate pair')}, "
+            f"{_plural(self.identical_responses, 'pair')} with identical responses",
+            f"skipped      {_plural(self.skipped_rows, 'bad row')} of the source",
         ]
         return "\n".join(lines)
 
@@ -227,37 +245,21 @@ class PairStats:
             )
         src = f" <code>{esc(self.source)}</code>" if self.source else ""
         return (
-            f"<div class='prefnb-stats'><b>{self.n_pairs} pairs</b>{src} — "
-            f"{self.n_prompts} distinct prompts, {self.n_labeled} exportable"
+            f"<div class='prefnb-stats'><b>{_plural(self.n_pairs, 'pair')}</b>{src} — "
+            f"{_plural(self.n_prompts, 'distinct prompt')}, {self.n_exportable} exportable"
             f"<table><tbody>{label_rows}</tbody></table>{annotators}"
             "<table><thead><tr><th>chars</th><th>min</th><th>median</th><th>mean</th>"
             f"<th>p95</th><th>max</th><th>tokens (mean)</th></tr></thead><tbody>{lengths}"
             "</tbody></table>"
             f"<div>length bias: {esc(self._bias_text())}</div>"
-            f"<div>{self.duplicate_pairs} duplicate pairs, {self.identical_responses} pairs "
+            f"<div>{_plural(self.duplicate_pairs, 'duplicate pair')}, "
+            f"{_plural(self.identical_responses, 'pair')} "
             "with identical responses</div></div>"
         )
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    # Column-wise tolist() is several times faster than to_dict("records") on Arrow strings.
-    if df.columns.has_duplicates:
-        return cast("list[dict[str, Any]]", df.to_dict("records"))
-    columns = [str(c) for c in df.columns]
-    data = [df[c].tolist() for c in df.columns]
-    return [dict(zip(columns, values, strict=True)) for values in zip(*data, strict=True)]
-
-
-def _content_length(content: object) -> int:
-    if isinstance(content, str):
-        return len(content)
-    if isinstance(content, list):
-        return sum(
-            len(part["text"])
-            for part in content
-            if isinstance(part, Mapping) and isinstance(part.get("text"), str)
-        )
-    return 0
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _text(value: object) -> str:
@@ -277,28 +279,46 @@ def _bias_dict(pref: Sequence[int], rej: Sequence[int]) -> dict[str, Any] | None
     return out
 
 
-def stats(source: pd.DataFrame | str | os.PathLike[str], format: str = "auto") -> PairStats:
+def _exportable(df: pd.DataFrame) -> tuple[int, dict[str, int]]:
+    """What export_dpo would write (its own row check), and why labeled rows would not be."""
+    from prefnb.export import check_rows
+
+    if not len(df) or "label" not in df.columns:
+        return 0, {}
+    check = check_rows(df, kind="dpo", profile="together")
+    check.drop_bad()
+    refused = {k: v for k in ("empty_output", "invalid") if (v := check.left_out[k])}
+    return len(check.candidates), refused
+
+
+def stats(
+    source: pd.DataFrame | str | os.PathLike[str],
+    format: str = "auto",
+    *,
+    name: str | None = None,
+    **read_options: Any,
+) -> PairStats:
     """Compute :class:`PairStats` for a pair table or a file :func:`prefnb.read_pairs` reads.
 
-    ``format`` is passed to :func:`prefnb.read_pairs` for files. Exact repeats that the reader
-    drops are counted in ``duplicate_pairs`` too.
+    ``format`` and ``read_options`` (``prompt_key=``, ``on_bad_rows=`` …) are passed to
+    :func:`prefnb.read_pairs` for files; ``name`` labels a frame's report. Exact repeats
+    that the reader drops are counted in ``duplicate_pairs`` too, and rows the reader
+    skipped in ``skipped_rows``.
 
     >>> import prefnb
     >>> stats(prefnb.pairs_frame([{"prompt": "q", "response_a": "x", "response_b": "y"}])).n_pairs
     1
     """
-    name: str | None = None
-    dropped_on_read = 0
     if isinstance(source, pd.DataFrame):
         df = source
     else:
         from prefnb.formats import read_pairs
-        from prefnb.formats.sources import load_rows
 
         name = str(Path(source))
-        df = read_pairs(source, format=format)
-        # read_pairs keeps one copy of a repeated pair; count the rest as duplicates here.
-        dropped_on_read = max(0, len(load_rows(source).records) - len(df))
+        df = read_pairs(source, format=format, **read_options)
+    # read_pairs keeps one copy of a repeated pair; count the rest as duplicates here.
+    dropped_on_read = int(df.attrs.get("prefnb_duplicates_dropped", 0))
+    skipped = len(df.attrs.get("prefnb_bad_rows", ()))
     for column in ("prompt", "response_a", "response_b"):
         if column not in df.columns:
             known = ", ".join(map(str, df.columns)) or "none"
@@ -315,7 +335,7 @@ def stats(source: pd.DataFrame | str | os.PathLike[str], format: str = "auto") -
     duplicate_ids: list[str] = []
     multi_turn = system = identical = 0
 
-    for position, row in enumerate(_records(df)):
+    for position, row in enumerate(records(df)):
         label = row.get("label")
         labels["unlabeled" if is_missing(label) else str(label)] = (
             labels.get("unlabeled" if is_missing(label) else str(label), 0) + 1
@@ -323,7 +343,7 @@ def stats(source: pd.DataFrame | str | os.PathLike[str], format: str = "auto") -
         if annotators is not None and isinstance(row.get("annotator"), str):
             annotators[row["annotator"]] += 1
         prompt = normalize_prompt(row["prompt"])
-        prompt_lengths.append(sum(_content_length(m["content"]) for m in prompt))
+        prompt_lengths.append(sum(text_length(m["content"]) for m in prompt))
         if sum(1 for m in prompt if m["role"] == "user") > 1:
             multi_turn += 1
         if any(m["role"] == "system" for m in prompt):
@@ -345,6 +365,7 @@ def stats(source: pd.DataFrame | str | os.PathLike[str], format: str = "auto") -
             pref_lengths.append(len(_text(both[0])))
             rej_lengths.append(len(_text(both[1])))
 
+    n_exportable, not_exportable = _exportable(df)
     return PairStats(
         n_pairs=len(df),
         n_prompts=len(prompt_keys),
@@ -361,4 +382,7 @@ def stats(source: pd.DataFrame | str | os.PathLike[str], format: str = "auto") -
         length_bias=_bias_dict(pref_lengths, rej_lengths),
         source=name,
         duplicate_pair_ids=duplicate_ids,
+        skipped_rows=skipped,
+        n_exportable=n_exportable,
+        not_exportable=not_exportable,
     )

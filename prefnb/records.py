@@ -19,10 +19,10 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from collections.abc import Mapping
+from typing import Any, TypedDict, cast
 
-from prefnb.pairs import Message, is_missing
+from prefnb.pairs import Message, is_missing, normalize_prompt
 
 __all__ = [
     "AssistantMessage",
@@ -33,6 +33,7 @@ __all__ = [
     "pair_to_dpo",
     "pair_to_sft",
     "preferred_and_rejected",
+    "prompt_messages",
 ]
 
 
@@ -63,18 +64,31 @@ class SFTRecord(TypedDict):
     messages: list[Message]
 
 
-def _clean_messages(prompt: Sequence[Mapping[str, Any]]) -> list[Message]:
-    # Only role and content go out: Together's check rejects nothing inside messages, but
-    # extra keys such as "name" are not part of the safe export profile.
-    return [{"role": m["role"], "content": m["content"]} for m in prompt]
+def prompt_messages(prompt: object) -> list[Message]:
+    """The prompt messages every writer puts in a line: the one prompt normaliser.
+
+    A string becomes one user message, numpy arrays (Parquet) become lists, and only
+    ``role`` and ``content`` go out: Together's check rejects nothing inside messages, but
+    extra keys such as ``name`` are not part of the safe export profile.
+
+    >>> prompt_messages("hi")
+    [{'role': 'user', 'content': 'hi'}]
+    """
+    messages = cast("list[Message]", prompt) if _is_clean(prompt) else normalize_prompt(prompt)
+    return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
-def dpo_record(
-    prompt: Sequence[Mapping[str, Any]], preferred: str, non_preferred: str
-) -> DPORecord:
-    """Build one preference line from a prompt conversation and two responses."""
+def _is_clean(prompt: object) -> bool:
+    # the common case (a list of plain message dicts) skips normalize_prompt's copies
+    return isinstance(prompt, list) and all(
+        type(m) is dict and "role" in m and isinstance(m.get("content"), str) for m in prompt
+    )
+
+
+def dpo_record(prompt: object, preferred: str, non_preferred: str) -> DPORecord:
+    """Build one preference line from a prompt (messages or a string) and two responses."""
     return {
-        "input": {"messages": _clean_messages(prompt)},
+        "input": {"messages": prompt_messages(prompt)},
         "preferred_output": [{"role": "assistant", "content": preferred}],
         "non_preferred_output": [{"role": "assistant", "content": non_preferred}],
     }
@@ -113,5 +127,5 @@ def pair_to_sft(row: Mapping[str, Any]) -> SFTRecord | None:
     if both is None:
         return None
     return {
-        "messages": [*_clean_messages(row["prompt"]), {"role": "assistant", "content": both[0]}]
+        "messages": [*prompt_messages(row["prompt"]), {"role": "assistant", "content": both[0]}]
     }

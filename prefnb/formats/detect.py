@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from prefnb.formats import hh, multi, trl
+from prefnb.formats import hh, multi, pairwise, trl
 from prefnb.formats.together import KEYS as TOGETHER_KEYS
 
-__all__ = ["FORMATS", "detect_row", "known_formats", "near_miss"]
+__all__ = ["FORMATS", "describe_detection", "detect_row", "known_formats", "near_miss"]
 
 #: Every format name :func:`prefnb.read_pairs` accepts, with the shape it expects.
 FORMATS: Final[dict[str, str]] = {
@@ -26,9 +26,14 @@ FORMATS: Final[dict[str, str]] = {
     "trl_conversational": "prompt + chosen + rejected message lists (TRL conversational)",
     "trl_implicit": "chosen + rejected full conversations sharing a prompt (TRL implicit prompt)",
     "hh": "chosen + rejected 'Human: … Assistant: …' transcripts (Anthropic HH-RLHF)",
+    "sharegpt": "conversations [{from, value}] + chosen + rejected, optional system/tools "
+    "(ShareGPT, LLaMA-Factory)",
+    "messages": "messages [{role, content}] + chosen + rejected (OpenAI-style chat)",
     "candidates": "prompt + response_a + response_b, optional label",
     "pairs": "prefnb pair table: pair_id + prompt + response_a + response_b + label",
-    "multi": "prompt/instruction + completions (or responses + scores): scored completions",
+    "pairwise": "instruction + output_1 + output_2 + preference 1/2/0 or [1, 2] (AlpacaEval)",
+    "multi": "prompt/instruction + rated or ranked completions (UltraFeedback completions, "
+    "Nectar answers with rank, responses + scores, response_k + score_k columns)",
 }
 
 
@@ -42,6 +47,9 @@ _DISTINCT_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "together": TOGETHER_KEYS,
     "trl": ("prompt", "chosen", "rejected"),
     "candidates": ("prompt", "response_a", "response_b"),
+    "sharegpt": ("conversations", "chosen", "rejected"),
+    "messages": ("messages", "chosen", "rejected"),
+    "pairwise": ("instruction", "output_1", "output_2", "preference"),
     "multi": ("prompt", "completions"),
 }
 
@@ -68,6 +76,11 @@ def detect_row(rec: Mapping[str, Any]) -> str | None:
     keys = set(rec)
     if set(TOGETHER_KEYS) <= keys:
         return "together"
+    if {"chosen", "rejected"} <= keys and "prompt" not in keys:
+        if isinstance(rec.get("conversations"), list):
+            return "sharegpt"
+        if isinstance(rec.get("messages"), list):
+            return "messages"
     if {"chosen", "rejected"} <= keys:
         if hh.looks_like_transcript(rec.get("prompt")):
             return "hh"
@@ -78,6 +91,19 @@ def detect_row(rec: Mapping[str, Any]) -> str | None:
         return "trl_implicit"
     if {"prompt", "response_a", "response_b"} <= keys:
         return "pairs" if "pair_id" in keys else "candidates"
+    if pairwise.looks_pairwise(keys):
+        return "pairwise"
     if multi.looks_multi(rec):
         return "multi"
     return None
+
+
+def describe_detection(rec: Mapping[str, Any], fmt: str) -> str:
+    """A sentence naming the keys a row was recognized by, for logs and hints.
+
+    >>> describe_detection({"prompt": "q", "chosen": "x", "rejected": "y"}, "trl")[-39:]
+    "saw keys 'prompt', 'chosen', 'rejected'"
+    """
+    keys = ", ".join(map(repr, list(rec)[:8])) + (", …" if len(rec) > 8 else "")
+    shape = multi.kind(rec) if fmt == "multi" else FORMATS.get(fmt, fmt)
+    return f"read as {fmt!r} ({shape}): saw keys {keys}"

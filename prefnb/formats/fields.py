@@ -22,6 +22,7 @@ from typing import Any
 
 from prefnb.formats.sources import FormatError
 from prefnb.pairs import LABELS, Message, is_missing
+from prefnb.text import text_of
 
 __all__ = [
     "describe",
@@ -61,6 +62,9 @@ _SHAREGPT_ROLES: dict[str, str] = {
     "bing": "assistant",
     "bard": "assistant",
     "system": "system",
+    # LLaMA-Factory's tool turns: a call the assistant made and what the tool returned
+    "function_call": "assistant",
+    "observation": "tool",
 }
 
 
@@ -77,7 +81,7 @@ def text(value: object, where: str, name: str) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list) and value and all(_is_text_part(p) for p in value):
-        return "".join(p["text"] for p in value)
+        return text_of(value, "")
     raise FormatError(f"{where}: {name!r} must be a string, got {describe(value)}")
 
 

@@ -28,6 +28,8 @@ from prefnb.formats.sources import FormatError
 
 __all__ = ["kind", "to_pair"]
 
+_KEYS = frozenset({"prompt", "chosen", "rejected"})
+
 
 def kind(rec: Mapping[str, Any]) -> str:
     """Which TRL flavour a row is: ``trl``, ``trl_conversational`` or ``trl_implicit``."""
@@ -49,12 +51,17 @@ def _full_conversation(value: object) -> bool:
 
 def to_pair(rec: Mapping[str, Any], where: str) -> dict[str, Any]:
     """One pair row from any TRL preference row (the flavour is decided per row)."""
+    prompt, chosen, rejected = rec.get("prompt"), rec.get("chosen"), rec.get("rejected")
+    if type(prompt) is str and type(chosen) is str and type(rejected) is str:
+        # the standard flavour, most rows of most files: no checks left to make
+        row = {k: v for k, v in rec.items() if k not in _KEYS} if len(rec) > 3 else {}
+        row["prompt"] = [{"role": "user", "content": prompt}]
+        row["response_a"], row["response_b"], row["label"] = chosen, rejected, "a"
+        return row
     for key in ("chosen", "rejected"):
         if key not in rec:
             raise FormatError(f"{where}: missing {key!r}")
-    row: dict[str, Any] = {
-        k: v for k, v in rec.items() if k not in ("prompt", "chosen", "rejected")
-    }
+    row = {k: v for k, v in rec.items() if k not in ("prompt", "chosen", "rejected")}
     prompt = rec.get("prompt")
     if prompt is None:
         chosen, rejected = rec["chosen"], rec["rejected"]

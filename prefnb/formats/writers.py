@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,30 +30,25 @@ import pandas as pd
 from prefnb import _json
 from prefnb.atomic import atomic_write
 from prefnb.pairs import is_missing
-from prefnb.records import pair_to_dpo, pair_to_sft, preferred_and_rejected
+from prefnb.records import preferred_and_rejected, prompt_messages
 
 __all__ = ["write_dpo_jsonl", "write_pairs", "write_sft_jsonl", "write_trl"]
 
 _PARQUET = (".parquet", ".pq")
 
 
-def _rows(df: pd.DataFrame) -> Iterator[tuple[Any, dict[str, Any]]]:
+def _rows_ok(df: pd.DataFrame) -> None:
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pair-table DataFrame, got {type(df).__name__}")
     for column in ("prompt", "response_a", "response_b", "label"):
         if column not in df.columns:
             raise ValueError(f"pair table has no {column!r} column; see prefnb.check_pairs")
+
+
+def _rows(df: pd.DataFrame) -> Iterator[tuple[Any, dict[str, Any]]]:
+    _rows_ok(df)
     for idx, rec in zip(df.index, df.to_dict("records"), strict=True):
         yield idx, {str(k): v for k, v in rec.items()}
-
-
-def _prompt(rec: Mapping[str, Any]) -> list[dict[str, Any]]:
-    from prefnb.formats.sources import plain
-
-    prompt = plain(rec["prompt"])
-    if isinstance(prompt, str):
-        return [{"role": "user", "content": prompt}]
-    return [{"role": m["role"], "content": m["content"]} for m in prompt]
 
 
 def _write_jsonl(path: str | os.PathLike[str], lines: Iterable[Any]) -> int:
@@ -75,30 +70,51 @@ def _write_parquet(path: str | os.PathLike[str], records: list[dict[str, Any]]) 
     return len(records)
 
 
-def write_dpo_jsonl(df: pd.DataFrame, path: str | os.PathLike[str]) -> int:
-    """Together/OpenAI preference JSONL; returns the number of lines written."""
+def _write_checked(
+    df: pd.DataFrame, path: str | os.PathLike[str], kind: str, profile: str, on_invalid: str
+) -> int:
+    # The same row check as export_dpo and stats: what is written is what they count.
+    from prefnb.export import ExportError, _invalid_error, check_rows
 
-    def lines() -> Iterator[Any]:
-        for _, rec in _rows(df):
-            rec["prompt"] = _prompt(rec)
-            line = pair_to_dpo(rec)
-            if line is not None:
-                yield line
+    _rows_ok(df)
+    check = check_rows(df, kind=kind, profile=profile)
+    if on_invalid == "raise":
+        if check.unwritable:
+            raise ExportError(check.unwritable[0] + "; nothing was written")
+        if check.bad:
+            raise _invalid_error(check.candidates, check.bad, profile, kind)
+    elif on_invalid != "drop":
+        raise ValueError(f"on_invalid must be 'raise' or 'drop', got {on_invalid!r}")
+    check.drop_bad()
+    n = 0
+    with atomic_write(path) as f:
+        for c in check.candidates:
+            f.write(c.line + b"\n")
+            n += 1
+    return n
 
-    return _write_jsonl(path, lines())
+
+def write_dpo_jsonl(
+    df: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    profile: str = "together",
+    on_invalid: str = "raise",
+) -> int:
+    """Together/OpenAI preference JSONL; returns the number of lines written.
+
+    Rows are checked as :func:`prefnb.export_dpo` checks them (``profile``); an invalid row
+    raises :class:`prefnb.export.ExportError` and nothing is written, unless
+    ``on_invalid="drop"`` leaves it out.
+    """
+    return _write_checked(df, path, "dpo", profile, on_invalid)
 
 
-def write_sft_jsonl(df: pd.DataFrame, path: str | os.PathLike[str]) -> int:
+def write_sft_jsonl(
+    df: pd.DataFrame, path: str | os.PathLike[str], *, on_invalid: str = "raise"
+) -> int:
     """SFT JSONL, ``{"messages": prompt + [preferred]}``; returns the number written."""
-
-    def lines() -> Iterator[Any]:
-        for _, rec in _rows(df):
-            rec["prompt"] = _prompt(rec)
-            line = pair_to_sft(rec)
-            if line is not None:
-                yield line
-
-    return _write_jsonl(path, lines())
+    return _write_checked(df, path, "sft", "together", on_invalid)
 
 
 def write_trl(
@@ -115,7 +131,7 @@ def write_trl(
         both = preferred_and_rejected(rec)
         if both is None:
             continue
-        prompt = _prompt(rec)
+        prompt = prompt_messages(rec["prompt"])
         if conversational:
             records.append(
                 {

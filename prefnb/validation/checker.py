@@ -28,6 +28,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 import numpy as np
 
+from prefnb._json import lone_surrogate
 from prefnb.validation.lines import LONG_LINE_BYTES, count_byte, split_lines
 from prefnb.validation.profiles import openai_problems, strict_problems
 from prefnb.validation.report import Finding, Severity
@@ -283,6 +284,18 @@ class LineChecker:
                 self.add("error", "together.json", f"{MSG_JSON.format(n=n)} ({exc}.)", n)
             return
         strict = self.profile == "strict"
+        if b"\\ud" in raw or b"\\uD" in raw:
+            where = lone_surrogate(obj)
+            if where is not None:
+                self.add(
+                    "error" if strict else "warning",
+                    "json.lone_surrogate",
+                    f"line {n}: {where} holds a lone surrogate escape (such as \\ud800): "
+                    "Python's json (and together's check) accept it, but it is not text: "
+                    "UTF-8 files, Arrow columns and tokenizers cannot hold it.",
+                    n,
+                    where,
+                )
         if nan:
             self.nan_lines.append(n)
             self.add(

@@ -327,8 +327,9 @@ def validate(
     other: LineChecker | None = None
     other_pre: list[Finding] = []
     other_name: str | None = None
+    n_val: int | None = None
     if validation is not None:
-        other, _n, other_pre, _ids, other_name = _run(validation, cfg, None, workers)
+        other, n_val, other_pre, _ids, other_name = _run(validation, cfg, None, workers)
     findings = pre + checker.findings + _file_warnings(checker)
     if other is not None:
         findings += other_pre + other.findings + _file_warnings(other)
@@ -344,6 +345,9 @@ def validate(
     )
     if other is not None:
         findings += dataset_findings(other.stats, file=other_name)
+    if profile == "strict":
+        # strict refuses each empty output as an error already
+        findings = [f for f in findings if f.code != "warning.empty_output"]
     return ValidationReport(
         n_rows=n_rows,
         findings=findings,
@@ -354,6 +358,7 @@ def validate(
             "n_pairs": len(checker.stats.lines),
             "dataset_format": checker.dataset_format,
             "length_bias": _finite(lb.__dict__) if lb.n else None,
+            **({"n_rows_validation": n_val} if n_val is not None else {}),
         },
     )
 

@@ -151,10 +151,14 @@ class ValidationReport:
         verdict = "OK" if self.ok else "INVALID"
         ne, nw = len(self.errors), len(self.warnings)
         more = "+" if self.truncated else ""
-        return (
-            f"{verdict} — {self.n_rows} rows, {ne}{more} error{'s' * (ne != 1)}, "
-            f"{nw} warning{'s' * (nw != 1)}"
-        )
+        n_val = self.stats.get("n_rows_validation")
+        if n_val is None:
+            rows = f"{self.n_rows} row{'s' * (self.n_rows != 1)}"
+        else:
+            total = self.n_rows + n_val
+            rows = f"{total} row{'s' * (total != 1)} ({self.n_rows} train + {n_val} validation)"
+        errors = f"{ne}{more} error{'s' * (ne != 1)}"
+        return f"{verdict} — {rows}, {errors}, {nw} warning{'s' * (nw != 1)}"
 
     def __str__(self) -> str:
         lines = [f"ValidationReport: {self.summary()}"]

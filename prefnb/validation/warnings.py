@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
+import pandas as pd
 
+from prefnb.text import estimate_tokens, text_of
 from prefnb.validation.report import Finding
 
 __all__ = [
@@ -72,7 +74,8 @@ class LengthBias:
         """One sentence for humans."""
         return (
             f"the preferred response is longer in {self.share_preferred_longer:.0%} of "
-            f"{self.n} pairs (mean {self.mean_preferred:.0f} vs {self.mean_rejected:.0f} "
+            f"{self.n} pair{'' if self.n == 1 else 's'} "
+            f"(mean {self.mean_preferred:.0f} vs {self.mean_rejected:.0f} "
             f"characters; rank-biserial r = {self.rank_biserial:.2f}, Cohen's d = "
             f"{self.cohens_d:.2f})"
         )
@@ -99,10 +102,19 @@ def length_bias(
     cohens_d = mean_d / sd if sd > 0 else (0.0 if mean_d == 0 else math.copysign(math.inf, mean_d))
     # Wilcoxon signed ranks over non-zero differences, average ranks for ties.
     nz = diffs[diffs != 0]
-    _values, inverse, counts = np.unique(np.abs(nz), return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    avg_rank = ends - (counts - 1) / 2.0  # ranks start - 1 + 1 .. end, averaged
-    ranks = avg_rank[inverse]
+    absolute = np.abs(nz)
+    top = float(absolute.max()) if len(absolute) else 0.0
+    if top <= 4 * len(absolute) + 2**20 and bool(np.all(absolute == np.floor(absolute))):
+        # whole-number lengths with a bounded range: count each value instead of sorting
+        # (O(n), and the sort was the slowest step of validating a big file)
+        index = absolute.astype(np.int64)
+        counts = np.bincount(index)
+        avg_rank = np.cumsum(counts) - (counts - 1) / 2.0
+        ranks = avg_rank[index]
+    else:
+        _values, inverse, counts = np.unique(absolute, return_inverse=True, return_counts=True)
+        avg_rank = np.cumsum(counts) - (counts - 1) / 2.0  # ranks start..end, averaged
+        ranks = avg_rank[inverse]
     pos = float(ranks[nz > 0].sum())
     neg = float(ranks[nz < 0].sum())
     total = pos + neg
@@ -115,17 +127,6 @@ def length_bias(
         rank_biserial=rb,
         cohens_d=cohens_d,
     )
-
-
-def text_of(content: Any) -> str:
-    """The text of a message content: the string, or the joined text parts of a list."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
-        )
-    return ""
 
 
 def _normalize(text: str) -> str:
@@ -167,6 +168,8 @@ class PairStats:
     prompt_hash: array[int] = field(default_factory=lambda: array("q"))
     identical: list[int] = field(default_factory=list)
     near: list[int] = field(default_factory=list)
+    #: (line, "preferred_output" | "non_preferred_output") of empty or whitespace-only outputs
+    empty: list[tuple[int, str]] = field(default_factory=list)
     over_tokens: list[tuple[int, str, int]] = field(default_factory=list)
     n_over_tokens: int = 0
 
@@ -179,7 +182,7 @@ class PairStats:
         """Token estimate: the tokenizer's count, else characters / 4."""
         if self.tokenizer is not None:
             return int(self.tokenizer(text))
-        return (len(text) + 3) // 4
+        return estimate_tokens(text)
 
     @property
     def budget(self) -> int | None:
@@ -205,6 +208,9 @@ class PairStats:
         self.rejected_len.append(len(rejected))
         self.prompt_hash.append(prompt_key)
         self.pair_hash.append(hash((prompt_key, preferred, rejected)))
+        for key, text in (("preferred_output", preferred), ("non_preferred_output", rejected)):
+            if not text or text.isspace():
+                self.empty.append((line, key))
         if preferred == rejected:
             self.identical.append(line)
         elif near_identical(preferred, rejected):
@@ -214,7 +220,7 @@ class PairStats:
             prompt_tokens = sum(self.tokens(t) for t in prompt_texts)
             for key, text in (("preferred_output", preferred), ("non_preferred_output", rejected)):
                 # chars/4 over-estimates rarely; skip exact counting when clearly short
-                if self.tokenizer is None and (len(text) + 3) // 4 + prompt_tokens <= budget:
+                if self.tokenizer is None and estimate_tokens(text) + prompt_tokens <= budget:
                     continue
                 total = prompt_tokens + self.tokens(text)
                 if total > budget:
@@ -245,6 +251,15 @@ class PairStats:
         self.pair_hash.extend(map(hash, zip(prompt_keys, preferred, rejected, strict=True)))
         if not lines:
             return
+        for key, outs, lens in (
+            ("preferred_output", preferred, la),
+            ("non_preferred_output", rejected, lb),
+        ):
+            # str.isspace is False for "": the empty ones are found by length, in C
+            if 0 in lens or any(map(str.isspace, outs)):
+                self.empty.extend(
+                    (lines[i], key) for i, t in enumerate(outs) if not t or t.isspace()
+                )
         # identical and near-identical outputs have (almost) equal lengths: compare only those
         a = np.frombuffer(la, dtype=np.int64)
         b = np.frombuffer(lb, dtype=np.int64)
@@ -262,6 +277,7 @@ class PairStats:
             self.lines = array("q", [n + offset for n in self.lines])
             self.identical = [n + offset for n in self.identical]
             self.near = [n + offset for n in self.near]
+            self.empty = [(n + offset, k) for n, k in self.empty]
             self.over_tokens = [(n + offset, k, t) for n, k, t in self.over_tokens]
 
     def extend(self, other: PairStats) -> None:
@@ -273,6 +289,7 @@ class PairStats:
         self.prompt_hash.extend(other.prompt_hash)
         self.identical.extend(other.identical)
         self.near.extend(other.near)
+        self.empty.extend(other.empty)
         self.n_over_tokens += other.n_over_tokens
         self.over_tokens.extend(other.over_tokens[: _EXAMPLES - len(self.over_tokens)])
 
@@ -320,13 +337,30 @@ def dataset_findings(
             stats.near[0],
             "non_preferred_output[0].content",
         )
+    if stats.empty:
+        lines_empty = sorted({n for n, _k in stats.empty})
+        first_line, first_key = stats.empty[0]
+        warn(
+            "warning.empty_output",
+            f"{len(stats.empty)} output{'s are' if len(stats.empty) != 1 else ' is'} empty or "
+            f"whitespace only (line{'s' if len(lines_empty) != 1 else ''} "
+            f"{_lines_text(lines_empty)}): Together's check accepts them, but a pair with an "
+            "empty response teaches the model to answer with nothing (or against nothing). "
+            "The strict profile refuses them.",
+            first_line,
+            f"{first_key}[0].content",
+        )
     dups: list[tuple[int, int]] = []
     if len(stats.pair_hash) > 1:
         hashes = np.frombuffer(stats.pair_hash, dtype=np.int64)
-        _u, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        # factorize numbers values in order of first appearance, with a hash table (O(n));
+        # np.unique's sort was the slowest step of validating a big file
+        codes, _uniques = pd.factorize(hashes)
+        first = np.empty(int(codes.max()) + 1, dtype=np.int64)
+        first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the earliest index wins
         lines = np.frombuffer(stats.lines, dtype=np.int64)
-        repeat = np.nonzero(first[inverse] != np.arange(len(hashes)))[0]
-        dups = [(int(lines[i]), int(lines[first[inverse[i]]])) for i in repeat]
+        repeat = np.nonzero(first[codes] != np.arange(len(codes)))[0]
+        dups = [(int(lines[i]), int(lines[first[codes[i]]])) for i in repeat]
     if dups:
         shown = ", ".join(f"{a} (= line {b})" for a, b in dups[:_EXAMPLES])
         more = f" and {len(dups) - _EXAMPLES} more" if len(dups) > _EXAMPLES else ""

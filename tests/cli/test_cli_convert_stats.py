@@ -11,6 +11,7 @@ import pytest
 
 import prefnb
 from prefnb.cli import main
+from prefnb.export import LEFT_OUT_REASONS
 from prefnb.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +58,7 @@ def test_convert_with_validation_split_and_json(
     doc = json.loads(capsys.readouterr().out)
     assert doc["rows_written"]["validation"] > 0
     assert doc["paths"] == {"train": str(out), "validation": str(val)}
-    assert set(doc["left_out"]) == {"tie", "both_bad", "skip", "unlabeled", "invalid"}
+    assert set(doc["left_out"]) == set(LEFT_OUT_REASONS)
 
 
 def test_convert_invalid_row_fails_without_writing_unless_dropped(

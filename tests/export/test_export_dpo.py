@@ -42,7 +42,14 @@ def test_labels_map_to_preferred_and_left_out_reasons_are_counted(
     assert isinstance(result, ExportResult)
     assert result.paths == {"train": out}
     assert result.rows_written == {"train": 2}
-    assert result.left_out == {"tie": 1, "both_bad": 1, "skip": 1, "unlabeled": 1, "invalid": 0}
+    assert result.left_out == {
+        "tie": 1,
+        "both_bad": 1,
+        "skip": 1,
+        "unlabeled": 1,
+        "empty_output": 0,
+        "invalid": 0,
+    }
     rows = _rows(out)
     assert rows[0] == {
         "input": {"messages": [{"role": "user", "content": "2+2?"}]},

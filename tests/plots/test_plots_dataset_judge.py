@@ -38,8 +38,8 @@ def test_judge_panels_appear_with_judges(judged: tuple[object, Path], tmp_path: 
     with LabelStore(path) as store:
         fig = prefnb.plot_dataset(df, store)  # type: ignore[arg-type]
     titles = [a.text for a in fig.layout.annotations]
-    assert "LLM judges — agreement with people and biases" in titles
-    assert "LLM judges — routing" in titles
+    assert "LLM judges: agreement, biases" in titles
+    assert "LLM judges: routing" in titles
     bars = {t.name: t for t in fig.data if t.legendgroup == "judges"}
     assert set(bars) == set(MODELS)
     report = prefnb.judge_report(path, n_boot=200).set_index("judge")
