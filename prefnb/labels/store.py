@@ -18,14 +18,13 @@ but well inside the budget, so the stronger guarantee is worth it. Pass
 ``synchronous="NORMAL"`` only for bulk imports on slow disks.
 
 Concurrency. Several kernels or processes may write the same file: every write is one
-``BEGIN IMMEDIATE`` transaction (the write lock is taken up front, so a reader never has to
-upgrade and deadlock). A busy lock is retried every 0.5–8 ms with jitter until ``timeout``
-seconds have passed. SQLite's own busy handler is off: its back-off sleeps grow to 100 ms,
-and with four contending writers it gave p95 20–40 ms and max 210 ms, against 7–13 ms and
-63 ms for the polling loop (one-off comparison on the 2-core dev VM under load;
-``bench/label_store.py`` reports the contended figures of the current code). Past the timeout,
-:class:`LabelStoreError` says the file is locked. WAL needs shared memory, so the file must
-be on a local filesystem (not NFS/SMB).
+``BEGIN IMMEDIATE`` transaction, and a busy lock is retried with jitter until ``timeout``
+seconds have passed (see :mod:`prefnb.labels.connection`, which holds the connection, retry
+and transaction code; with four contending writers the polling loop gave p95 7–13 ms
+against 20–40 ms for SQLite's own busy handler). Past the timeout, :class:`LabelStoreError`
+says the file is locked. WAL needs shared memory, so the file must be on a local filesystem
+(not NFS/SMB). A team on several machines points the store at a PostgreSQL server instead
+(``LabelStore("postgresql://…")``, :mod:`prefnb.labels.postgres`): same API, same events.
 
 Faults never destroy data: a file that is not SQLite, a corrupt database, a store written
 by a newer prefnb (``PRAGMA user_version``) or a SQLite file that is not a label store raise
@@ -46,21 +45,23 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
 import os
-import random
-import sqlite3
-import threading
-import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Literal, TypeVar, cast
+from typing import Any, Final, Literal, cast
 
 import pandas as pd
 
+from prefnb.labels.connection import (
+    SCHEMA_VERSION,
+    Connection,
+    LabelStoreError,
+    SqliteConnection,
+    Tx,
+)
 from prefnb.labels.events import (
     EVENT_COLUMNS,
     KINDS,
@@ -77,11 +78,6 @@ from prefnb.labels.events import (
 
 __all__ = ["SCHEMA_VERSION", "LabelStore", "LabelStoreError"]
 
-#: Version of the on-disk schema, stored in ``PRAGMA user_version``.
-SCHEMA_VERSION: Final = 1
-#: ``PRAGMA application_id`` of a prefnb label store: "pfnb" in ASCII.
-APPLICATION_ID: Final = 0x70666E62
-SQLITE_HEADER: Final = b"SQLite format 3\x00"
 CURRENT_COLUMNS: Final[tuple[str, ...]] = (
     "pair_id",
     "annotator",
@@ -93,88 +89,54 @@ CURRENT_COLUMNS: Final[tuple[str, ...]] = (
     "labeled_at",
     "event_id",
 )
+ADJUDICATION_COLUMNS: Final[tuple[str, ...]] = (
+    "id",
+    "pair_id",
+    "adjudicator",
+    "verdict",
+    "strength",
+    "note",
+    "basis",
+    "session",
+    "created_at",
+)
 _MAX_ANNOTATOR_LEN: Final = 200
-
-_SCHEMA: Final = f"""
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    pair_id TEXT NOT NULL CHECK (pair_id <> ''),
-    annotator TEXT NOT NULL CHECK (annotator <> ''),
-    kind TEXT NOT NULL CHECK (kind IN ({", ".join(repr(k) for k in KINDS)})),
-    verdict TEXT CHECK (verdict IN ({", ".join(repr(v) for v in VERDICTS)})),
-    shown TEXT CHECK (shown IN ({", ".join(repr(s) for s in SHOWN)})),
-    strength TEXT CHECK (strength IN ({", ".join(repr(s) for s in STRENGTHS)})),
-    note TEXT,
-    edited_preferred TEXT,
-    session TEXT,
-    created_at TEXT NOT NULL,
-    duration_ms REAL
-);
-CREATE INDEX IF NOT EXISTS events_by_pair ON events (pair_id, annotator, id);
-CREATE INDEX IF NOT EXISTS events_by_annotator ON events (annotator, id);
-CREATE TABLE IF NOT EXISTS current_labels (
-    pair_id TEXT NOT NULL,
-    annotator TEXT NOT NULL,
-    label TEXT NOT NULL,
-    strength TEXT,
-    note TEXT,
-    edited_preferred TEXT,
-    shown TEXT,
-    labeled_at TEXT NOT NULL,
-    event_id INTEGER NOT NULL,
-    PRIMARY KEY (pair_id, annotator)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS current_by_annotator ON current_labels (annotator, event_id);
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'label events are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'label events are append-only'); END;
-"""
-
-_T = TypeVar("_T")
-
-
-class LabelStoreError(Exception):
-    """The label store cannot do what was asked; the message names the file and the cause.
-
-    ``path`` is the store's file and ``field`` the offending event field, if any.
-    """
-
-    def __init__(self, message: str, *, path: str | os.PathLike[str], field: str | None = None):
-        self.path = str(path)
-        self.field = field
-        super().__init__(message)
-
-
-def _is_busy(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return True
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
-def _is_corrupt(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-        return True
-    text = str(exc).lower()
-    return "malformed" in text or "not a database" in text or "corrupt" in text
+#: Candidate pairs examined per round of a claim: one IN list, well under any driver limit.
+_CLAIM_CHUNK: Final = 200
+_URL_SCHEMES: Final = ("postgresql://", "postgres://")
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
+def _marks(n: int) -> str:
+    return ", ".join("?" for _ in range(n))
+
+
+def is_server_url(target: object) -> bool:
+    """Whether ``target`` names a PostgreSQL server rather than a SQLite file.
+
+    >>> is_server_url("postgresql://labeler@db.example/prefs"), is_server_url("l.sqlite")
+    (True, False)
+    """
+    return isinstance(target, str) and target.lower().startswith(_URL_SCHEMES)
+
+
 class LabelStore:
-    """An append-only SQLite label log with a current-label table.
+    """An append-only label log with a current-label table, on SQLite or PostgreSQL.
 
     Args:
-        path: the SQLite file; created with the schema if absent (its directory must exist).
+        target: a SQLite file (created with the schema if absent; its directory must
+            exist), or a ``postgresql://user@host/db`` URL of a team server (see
+            :mod:`prefnb.labels.postgres`; needs ``pip install 'prefnb[postgres]'``).
         timeout: seconds to wait for another writer's lock before :class:`LabelStoreError`.
-        synchronous: ``"FULL"`` (default: every commit is fsynced, survives power loss)
-            or ``"NORMAL"`` (survives a process crash, may lose the last commits on power
-            loss). See the module docstring.
+        synchronous: SQLite only: ``"FULL"`` (default: every commit is fsynced, survives
+            power loss) or ``"NORMAL"`` (survives a process crash, may lose the last commits
+            on power loss). See the module docstring.
+        **connect: PostgreSQL only: libpq connection options passed through to psycopg,
+            such as ``sslmode="verify-full"``, ``sslrootcert``, ``sslcert``, ``sslkey``,
+            ``connect_timeout`` or ``application_name``.
 
     Thread-safe: one connection guarded by a lock, so the widget may write from comm
     callbacks while the notebook reads.
@@ -182,176 +144,42 @@ class LabelStore:
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        target: str | os.PathLike[str],
         *,
         timeout: float = 10.0,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        **connect: Any,
     ) -> None:
-        self.path = Path(path).expanduser()
-        if not isinstance(timeout, (int, float)) or not timeout > 0 or math.isinf(timeout):
-            raise LabelStoreError(
-                f"label store {self.path}: timeout must be a positive number of seconds, "
-                f"got {timeout!r}",
-                path=self.path,
-            )
-        if synchronous not in ("FULL", "NORMAL"):
-            raise LabelStoreError(
-                f"label store {self.path}: synchronous must be 'FULL' or 'NORMAL', "
-                f"got {synchronous!r}",
-                path=self.path,
-            )
+        self._conn: Connection
+        if is_server_url(target):
+            from prefnb.labels.postgres import PostgresConnection
+
+            self._conn = PostgresConnection(str(target), timeout=timeout, **connect)
+            self.path: Path | str = self._conn.location
+        else:
+            if connect:
+                raise LabelStoreError(
+                    f"label store {target}: connection options "
+                    f"({', '.join(sorted(connect))}) apply only to a postgresql:// URL",
+                    path=target,
+                )
+            self._conn = SqliteConnection(target, timeout=timeout, synchronous=synchronous)
+            self.path = self._conn.path
         self.timeout = float(timeout)
         self.synchronous = synchronous
-        self._lock = threading.RLock()
-        self._check_file()
-        try:
-            self._conn: sqlite3.Connection | None = sqlite3.connect(
-                str(self.path),
-                # No SQLite busy handler: its back-off sleeps grow to 100 ms, which blows the
-                # 50 ms keypress budget when kernels contend. _retry polls every few ms.
-                timeout=0,
-                isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
-                check_same_thread=False,
-            )
-        except sqlite3.Error as exc:
-            raise self._error(exc, "open") from exc
-        try:
-            self._retry(self._setup, "open")
-        except BaseException:
-            self._conn.close()
-            self._conn = None
-            raise
 
-    # -- opening -----------------------------------------------------------------------
+    @property
+    def backend(self) -> Literal["sqlite", "postgresql"]:
+        """Which database holds the store."""
+        return "sqlite" if isinstance(self._conn, SqliteConnection) else "postgresql"
 
-    def _check_file(self) -> None:
-        p = self.path
-        if p.is_dir():
-            raise LabelStoreError(
-                f"label store {p} is a directory; expected a SQLite file path", path=p
-            )
-        parent = p.parent if str(p.parent) else Path(".")
-        if not parent.is_dir():
-            raise LabelStoreError(f"label store {p}: directory {parent} does not exist", path=p)
-        if not p.exists():
-            return
-        try:
-            with p.open("rb") as f:
-                head = f.read(len(SQLITE_HEADER))
-        except OSError as exc:
-            raise LabelStoreError(f"label store {p} cannot be read: {exc}", path=p) from exc
-        if head and head != SQLITE_HEADER:
-            raise LabelStoreError(
-                f"label store {p} is not a SQLite database (it starts with {head[:8]!r}); "
-                "refusing to use it. The file was not modified; pass another path.",
-                path=p,
-            )
-
-    def _setup(self) -> None:
-        conn = self._connection()
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if version > SCHEMA_VERSION:
-            raise LabelStoreError(
-                f"label store {self.path} has schema version {version}, newer than this "
-                f"prefnb supports ({SCHEMA_VERSION}); upgrade prefnb to open it. "
-                "The file was not modified.",
-                path=self.path,
-            )
-        ours = app_id == APPLICATION_ID and "events" in tables
-        if tables and not ours:
-            shown = ", ".join(sorted(tables)[:5])
-            raise LabelStoreError(
-                f"label store {self.path} is a SQLite database but not a prefnb label store "
-                f"(tables: {shown}); refusing to modify it.",
-                path=self.path,
-            )
-        if ours:
-            problems = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
-            if problems != ["ok"]:
-                raise LabelStoreError(
-                    f"label store {self.path} is corrupt ({'; '.join(problems)}). "
-                    "The file was not modified; restore it from a backup, or recover what "
-                    "is readable with the sqlite3 CLI's .recover command.",
-                    path=self.path,
-                )
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise LabelStoreError(
-                f"label store {self.path}: SQLite could not switch to WAL mode (got {mode!r}); "
-                "put the store on a local filesystem",
-                path=self.path,
-            )
-        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        if not ours:
-            self._transaction(self._create_schema)
-
-    def _create_schema(self, conn: sqlite3.Connection) -> None:
-        # IF NOT EXISTS: another process may have created it between our check and our lock.
-        for statement in _split_sql(_SCHEMA):
-            conn.execute(statement)
-        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    # -- plumbing ----------------------------------------------------------------------
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise LabelStoreError(f"label store {self.path} is closed", path=self.path)
+    @property
+    def connection(self) -> Connection:
+        """The underlying :class:`prefnb.labels.connection.Connection` (for tools and tests)."""
         return self._conn
 
-    def _error(self, exc: sqlite3.Error, action: str) -> LabelStoreError:
-        if _is_busy(exc):
-            return LabelStoreError(
-                f"label store {self.path} is locked by another process or connection and "
-                f"stayed locked for more than {self.timeout:g} s ({action}); close the other "
-                "writer or pass a larger timeout. Nothing was written.",
-                path=self.path,
-            )
-        if _is_corrupt(exc):
-            return LabelStoreError(
-                f"label store {self.path} is corrupt or not a SQLite database ({exc}). "
-                "The file was not modified.",
-                path=self.path,
-            )
-        return LabelStoreError(
-            f"label store {self.path}: SQLite error ({action}): {exc}", path=self.path
-        )
-
-    def _retry(self, fn: Callable[[], _T], action: str) -> _T:
-        deadline = time.monotonic() + self.timeout
-        delay = 0.0005
-        while True:
-            try:
-                with self._lock:
-                    return fn()
-            except sqlite3.Error as exc:
-                if _is_busy(exc) and time.monotonic() < deadline:
-                    # Jitter so contending processes do not retry in lockstep.
-                    pause = min(delay * random.uniform(0.5, 1.5), deadline - time.monotonic())
-                    time.sleep(max(pause, 0.0))
-                    delay = min(delay * 1.5, 0.008)
-                    continue
-                raise self._error(exc, action) from exc
-
-    def _transaction(self, body: Callable[[sqlite3.Connection], _T]) -> _T:
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = body(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                # The transaction may already have ended with the error that got us here.
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            raise
-        return result
-
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._retry(lambda: self._connection().execute(sql, params).fetchall(), "read")
+        return self._conn.query(sql, params)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -390,39 +218,43 @@ class LabelStore:
         if not rows:
             return []
 
-        def body(conn: sqlite3.Connection) -> list[int]:
-            created = _now()  # taken under the write lock, so time order follows id order
+        def body(tx: Tx) -> list[int]:
+            touched = sorted({(r[0], r[1]) for r in rows})
+            # Two kernels of one annotator must not rebuild the same current label at once.
+            self._conn.lock_keys(tx, [f"{p}\x00{a}" for p, a in touched])
+            created = _now()  # taken under the lock, so one key's times follow its ids
             ids: list[int] = []
             for row in rows:
-                cur = conn.execute(
+                found = tx.execute(
                     "INSERT INTO events (pair_id, annotator, kind, verdict, shown, strength, "
                     "note, edited_preferred, session, created_at, duration_ms) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (*row[:9], created, row[9]),
                 )
-                assert cur.lastrowid is not None
-                ids.append(int(cur.lastrowid))
-            touched = {(r[0], r[1]) for r in rows if r[2] != "audit"}
-            for key in sorted(touched):
-                self._refresh_current(conn, key)
+                ids.append(int(found[0][0]))
+            for key in sorted({(r[0], r[1]) for r in rows if r[2] != "audit"}):
+                self._refresh_current(tx, key)
+            self._conn.notify(tx, rows[-1][1])
             return ids
 
-        return self._retry(lambda: self._transaction(body), "write")
+        return self._conn.transaction(body, "write")
 
-    def _refresh_current(self, conn: sqlite3.Connection, key: tuple[str, str]) -> None:
+    def _refresh_current(self, tx: Tx, key: tuple[str, str]) -> None:
         cols = ", ".join(EVENT_COLUMNS)
-        found = conn.execute(
+        found = tx.execute(
             f"SELECT {cols} FROM events WHERE pair_id = ? AND annotator = ? "
             "AND kind <> 'audit' ORDER BY id",
             key,
-        ).fetchall()
+        )
         current = fold_events(dict(zip(EVENT_COLUMNS, r, strict=True)) for r in found).get(key)
         if current is None:
-            conn.execute("DELETE FROM current_labels WHERE pair_id = ? AND annotator = ?", key)
+            tx.execute("DELETE FROM current_labels WHERE pair_id = ? AND annotator = ?", key)
             return
-        conn.execute(
-            f"INSERT OR REPLACE INTO current_labels ({', '.join(CURRENT_COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in CURRENT_COLUMNS)})",
+        updates = ", ".join(f"{c} = excluded.{c}" for c in CURRENT_COLUMNS[2:])
+        tx.execute(
+            f"INSERT INTO current_labels ({', '.join(CURRENT_COLUMNS)}) "
+            f"VALUES ({_marks(len(CURRENT_COLUMNS))}) "
+            f"ON CONFLICT (pair_id, annotator) DO UPDATE SET {updates}",
             tuple(current[c] for c in CURRENT_COLUMNS),  # type: ignore[literal-required]
         )
 
@@ -622,11 +454,8 @@ class LabelStore:
     # -- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the connection (idempotent). Committed events are already on disk."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        """Close the connection (idempotent). Committed events are already durable."""
+        self._conn.close()
 
     def __enter__(self) -> LabelStore:
         return self
@@ -640,17 +469,5 @@ class LabelStore:
         self.close()
 
     def __repr__(self) -> str:
-        state = "closed" if self._conn is None else "open"
+        state = "closed" if self._conn.closed else "open"
         return f"LabelStore({str(self.path)!r}, {state})"
-
-
-def _split_sql(script: str) -> list[str]:
-    # executescript() would COMMIT our transaction first, so run statement by statement.
-    statements: list[str] = []
-    buf = ""
-    for line in script.strip().splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            statements.append(buf.strip())
-            buf = ""
-    return statements
