@@ -284,6 +284,7 @@ class PostgresConnection:
         return text
 
     def _error(self, exc: BaseException, action: str) -> LabelStoreError:
+        import psycopg
         import psycopg.errors as e
 
         detail = self._scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else "")

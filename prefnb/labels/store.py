@@ -46,6 +46,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -221,7 +222,7 @@ class LabelStore:
         def body(tx: Tx) -> list[int]:
             touched = sorted({(r[0], r[1]) for r in rows})
             # Two kernels of one annotator must not rebuild the same current label at once.
-            self._conn.lock_keys(tx, [f"{p}\x00{a}" for p, a in touched])
+            self._conn.lock_keys(tx, [f"{p}\x1f{a}" for p, a in touched])
             created = _now()  # taken under the lock, so one key's times follow its ids
             ids: list[int] = []
             for row in rows:
@@ -321,6 +322,11 @@ class LabelStore:
             value = ev.get(name)
             if value is not None and not isinstance(value, str):
                 raise fail(name, "a string or None")
+        if self.backend == "postgresql":
+            for name in ("pair_id", "annotator", "note", "edited_preferred", "session"):
+                value = ev.get(name)
+                if isinstance(value, str) and "\x00" in value:
+                    raise fail(name, "text without NUL characters (PostgreSQL cannot store them)")
         duration = ev.get("duration_ms")
         if duration is not None and (
             isinstance(duration, bool)
@@ -450,6 +456,318 @@ class LabelStore:
                 "SELECT DISTINCT pair_id FROM events WHERE annotator = ?", (annotator,)
             )
         return sorted(r[0] for r in rows if r[0] not in known)
+
+    # -- team work: claims, disagreements, adjudication ----------------------------------
+
+    def claim(
+        self,
+        annotator: str,
+        pair_ids: Iterable[str],
+        *,
+        overlap: int = 1,
+        limit: int = 20,
+        lease_s: float = 1800.0,
+        boost: int = 1,
+    ) -> list[str]:
+        """Claim up to ``limit`` pairs for ``annotator``, in the order of ``pair_ids``.
+
+        A pair is claimable while fewer than its quota of *other* annotators hold a live
+        claim on it or a current label for it. The quota is ``overlap``, plus ``boost``
+        once its labels disagree (two different non-skip verdicts): a disputed pair gets
+        up to ``boost`` more annotators. Pairs ``annotator`` labeled already are skipped;
+        pairs it holds already are returned again with a renewed lease. A lease expires
+        ``lease_s`` seconds after the claim (on the database's clock), and the pair returns
+        to the pool, so an annotator who walks away blocks nobody.
+
+        Each claim is one transaction that locks the candidate pairs' rows
+        (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's write lock holds the
+        whole file) before counting, so no pair is ever claimed beyond its quota, whatever
+        the concurrency. A pair another claimer holds locked right now is skipped, not
+        waited for.
+
+        >>> import tempfile, pathlib
+        >>> s = LabelStore(pathlib.Path(tempfile.mkdtemp()) / "l.sqlite")
+        >>> s.claim("al", ["p1", "p2", "p3"], overlap=1, limit=2)
+        ['p1', 'p2']
+        >>> s.claim("bo", ["p1", "p2", "p3"], overlap=1, limit=2)
+        ['p3']
+        """
+        self._check_name(annotator, "annotator")
+        for name, value, low in (("overlap", overlap, 1), ("limit", limit, 1), ("boost", boost, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise LabelStoreError(
+                    f"label store {self.path}: {name} must be an integer ≥ {low}, got {value!r}",
+                    path=self.path,
+                    field=name,
+                )
+        if (
+            isinstance(lease_s, bool)
+            or not isinstance(lease_s, (int, float))
+            or not math.isfinite(lease_s)
+            or lease_s <= 0
+        ):
+            raise LabelStoreError(
+                f"label store {self.path}: lease_s must be a positive number of seconds, "
+                f"got {lease_s!r}",
+                path=self.path,
+                field="lease_s",
+            )
+        candidates = list(dict.fromkeys(str(p) for p in pair_ids))
+        chosen: list[str] = []
+        for start in range(0, len(candidates), _CLAIM_CHUNK):
+            chunk = candidates[start : start + _CLAIM_CHUNK]
+            want = limit - len(chosen)
+
+            def add_to_pool(tx: Tx, c: list[str] = sorted(chunk)) -> None:  # noqa: B008
+                # Its own short transaction, in sorted order: two claimers inserting
+                # overlapping chunks can never deadlock.
+                tx.execute(
+                    f"INSERT INTO pool (pair_id) VALUES {', '.join('(?)' for _ in c)} "
+                    "ON CONFLICT (pair_id) DO NOTHING",
+                    c,
+                )
+
+            def claim_chunk(tx: Tx, c: list[str] = chunk, w: int = want) -> list[str]:
+                return self._claim_chunk(tx, annotator, c, w, overlap, boost, float(lease_s))
+
+            self._conn.transaction(add_to_pool, "claim")
+            chosen += self._conn.transaction(claim_chunk, "claim")
+            if len(chosen) >= limit:
+                break
+        return chosen
+
+    def _claim_chunk(
+        self,
+        tx: Tx,
+        annotator: str,
+        chunk: list[str],
+        want: int,
+        overlap: int,
+        boost: int,
+        lease_s: float,
+    ) -> list[str]:
+        marks = _marks(len(chunk))
+        now = float(tx.execute(f"SELECT {self._conn.now_epoch}")[0][0])
+        lock = self._conn.lock_rows
+        locked = {
+            r[0]
+            for r in tx.execute(
+                f"SELECT pair_id FROM pool WHERE pair_id IN ({marks}) ORDER BY pair_id {lock}",
+                chunk,
+            )
+        }
+        if not locked:
+            return []
+        ids = [p for p in chunk if p in locked]
+        marks = _marks(len(ids))
+        holders: dict[str, set[str]] = {p: set() for p in ids}
+        verdicts: dict[str, set[str]] = {p: set() for p in ids}
+        for pair, who, label in tx.execute(
+            f"SELECT pair_id, annotator, label FROM current_labels WHERE pair_id IN ({marks})",
+            ids,
+        ):
+            holders[pair].add(who)
+            if label != "skip":
+                verdicts[pair].add(label)
+        mine: set[str] = set()
+        for pair, who in tx.execute(
+            f"SELECT pair_id, annotator FROM claims WHERE pair_id IN ({marks}) AND expires_at > ?",
+            [*ids, now],
+        ):
+            holders[pair].add(who)
+            if who == annotator:
+                mine.add(pair)
+        labeled_by_me = {p for p in ids if annotator in holders[p] and p not in mine} | {
+            r[0]
+            for r in tx.execute(
+                f"SELECT pair_id FROM current_labels WHERE annotator = ? AND pair_id IN ({marks})",
+                [annotator, *ids],
+            )
+        }
+        out: list[str] = []
+        for pair in ids:
+            if len(out) >= want:
+                break
+            if pair in labeled_by_me:
+                continue
+            quota = overlap + (boost if len(verdicts[pair]) > 1 else 0)
+            others = len(holders[pair] - {annotator})
+            if pair in mine or others < quota:
+                out.append(pair)
+        if out:
+            expires = now + lease_s
+            tx.execute(
+                f"INSERT INTO claims (pair_id, annotator, expires_at) VALUES "
+                f"{', '.join('(?, ?, ?)' for _ in out)} "
+                "ON CONFLICT (pair_id, annotator) DO UPDATE SET expires_at = excluded.expires_at",
+                [v for p in out for v in (p, annotator, expires)],
+            )
+            self._conn.notify(tx, annotator)
+        return out
+
+    def release(self, annotator: str, pair_ids: Iterable[str] | None = None) -> int:
+        """Give back ``annotator``'s claims (all of them with ``pair_ids=None``); return how
+        many were released. Labels stay; an unlabeled pair returns to the pool at once."""
+        self._check_name(annotator, "annotator")
+        ids = None if pair_ids is None else list(dict.fromkeys(str(p) for p in pair_ids))
+
+        def body(tx: Tx) -> int:
+            if ids is None:
+                n = len(
+                    tx.execute("DELETE FROM claims WHERE annotator = ? RETURNING 1", (annotator,))
+                )
+            else:
+                n = 0
+                for start in range(0, len(ids), _CLAIM_CHUNK):
+                    chunk = ids[start : start + _CLAIM_CHUNK]
+                    n += len(
+                        tx.execute(
+                            f"DELETE FROM claims WHERE annotator = ? AND pair_id IN "
+                            f"({_marks(len(chunk))}) RETURNING 1",
+                            [annotator, *chunk],
+                        )
+                    )
+            self._conn.notify(tx, annotator)
+            return n
+
+        return self._conn.transaction(body, "release")
+
+    def claims(self, annotator: str | None = None) -> pd.DataFrame:
+        """Live (unexpired) claims: pair_id, annotator, expires_at (UTC timestamp)."""
+        sql = (
+            "SELECT pair_id, annotator, expires_at FROM claims "
+            f"WHERE expires_at > {self._conn.now_epoch}"
+        )
+        params: list[str] = []
+        if annotator is not None:
+            sql += " AND annotator = ?"
+            params.append(annotator)
+        rows = self._query(sql + " ORDER BY expires_at, pair_id", params)
+        df = pd.DataFrame(rows, columns=["pair_id", "annotator", "expires_at"], dtype=object)
+        df["expires_at"] = pd.to_datetime(df["expires_at"].astype("float64"), unit="s", utc=True)
+        return df
+
+    def disagreements(self) -> pd.DataFrame:
+        """Current labels of every pair whose annotators disagree (two or more different
+        non-skip verdicts), one row per (pair, annotator), with any adjudication so far in
+        ``adjudicated`` (its verdict, or None).
+
+        Columns: pair_id, annotator, label, strength, note, event_id, adjudicated.
+        """
+        rows = self._query(
+            "SELECT c.pair_id, c.annotator, c.label, c.strength, c.note, c.event_id "
+            "FROM current_labels c WHERE c.pair_id IN ("
+            "  SELECT pair_id FROM current_labels WHERE label <> 'skip' "
+            "  GROUP BY pair_id HAVING COUNT(DISTINCT label) > 1"
+            ") ORDER BY c.pair_id, c.event_id"
+        )
+        cols = ["pair_id", "annotator", "label", "strength", "note", "event_id"]
+        df = pd.DataFrame(rows, columns=cols, dtype=object)
+        df["event_id"] = df["event_id"].astype("int64")
+        decided = self.adjudications()
+        latest = dict(zip(decided["pair_id"], decided["verdict"], strict=True))
+        df["adjudicated"] = pd.Series(
+            [latest.get(p) for p in df["pair_id"]], index=df.index, dtype=object
+        )
+        return df
+
+    def adjudicate(
+        self,
+        pair_id: str,
+        adjudicator: str,
+        verdict: Verdict,
+        *,
+        strength: Strength | None = None,
+        note: str | None = None,
+        session: str | None = None,
+    ) -> int:
+        """Record ``adjudicator``'s decision on a pair; return its id.
+
+        Provenance: the event stores, in ``basis``, the current label each annotator had
+        when the decision was made (``{annotator: [verdict, event_id]}``, read in the same
+        transaction), so a later relabel never silently changes what was adjudicated.
+        Adjudication events are append-only; the latest per pair is the decision.
+        """
+        self._check_name(adjudicator, "adjudicator")
+        ev = {
+            "pair_id": pair_id,
+            "annotator": adjudicator,
+            "kind": "label",
+            "verdict": verdict,
+            "strength": strength,
+            "note": note,
+            "session": session,
+        }
+        row = self._validate(ev, 0)
+
+        def body(tx: Tx) -> int:
+            basis = {
+                who: [label, int(event_id)]
+                for who, label, event_id in tx.execute(
+                    "SELECT annotator, label, event_id FROM current_labels WHERE pair_id = ? "
+                    "ORDER BY event_id",
+                    (pair_id,),
+                )
+            }
+            found = tx.execute(
+                "INSERT INTO adjudications (pair_id, adjudicator, verdict, strength, note, "
+                "basis, session, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    pair_id,
+                    adjudicator,
+                    row[3],
+                    row[5],
+                    row[6],
+                    json.dumps(basis, sort_keys=True),
+                    session,
+                    _now(),
+                ),
+            )
+            self._conn.notify(tx, adjudicator)
+            return int(found[0][0])
+
+        return self._conn.transaction(body, "adjudicate")
+
+    def adjudications(self, *, latest: bool = True) -> pd.DataFrame:
+        """Adjudication events (``latest=True``: only each pair's latest), in id order.
+
+        Columns: id, pair_id, adjudicator, verdict, strength, note, basis (dict of
+        annotator → [verdict, event_id] the decision was made over), session, created_at.
+        """
+        cols = ", ".join(ADJUDICATION_COLUMNS)
+        where = (
+            " WHERE id IN (SELECT MAX(id) FROM adjudications GROUP BY pair_id)" if latest else ""
+        )
+        rows = self._query(f"SELECT {cols} FROM adjudications{where} ORDER BY id")
+        df = pd.DataFrame(rows, columns=list(ADJUDICATION_COLUMNS), dtype=object)
+        df["id"] = df["id"].astype("int64")
+        df["basis"] = pd.Series([json.loads(b) for b in df["basis"]], index=df.index, dtype=object)
+        df["created_at"] = pd.to_datetime(df["created_at"], utc=True, format="ISO8601")
+        return df
+
+    def last_change(self) -> tuple[int, int, int]:
+        """(last event id, last adjudication id, live claims): cheap to poll for changes."""
+        row = self._query(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM events), "
+            "(SELECT COALESCE(MAX(id), 0) FROM adjudications), "
+            f"(SELECT COUNT(*) FROM claims WHERE expires_at > {self._conn.now_epoch})"
+        )[0]
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def _check_name(self, value: object, field: str) -> None:
+        if (
+            not isinstance(value, str)
+            or not value.strip()
+            or value != value.strip()
+            or len(value) > _MAX_ANNOTATOR_LEN
+            or "\x00" in value
+        ):
+            raise LabelStoreError(
+                f"label store {self.path}: {field} must be a non-empty string without "
+                f"surrounding spaces, at most {_MAX_ANNOTATOR_LEN} characters, got {value!r}",
+                path=self.path,
+                field=field,
+            )
 
     # -- lifecycle ---------------------------------------------------------------------
 
