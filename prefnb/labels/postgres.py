@@ -20,8 +20,10 @@ the statements :func:`labeling_grants` returns::
     GRANT SELECT ON prefnb_meta TO labeler;
     GRANT SELECT, INSERT ON events, adjudications TO labeler;
     GRANT SELECT, INSERT, UPDATE, DELETE ON current_labels, claims TO labeler;
-    GRANT SELECT, INSERT ON pool TO labeler;
+    GRANT SELECT, INSERT, UPDATE ON pool TO labeler;
 
+``UPDATE`` on ``pool`` is what ``SELECT … FOR UPDATE`` requires to lock a row; no pool row is
+ever updated.
 A labeling role cannot update or delete an event, and cannot migrate: after a prefnb
 upgrade that changes the schema, the owner opens the store once first.
 
@@ -174,7 +176,7 @@ def labeling_grants(role: str, database: str, schema: str = "public") -> list[st
         f"GRANT SELECT ON prefnb_meta TO {r}",
         f"GRANT SELECT, INSERT ON events, adjudications TO {r}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON current_labels, claims TO {r}",
-        f"GRANT SELECT, INSERT ON pool TO {r}",
+        f"GRANT SELECT, INSERT, UPDATE ON pool TO {r}",
     ]
 
 

@@ -42,3 +42,13 @@ def own_cluster() -> Iterator[PgCluster]:
     cluster = PgCluster()
     yield cluster
     cluster.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store_target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A new store on each backend: a SQLite path, or a PostgreSQL labeling role's URL."""
+    if request.param == "sqlite":
+        return str(tmp_path_factory.mktemp("store") / "labels.sqlite")
+    return str(request.getfixturevalue("pg_url"))
