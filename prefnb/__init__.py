@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from prefnb.formats.binarize import binarize
     from prefnb.labeler import Labeler
     from prefnb.labels import LabelStore, LabelStoreError, apply_labels, audit_stats
+    from prefnb.labels.team_panel import TeamPanel
     from prefnb.launch import Job, JobMonitor, jobs, launch_dpo, launch_sft_then_dpo, sweep
     from prefnb.pair_stats import PairStats, stats
     from prefnb.pairs import (
@@ -61,6 +62,7 @@ _EXPORTS: dict[str, str] = {
     "LabelStoreError": "prefnb.labels",
     "apply_labels": "prefnb.labels",
     "audit_stats": "prefnb.labels",
+    "TeamPanel": "prefnb.labels.team_panel",
     "Job": "prefnb.launch",
     "JobMonitor": "prefnb.launch",
     "jobs": "prefnb.launch",
@@ -113,6 +115,7 @@ __all__ = [
     "MetricsExplorer",
     "PairSchemaError",
     "PairStats",
+    "TeamPanel",
     "ValidationError",
     "ValidationReport",
     "__version__",
