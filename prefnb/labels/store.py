@@ -512,10 +512,22 @@ class LabelStore:
                 path=self.path,
                 field="lease_s",
             )
-        candidates = list(dict.fromkeys(str(p) for p in pair_ids))
+        # Read lazily, a chunk at a time: a Labeler passes the rest of a large frame and
+        # a claim usually stops after the first chunk.
+        ids = iter(pair_ids)
+        seen: set[str] = set()
         chosen: list[str] = []
-        for start in range(0, len(candidates), _CLAIM_CHUNK):
-            chunk = candidates[start : start + _CLAIM_CHUNK]
+        while len(chosen) < limit:
+            chunk: list[str] = []
+            for raw in ids:
+                pid = str(raw)
+                if pid not in seen:
+                    seen.add(pid)
+                    chunk.append(pid)
+                    if len(chunk) == _CLAIM_CHUNK:
+                        break
+            if not chunk:
+                break
             want = limit - len(chosen)
 
             def add_to_pool(tx: Tx, c: list[str] = sorted(chunk)) -> None:  # noqa: B008
@@ -532,8 +544,6 @@ class LabelStore:
 
             self._conn.transaction(add_to_pool, "claim")
             chosen += self._conn.transaction(claim_chunk, "claim")
-            if len(chosen) >= limit:
-                break
         return chosen
 
     def _claim_chunk(
