@@ -10,8 +10,9 @@
  * @typedef {{
  *   pos: number, pair_id: string, prompt: Turn[], left: string, right: string, shown: Shown,
  *   audit: boolean, label: Verdict | null, strength: Strength | null, note: string | null,
- *   edited: string | null, error: string | null
+ *   edited: string | null, error: string | null, votes?: Vote[]
  * }} Item
+ * @typedef {{ annotator: string, label: Verdict, strength: Strength | null, note: string | null }} Vote
  * @typedef {{ labeled: number, total: number, counts: Record<string, number> }} Stats
  *
  * Browser → kernel

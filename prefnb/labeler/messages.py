@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 __all__ = [
     "AuditPush",
@@ -37,6 +37,7 @@ __all__ = [
     "Turn",
     "UndoRequest",
     "Verdict",
+    "Vote",
 ]
 
 Verdict = Literal["a", "b", "tie", "both_bad", "skip"]
@@ -49,6 +50,15 @@ class Turn(TypedDict):
 
     role: str
     content: str
+
+
+class Vote(TypedDict):
+    """One annotator's current label of a disputed pair, shown when adjudicating."""
+
+    annotator: str
+    label: Verdict
+    strength: Strength | None
+    note: str | None
 
 
 class Item(TypedDict):
@@ -71,6 +81,7 @@ class Item(TypedDict):
     note: str | None
     edited: str | None
     error: str | None
+    votes: NotRequired[list[Vote]]  # mode="adjudicate" only
 
 
 class Stats(TypedDict):

@@ -36,6 +36,7 @@ from prefnb.labeler.messages import (
     SavedReply,
     Shown,
 )
+from prefnb.labeler.team import team_window
 from prefnb.labeler.window import LabelWindow, validate_frame
 from prefnb.labels import LabelStore, LabelStoreError, audit_stats
 
@@ -71,6 +72,13 @@ class Labeler(anywidget.AnyWidget):
         audit_rate: share of labeled pairs replayed later with sides swapped.
         guidelines: markdown shown in a collapsible panel.
         seed: seed for the shuffle and the audit draw (``None`` means 0).
+        overlap: team labeling: each pair goes to this many annotators; this annotator sees
+            only the pairs it claims (``LabelStore.claim``, ahead of the screen, with
+            leases of ``lease_s`` seconds). ``None``: every pair, no claims.
+        lease_s: seconds a claimed pair stays reserved for this annotator.
+        mode: ``"label"``, or ``"adjudicate"``: the pairs whose annotators disagree, with
+            every annotator's verdict, strength and note; a verdict is stored as an
+            adjudication event (see :mod:`prefnb.labeler.team`).
 
     >>> Labeler([1, 2])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -93,8 +101,13 @@ class Labeler(anywidget.AnyWidget):
         audit_rate: float = 0.05,
         guidelines: str | None = None,
         seed: int | None = None,
+        overlap: int | None = None,
+        lease_s: float = 1800.0,
+        mode: Literal["label", "adjudicate"] = "label",
     ) -> None:
         validate_frame(df)
+        if mode not in ("label", "adjudicate"):
+            raise ValueError(f"mode must be 'label' or 'adjudicate', got {mode!r}")
         if (
             not isinstance(annotator, str)
             or not annotator.strip()
@@ -120,13 +133,16 @@ class Labeler(anywidget.AnyWidget):
         # would take back two labels).
         self._written: OrderedDict[tuple[str, int], int] = OrderedDict()
         labeled = self._store.current_by_pair(annotator)  # ids outside df: ignored by the window
-        self._window = LabelWindow(
+        self._mode = mode
+        self._window = team_window(
+            df, self._store, annotator, mode, overlap, lease_s, seed, shuffle, audit_rate, labeled
+        ) or LabelWindow(
             df, seed=seed, shuffle=shuffle, audit_rate=float(audit_rate), labeled=labeled
         )
         self._df = df
         # Labels for pairs outside df are normal (the queue is a pandas filter) but must not
         # look lost: say how many there are; they stay in the store untouched.
-        self._outside = len(labeled) - self._window.stats()["labeled"]
+        self._outside = len(labeled) - self._window.stats()["labeled"] if mode == "label" else 0
         super().__init__(annotator=annotator, total=len(df), guidelines=guidelines or "")
         self.on_msg(self._on_msg)
 
@@ -280,6 +296,9 @@ class Labeler(anywidget.AnyWidget):
         pos = self._checked_pos(msg)
         audit = bool(msg["audit"])
         shown: Shown = "ba" if msg["shown"] == "ba" else "ab"
+        if self._mode == "adjudicate":
+            self._adjudicate(msg, pos)
+            return
         event_id = self._store.record(
             pair_id=msg["pair_id"],
             annotator=self.annotator,
@@ -304,9 +323,29 @@ class Labeler(anywidget.AnyWidget):
             }
             self._push(push)
 
+    def _adjudicate(self, msg: LabelRequest, pos: int) -> None:
+        note = self._window.item(pos).get("note")
+        event_id = self._store.adjudicate(
+            msg["pair_id"],
+            self.annotator,
+            msg["verdict"],
+            strength=msg.get("strength"),
+            note=note,
+            session=self._session,
+        )
+        self._window.set_label(pos, {"label": msg["verdict"], "strength": msg.get("strength")})
+        self._saved(msg, event_id)
+
+    def release(self) -> int:
+        """Give back this annotator's unlabeled claims at once (they also expire)."""
+        release = getattr(self._window, "release", None)
+        return int(release()) if release is not None else 0
+
     def _undo(self, raw: Mapping[str, Any]) -> None:
         msg = cast("UndoRequest", raw)
         pos = self._checked_pos(msg)
+        if self._mode == "adjudicate":
+            raise ValueError("an adjudication is not undone: choose another verdict to replace it")
         event_id = self._store.record(
             pair_id=msg["pair_id"], annotator=self.annotator, kind="undo", session=self._session
         )

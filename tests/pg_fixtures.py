@@ -1,4 +1,4 @@
-"""PostgreSQL for the label-store tests: a throwaway cluster started by the tests.
+"""PostgreSQL fixtures (imported by tests/conftest.py): a throwaway cluster started by the tests.
 
 Debian's server binaries run as a non-root user (``postgres`` under root, as in CI); each
 test gets its own database, created by a non-superuser owner, used through a labeling role
