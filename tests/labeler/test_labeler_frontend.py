@@ -465,7 +465,7 @@ def test_every_message_matches_its_typeddict(page: Any, tmp_path: Path) -> None:
             # NotRequired keys (``votes``, adjudication only) may be absent; the annotations
             # are strings here (postponed evaluation), so read NotRequired from their text.
             keys = m.Item.__annotations__
-            required = {k for k, v in keys.items() if not str(v).startswith("NotRequired")}
+            required = {k for k, v in keys.items() if "NotRequired[" not in str(v)}
             assert required <= set(item) <= set(keys)
 
 
