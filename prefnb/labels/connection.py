@@ -86,8 +86,17 @@ class Connection(Protocol):
     #: SQL expression for the database's clock as Unix seconds (leases use the server's clock).
     now_epoch: str
 
-    def transaction(self, body: Callable[[Tx], _T], action: str) -> _T:
-        """Run ``body`` in one transaction, committed when it returns (retried if safe)."""
+    def transaction(
+        self,
+        body: Callable[[Tx], _T],
+        action: str,
+        committed: Callable[[Tx], _T | None] | None = None,
+    ) -> _T:
+        """Run ``body`` in one transaction, committed when it returns (retried if safe).
+
+        ``committed`` tells, after a commit whose outcome is unknown, whether it happened
+        (returning ``body``'s result) or not (None); see :mod:`prefnb.labels.postgres`.
+        """
         ...
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -401,8 +410,16 @@ class SqliteConnection:
             raise
         return result
 
-    def transaction(self, body: Callable[[Tx], _T], action: str) -> _T:
-        """Run ``body`` in one ``BEGIN IMMEDIATE`` transaction; retry while the file is busy."""
+    def transaction(
+        self,
+        body: Callable[[Tx], _T],
+        action: str,
+        committed: Callable[[Tx], _T | None] | None = None,
+    ) -> _T:
+        """Run ``body`` in one ``BEGIN IMMEDIATE`` transaction; retry while the file is busy.
+
+        ``committed`` is not needed: a local COMMIT either returns or raises, never both.
+        """
         return self._retry(lambda: self._in_transaction(body), action)
 
     def lock_keys(self, tx: Tx, keys: Sequence[str]) -> None:

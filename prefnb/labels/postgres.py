@@ -31,9 +31,11 @@ Durability and faults. A write returns only after ``COMMIT`` (the server's
 ``synchronous_commit`` decides how durable that is; its default, ``on``, flushes WAL). A
 connection that is lost before the commit is reopened with back-off (0.05 s doubling to
 0.8 s, about 1.5 s in all) and the write retried, because the server rolled the
-interrupted transaction back. A connection lost *during* the commit is never retried: the
-outcome is unknown, so :class:`LabelStoreError` says so; the Labeler then shows "not saved"
-and its Retry resends the write, which the kernel recognizes by its (view, seq). A server
+interrupted transaction back. A connection lost *during* the commit leaves the outcome unknown:
+a write of events then reconnects and looks for its own rows (same pair, annotator, kind,
+session and microsecond timestamp) before anything else: found, it returns their ids;
+absent, it writes again. So a label is never stored twice and never lost, and the saved
+mark still means committed. A server
 that stays down gives :class:`LabelStoreError` after the back-off and the next write tries
 again, so labeling resumes after a restart without a page reload.
 
@@ -362,41 +364,62 @@ class PostgresConnection:
         import psycopg
 
         conn = self._conn if self._conn is not None and not self._conn.closed else self._open()
-        conn.execute("BEGIN")
+        conn.execute("BEGIN", prepare=False)
         try:
             result = body(_PgTx(conn))
         except BaseException:
             if not conn.closed:
                 try:
-                    conn.execute("ROLLBACK")
+                    conn.execute("ROLLBACK", prepare=False)
                 except psycopg.Error:
                     conn.close()
             raise
         try:
-            conn.execute("COMMIT")
+            conn.execute("COMMIT", prepare=False)
         except psycopg.OperationalError as exc:
             conn.close()
             raise _CommitUnknown(str(exc)) from exc
         return result
 
-    def transaction(self, body: Callable[[Tx], _T], action: str) -> _T:
-        """Run ``body`` in one transaction; reconnect with back-off if the link is lost."""
+    def transaction(
+        self,
+        body: Callable[[Tx], _T],
+        action: str,
+        committed: Callable[[Tx], _T | None] | None = None,
+    ) -> _T:
+        """Run ``body`` in one transaction; reconnect with back-off if the link is lost.
+
+        ``committed`` settles a commit whose outcome is unknown (the link broke during
+        ``COMMIT``): run after reconnecting, it returns what ``body`` returned if the
+        transaction did commit, or None if it did not, and then ``body`` runs again.
+        Without it, such a write raises :class:`LabelStoreError` saying so.
+        """
         import psycopg
         import psycopg.errors as e
 
         if self._closed:
             raise LabelStoreError(f"label store {self.location} is closed", path=self.location)
         last: BaseException | None = None
+        unknown: _CommitUnknown | None = None
         with self._lock:
             for pause in _BACKOFF:
                 if pause:
                     time.sleep(pause * random.uniform(0.75, 1.25))
                 try:
+                    if unknown is not None and committed is not None:
+                        found = self._attempt(committed)
+                        if found is not None:
+                            return found
+                        unknown = None  # it did not commit: running it again is safe
                     return self._attempt(body)
                 except LabelStoreError:
                     raise
                 except _CommitUnknown as exc:
-                    raise self._error(exc, action) from None
+                    if committed is None:
+                        raise self._error(exc, action) from None
+                    last = unknown = exc
+                    self._conn = None
+                    self.reconnects += 1
                 except (e.SerializationFailure, e.DeadlockDetected) as exc:
                     last = exc  # the server rolled back; running it again is safe
                 except psycopg.OperationalError as exc:
@@ -409,7 +432,7 @@ class PostgresConnection:
                 except psycopg.Error as exc:
                     raise self._error(exc, action) from None
         assert last is not None
-        raise self._error(last, action) from None
+        raise self._error(unknown or last, action) from None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of one read, in its own short transaction (retried like a write)."""

@@ -219,11 +219,13 @@ class LabelStore:
         if not rows:
             return []
 
+        stamp = [""]
+
         def body(tx: Tx) -> list[int]:
             touched = sorted({(r[0], r[1]) for r in rows})
             # Two kernels of one annotator must not rebuild the same current label at once.
             self._conn.lock_keys(tx, [f"{p}\x1f{a}" for p, a in touched])
-            created = _now()  # taken under the lock, so one key's times follow its ids
+            created = stamp[0] = _now()  # under the lock: one key's times follow its ids
             ids: list[int] = []
             for row in rows:
                 found = tx.execute(
@@ -238,7 +240,21 @@ class LabelStore:
             self._conn.notify(tx, rows[-1][1])
             return ids
 
-        return self._conn.transaction(body, "write")
+        def committed(tx: Tx) -> list[int] | None:
+            # After a commit whose outcome is unknown: are our rows there? The microsecond
+            # timestamp with pair, annotator, kind and session identifies them.
+            ids: list[int] = []
+            for row in rows:
+                found = tx.execute(
+                    "SELECT id FROM events WHERE pair_id = ? AND annotator = ? AND kind = ? "
+                    "AND created_at = ? AND session IS NOT DISTINCT FROM ? "
+                    "ORDER BY id",
+                    (row[0], row[1], row[2], stamp[0], row[8]),
+                )
+                ids += [int(r[0]) for r in found if int(r[0]) not in ids][:1]
+            return ids if len(ids) == len(rows) else None
+
+        return self._conn.transaction(body, "write", committed)
 
     def _refresh_current(self, tx: Tx, key: tuple[str, str]) -> None:
         cols = ", ".join(EVENT_COLUMNS)

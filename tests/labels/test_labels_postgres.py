@@ -3,6 +3,8 @@ versioned schema, a labeling role without superuser powers, faults and credentia
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import signal
@@ -240,6 +242,12 @@ def test_password_never_reaches_reprs_errors_or_logs(
     with LabelStore(pg_url) as s:
         seen += [repr(s), str(s.path), s.connection.location, repr(s.connection)]
         s.record(pair_id="p", annotator="al", kind="label", verdict="a")
+        from prefnb.labeler import Labeler
+        from prefnb.pairs import pairs_frame
+
+        df = pairs_frame([{"prompt": "q", "response_a": "x", "response_b": "y"}])
+        lab = Labeler(df, store=s, annotator="al", overlap=2)
+        seen += [repr(lab), json.dumps(lab.get_state(), default=str)]
     assert (
         str(s.path)
         == redact(pg_url)
@@ -269,3 +277,75 @@ def test_tls_options_pass_through_to_psycopg(pg_url: str) -> None:
         assert s.backend == "postgresql"
     with pytest.raises(LabelStoreError, match="only to a postgresql:// URL"):
         LabelStore("labels.sqlite", sslmode="require")
+
+
+class _CommitCutter:
+    """A TCP proxy to the server that, once armed, forwards the client's COMMIT and then cuts
+    the connection before the reply: the client cannot know whether it committed."""
+
+    def __init__(self, port: int) -> None:
+        import socket
+        import threading
+
+        self.server_port = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.armed = False
+        self.cut = 0
+        self._threads: list[threading.Thread] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.server_port))
+            for a, b, watch in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(
+                    target=self._pump, args=(a, b, watch, client, upstream), daemon=True
+                ).start()
+
+    def _pump(self, src: Any, dst: Any, watch: bool, client: Any, upstream: Any) -> None:
+        try:
+            while data := src.recv(65536):
+                if watch and self.armed and b"COMMIT" in data:
+                    self.armed = False
+                    self.cut += 1
+                    client.close()  # the reply will have nowhere to go ...
+                    dst.sendall(data)  # ... but the server gets COMMIT and commits
+                    time.sleep(0.3)
+                    upstream.close()
+                    return
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (client, upstream):
+            with contextlib.suppress(OSError):
+                s.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_connection_cut_during_commit_stores_the_label_exactly_once(
+    pg_cluster: PgCluster, pg_url: str
+) -> None:
+    proxy = _CommitCutter(pg_cluster.port)
+    try:
+        via_proxy = pg_url.replace(f":{pg_cluster.port}/", f":{proxy.port}/")
+        with LabelStore(via_proxy) as s:
+            s.record(pair_id="p", annotator="al", kind="label", verdict="a", session="s1")
+            proxy.armed = True
+            eid = s.record(pair_id="p", annotator="al", kind="label", verdict="b", session="s1")
+            assert proxy.cut == 1
+            assert s.connection.reconnects == 1  # type: ignore[attr-defined]
+            ev = s.events()
+            assert ev["verdict"].tolist() == ["a", "b"]  # committed once, found, not re-sent
+            assert int(ev["id"].iloc[-1]) == eid
+    finally:
+        proxy.close()
