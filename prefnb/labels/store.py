@@ -49,6 +49,7 @@ import datetime as dt
 import json
 import math
 import os
+import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -104,6 +105,8 @@ ADJUDICATION_COLUMNS: Final[tuple[str, ...]] = (
 _MAX_ANNOTATOR_LEN: Final = 200
 #: Candidate pairs examined per round of a claim: one IN list, well under any driver limit.
 _CLAIM_CHUNK: Final = 200
+#: Times a claim looks again at rows another claimer had locked (4, 8, 16 ms later).
+_CLAIM_RETRIES: Final = 3
 _URL_SCHEMES: Final = ("postgresql://", "postgres://")
 
 
@@ -544,7 +547,6 @@ class LabelStore:
                         break
             if not chunk:
                 break
-            want = limit - len(chosen)
 
             def add_to_pool(tx: Tx, c: list[str] = sorted(chunk)) -> None:  # noqa: B008
                 # Its own short transaction, in sorted order: two claimers inserting
@@ -555,11 +557,24 @@ class LabelStore:
                     c,
                 )
 
-            def claim_chunk(tx: Tx, c: list[str] = chunk, w: int = want) -> list[str]:
-                return self._claim_chunk(tx, annotator, c, w, overlap, boost, float(lease_s))
-
             self._conn.transaction(add_to_pool, "claim")
-            chosen += self._conn.transaction(claim_chunk, "claim")
+            pending = chunk
+            for attempt in range(_CLAIM_RETRIES + 1):
+
+                def claim_chunk(
+                    tx: Tx, c: list[str] = pending, w: int = limit - len(chosen)
+                ) -> tuple[list[str], list[str]]:
+                    return self._claim_chunk(tx, annotator, c, w, overlap, boost, float(lease_s))
+
+                got, skipped = self._conn.transaction(claim_chunk, "claim")
+                chosen += got
+                if not skipped or len(chosen) >= limit or attempt == _CLAIM_RETRIES:
+                    break
+                # Rows another claimer held locked a moment ago: its transaction lasts
+                # milliseconds, so look again shortly instead of moving on. Without this,
+                # claimers that start together split the frame and never overlap.
+                pending = skipped
+                time.sleep(0.004 * 2**attempt)
         return chosen
 
     def _claim_chunk(
@@ -571,7 +586,8 @@ class LabelStore:
         overlap: int,
         boost: int,
         lease_s: float,
-    ) -> list[str]:
+    ) -> tuple[list[str], list[str]]:
+        """Claim from ``chunk``; return (claimed, skipped because another claimer held them)."""
         marks = _marks(len(chunk))
         now = float(tx.execute(f"SELECT {self._conn.now_epoch}")[0][0])
         lock = self._conn.lock_rows
@@ -582,8 +598,9 @@ class LabelStore:
                 chunk,
             )
         }
+        skipped = [p for p in chunk if p not in locked]
         if not locked:
-            return []
+            return [], skipped
         ids = [p for p in chunk if p in locked]
         marks = _marks(len(ids))
         holders: dict[str, set[str]] = {p: set() for p in ids}
@@ -629,7 +646,7 @@ class LabelStore:
                 [v for p in out for v in (p, annotator, expires)],
             )
             self._conn.notify(tx, annotator)
-        return out
+        return out, skipped
 
     def release(self, annotator: str, pair_ids: Iterable[str] | None = None) -> int:
         """Give back ``annotator``'s claims (all of them with ``pair_ids=None``); return how
