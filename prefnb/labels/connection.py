@@ -44,6 +44,7 @@ __all__ = [
     "Connection",
     "LabelStoreError",
     "SqliteConnection",
+    "Statement",
     "Tx",
 ]
 
@@ -70,10 +71,19 @@ class LabelStoreError(Exception):
         super().__init__(message)
 
 
+#: One statement and its parameters.
+Statement = tuple[str, Sequence[Any]]
+
+
 class Tx(Protocol):
     """One open transaction: ``execute`` runs a statement and returns its rows (or ``[]``)."""
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def pipeline(self, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+        """Run ``statements`` in order, sent together where the driver can (PostgreSQL's
+        pipeline mode: one round trip instead of one each); return each one's rows."""
+        ...
 
 
 class Connection(Protocol):
@@ -103,12 +113,12 @@ class Connection(Protocol):
         """Rows of one read."""
         ...
 
-    def lock_keys(self, tx: Tx, keys: Sequence[str]) -> None:
-        """Serialize writers of the same (pair, annotator) keys until the transaction ends."""
+    def lock_keys(self, keys: Sequence[str]) -> list[Statement]:
+        """Statements that serialize writers of the same keys until the transaction ends."""
         ...
 
-    def notify(self, tx: Tx, payload: str) -> None:
-        """Tell listeners (a TeamPanel) that the store changed, delivered on commit."""
+    def notify(self, payload: str) -> list[Statement]:
+        """Statements that tell listeners (a TeamPanel) the store changed, on commit."""
         ...
 
     def close(self) -> None: ...
@@ -212,6 +222,9 @@ class _SqliteTx:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._conn.execute(sql, params).fetchall()
+
+    def pipeline(self, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+        return [self.execute(sql, params) for sql, params in statements]
 
 
 class SqliteConnection:
@@ -422,11 +435,13 @@ class SqliteConnection:
         """
         return self._retry(lambda: self._in_transaction(body), action)
 
-    def lock_keys(self, tx: Tx, keys: Sequence[str]) -> None:
-        """Nothing to do: ``BEGIN IMMEDIATE`` already serializes every writer of the file."""
+    def lock_keys(self, keys: Sequence[str]) -> list[Statement]:
+        """None needed: ``BEGIN IMMEDIATE`` already serializes every writer of the file."""
+        return []
 
-    def notify(self, tx: Tx, payload: str) -> None:
-        """Nothing to do: listeners watch the file (see :class:`prefnb.TeamPanel`)."""
+    def notify(self, payload: str) -> list[Statement]:
+        """None needed: listeners watch the file (see :class:`prefnb.TeamPanel`)."""
+        return []
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of one read (no explicit transaction: WAL gives it a consistent snapshot)."""

@@ -56,7 +56,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from prefnb.labels.connection import SCHEMA_VERSION, LabelStoreError, Tx
+from prefnb.labels.connection import SCHEMA_VERSION, LabelStoreError, Statement, Tx
 from prefnb.labels.events import KINDS, SHOWN, STRENGTHS, VERDICTS
 
 if TYPE_CHECKING:
@@ -208,6 +208,15 @@ class _PgTx:
         else:  # no placeholder parsing: DDL may contain a literal %
             cur = self._conn.execute(sql)
         return list(cur.fetchall()) if cur.description is not None else []
+
+    def pipeline(self, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+        cursors = []
+        with self._conn.pipeline():
+            for sql, params in statements:
+                cur = self._conn.cursor()
+                cur.execute(sql.replace("?", "%s"), tuple(params))
+                cursors.append(cur)
+        return [list(c.fetchall()) if c.description is not None else [] for c in cursors]
 
 
 class _CommitUnknown(Exception):
@@ -438,14 +447,14 @@ class PostgresConnection:
         """Rows of one read, in its own short transaction (retried like a write)."""
         return self.transaction(lambda tx: tx.execute(sql, params), "read")
 
-    def lock_keys(self, tx: Tx, keys: Sequence[str]) -> None:
-        """Take transaction-scoped advisory locks on ``keys`` (sorted, so no deadlock)."""
-        for key in sorted(set(keys)):
-            tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (key,))
+    def lock_keys(self, keys: Sequence[str]) -> list[Statement]:
+        """Transaction-scoped advisory locks on ``keys`` (sorted, so no deadlock)."""
+        sql = "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))"
+        return [(sql, (key,)) for key in sorted(set(keys))]
 
-    def notify(self, tx: Tx, payload: str) -> None:
+    def notify(self, payload: str) -> list[Statement]:
         """``NOTIFY`` :data:`NOTIFY_CHANNEL`; PostgreSQL delivers it only on commit."""
-        tx.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, payload[:200]))
+        return [("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, payload[:200]))]
 
     def close(self) -> None:
         """Close the connection (idempotent)."""

@@ -62,6 +62,7 @@ from prefnb.labels.connection import (
     Connection,
     LabelStoreError,
     SqliteConnection,
+    Statement,
     Tx,
 )
 from prefnb.labels.events import (
@@ -108,6 +109,11 @@ _CLAIM_CHUNK: Final = 200
 #: Times a claim looks again at rows another claimer had locked (4, 8, 16 ms later).
 _CLAIM_RETRIES: Final = 3
 _URL_SCHEMES: Final = ("postgresql://", "postgres://")
+#: A (pair, annotator)'s events that fold into its current label, in order.
+_FOLD_SQL: Final = (
+    f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE pair_id = ? AND annotator = ? "
+    "AND kind <> 'audit' ORDER BY id"
+)
 
 
 def _now() -> str:
@@ -226,21 +232,31 @@ class LabelStore:
 
         def body(tx: Tx) -> list[int]:
             touched = sorted({(r[0], r[1]) for r in rows})
-            # Two kernels of one annotator must not rebuild the same current label at once.
-            self._conn.lock_keys(tx, [f"{p}\x1f{a}" for p, a in touched])
-            created = stamp[0] = _now()  # under the lock: one key's times follow its ids
-            ids: list[int] = []
-            for row in rows:
-                found = tx.execute(
-                    "INSERT INTO events (pair_id, annotator, kind, verdict, shown, strength, "
-                    "note, edited_preferred, session, created_at, duration_ms) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                    (*row[:9], created, row[9]),
-                )
-                ids.append(int(found[0][0]))
-            for key in sorted({(r[0], r[1]) for r in rows if r[2] != "audit"}):
-                self._refresh_current(tx, key)
-            self._conn.notify(tx, rows[-1][1])
+            folded = sorted({(r[0], r[1]) for r in rows if r[2] != "audit"})
+            created = stamp[0] = _now()
+            # Two round trips on PostgreSQL (pipelined), whatever the batch: lock, insert and
+            # read back; then write the folded current labels and notify.
+            first: list[Statement] = [
+                # Two kernels of one annotator must not rebuild one current label at once.
+                *self._conn.lock_keys([f"{p}\x1f{a}" for p, a in touched]),
+                *(
+                    (
+                        "INSERT INTO events (pair_id, annotator, kind, verdict, shown, strength, "
+                        "note, edited_preferred, session, created_at, duration_ms) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                        (*row[:9], created, row[9]),
+                    )
+                    for row in rows
+                ),
+                *((_FOLD_SQL, key) for key in folded),
+            ]
+            results = tx.pipeline(first)[len(first) - len(rows) - len(folded) :]
+            ids = [int(r[0][0]) for r in results[: len(rows)]]
+            second: list[Statement] = [
+                self._current_statement(key, found)
+                for key, found in zip(folded, results[len(rows) :], strict=True)
+            ]
+            tx.pipeline([*second, *self._conn.notify(rows[-1][1])])
             return ids
 
         def committed(tx: Tx) -> list[int] | None:
@@ -259,24 +275,24 @@ class LabelStore:
 
         return self._conn.transaction(body, "write", committed)
 
-    def _refresh_current(self, tx: Tx, key: tuple[str, str]) -> None:
-        cols = ", ".join(EVENT_COLUMNS)
-        found = tx.execute(
-            f"SELECT {cols} FROM events WHERE pair_id = ? AND annotator = ? "
-            "AND kind <> 'audit' ORDER BY id",
-            key,
-        )
+    def _current_statement(
+        self, key: tuple[str, str], found: Sequence[tuple[Any, ...]]
+    ) -> Statement:
+        """The write that makes ``current_labels`` agree with ``found`` (the key's events)."""
         current = fold_events(dict(zip(EVENT_COLUMNS, r, strict=True)) for r in found).get(key)
         if current is None:
-            tx.execute("DELETE FROM current_labels WHERE pair_id = ? AND annotator = ?", key)
-            return
+            return ("DELETE FROM current_labels WHERE pair_id = ? AND annotator = ?", key)
         updates = ", ".join(f"{c} = excluded.{c}" for c in CURRENT_COLUMNS[2:])
-        tx.execute(
+        return (
             f"INSERT INTO current_labels ({', '.join(CURRENT_COLUMNS)}) "
             f"VALUES ({_marks(len(CURRENT_COLUMNS))}) "
             f"ON CONFLICT (pair_id, annotator) DO UPDATE SET {updates}",
             tuple(current[c] for c in CURRENT_COLUMNS),  # type: ignore[literal-required]
         )
+
+    def _refresh_current(self, tx: Tx, key: tuple[str, str]) -> None:
+        sql, params = self._current_statement(key, tx.execute(_FOLD_SQL, key))
+        tx.execute(sql, params)
 
     def _validate(self, ev: Mapping[str, Any], index: int) -> tuple[Any, ...]:
         where = f"label store {self.path}: event {index}"
@@ -645,7 +661,7 @@ class LabelStore:
                 "ON CONFLICT (pair_id, annotator) DO UPDATE SET expires_at = excluded.expires_at",
                 [v for p in out for v in (p, annotator, expires)],
             )
-            self._conn.notify(tx, annotator)
+            tx.pipeline(self._conn.notify(annotator))
         return out, skipped
 
     def release(self, annotator: str, pair_ids: Iterable[str] | None = None) -> int:
@@ -670,7 +686,7 @@ class LabelStore:
                             [annotator, *chunk],
                         )
                     )
-            self._conn.notify(tx, annotator)
+            tx.pipeline(self._conn.notify(annotator))
             return n
 
         return self._conn.transaction(body, "release")
@@ -766,7 +782,7 @@ class LabelStore:
                     _now(),
                 ),
             )
-            self._conn.notify(tx, adjudicator)
+            tx.pipeline(self._conn.notify(adjudicator))
             return int(found[0][0])
 
         return self._conn.transaction(body, "adjudicate")

@@ -157,6 +157,7 @@ class TeamPanel(anywidget.AnyWidget):
             return tuple(out)
 
         seen = signature()
+        self.refresh()  # whatever changed before the first signature was taken
         while not self._stop.wait(_FILE_POLL_S):
             now = signature()
             if now != seen:
