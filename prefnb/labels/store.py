@@ -1,10 +1,16 @@
-"""The label store: an append-only SQLite log of label events, safe against crashes.
+"""The label store: an append-only log of label events, safe against crashes, in a SQLite
+file or, for a team, on a PostgreSQL server (:mod:`prefnb.labels.postgres`).
 
 Every keypress of the Labeler becomes one row of the ``events`` table (see
 :mod:`prefnb.labels.events` for the five kinds and what they mean). A second table,
 ``current_labels``, holds the current label per (pair_id, annotator); it is rebuilt for the
 touched pairs inside the same transaction as the event, so it can never disagree with the
 log. Triggers make ``events`` append-only: nothing is ever updated or deleted.
+
+Team work adds three tables: ``claims`` (which annotator holds which pair, until when),
+``pool`` (the rows a claim locks) and ``adjudications`` (a lead's decision on a disputed
+pair, append-only, with the labels it was made over); see :meth:`LabelStore.claim` and
+:meth:`LabelStore.adjudicate`.
 
 Durability. The database runs in WAL mode with ``synchronous=FULL``: :meth:`LabelStore.record`
 returns only after ``COMMIT``, and in FULL mode that COMMIT has fsynced the WAL, so a label
