@@ -176,3 +176,19 @@ def test_panel_front_end_draws_tables_and_names_as_text(page: Any, tmp_path: Pat
     page.evaluate("window.__cleanup()")
     assert page.evaluate("Object.values(window.__model.handlers).flat().length") == 0
     assert page.locator(".prefnb-team").count() == 0
+
+
+def test_panel_listens_again_after_a_server_restart(own_cluster: Any) -> None:
+    url = own_cluster.label_store_url("prefs")
+    panel = TeamPanel(url)
+    try:
+        _wait(lambda: panel.refreshes >= 2)  # listening
+        own_cluster.stop()
+        _wait(lambda: "reconnecting" in panel.error)
+        own_cluster.start()
+        with LabelStore(url) as writer:
+            _wait(lambda: panel.error == "", timeout=20)  # listening again
+            writer.record(pair_id="p", annotator="al", kind="label", verdict="a")
+            _wait(lambda: panel.stats["n_pairs"] == 1)
+    finally:
+        panel.close()
