@@ -611,44 +611,49 @@ class LabelStore:
     ) -> tuple[list[str], list[str]]:
         """Claim from ``chunk``; return (claimed, skipped because another claimer held them)."""
         marks = _marks(len(chunk))
-        now = float(tx.execute(f"SELECT {self._conn.now_epoch}")[0][0])
-        lock = self._conn.lock_rows
-        locked = {
-            r[0]
-            for r in tx.execute(
-                f"SELECT pair_id FROM pool WHERE pair_id IN ({marks}) ORDER BY pair_id {lock}",
-                chunk,
-            )
-        }
+        now_sql = self._conn.now_epoch
+        # One round trip on PostgreSQL: the clock, the row locks, then (read after the locks
+        # are held) the labels and live claims of the chunk.
+        clock, locked_rows, labels, claims = tx.pipeline(
+            [
+                (f"SELECT {now_sql}", ()),
+                (
+                    f"SELECT pair_id FROM pool WHERE pair_id IN ({marks}) "
+                    f"ORDER BY pair_id {self._conn.lock_rows}",
+                    chunk,
+                ),
+                (
+                    "SELECT pair_id, annotator, label FROM current_labels "
+                    f"WHERE pair_id IN ({marks})",
+                    chunk,
+                ),
+                (
+                    "SELECT pair_id, annotator FROM claims "
+                    f"WHERE pair_id IN ({marks}) AND expires_at > {now_sql}",
+                    chunk,
+                ),
+            ]
+        )
+        now = float(clock[0][0])
+        locked = {r[0] for r in locked_rows}
         skipped = [p for p in chunk if p not in locked]
-        if not locked:
-            return [], skipped
         ids = [p for p in chunk if p in locked]
-        marks = _marks(len(ids))
         holders: dict[str, set[str]] = {p: set() for p in ids}
         verdicts: dict[str, set[str]] = {p: set() for p in ids}
-        for pair, who, label in tx.execute(
-            f"SELECT pair_id, annotator, label FROM current_labels WHERE pair_id IN ({marks})",
-            ids,
-        ):
-            holders[pair].add(who)
-            if label != "skip":
-                verdicts[pair].add(label)
+        labeled_by_me: set[str] = set()
         mine: set[str] = set()
-        for pair, who in tx.execute(
-            f"SELECT pair_id, annotator FROM claims WHERE pair_id IN ({marks}) AND expires_at > ?",
-            [*ids, now],
-        ):
-            holders[pair].add(who)
-            if who == annotator:
-                mine.add(pair)
-        labeled_by_me = {p for p in ids if annotator in holders[p] and p not in mine} | {
-            r[0]
-            for r in tx.execute(
-                f"SELECT pair_id FROM current_labels WHERE annotator = ? AND pair_id IN ({marks})",
-                [annotator, *ids],
-            )
-        }
+        for pair, who, label in labels:
+            if pair in locked:
+                holders[pair].add(who)
+                if label != "skip":
+                    verdicts[pair].add(label)
+                if who == annotator:
+                    labeled_by_me.add(pair)
+        for pair, who in claims:
+            if pair in locked:
+                holders[pair].add(who)
+                if who == annotator:
+                    mine.add(pair)
         out: list[str] = []
         for pair in ids:
             if len(out) >= want:
@@ -661,13 +666,13 @@ class LabelStore:
                 out.append(pair)
         if out:
             expires = now + lease_s
-            tx.execute(
+            upsert = (
                 f"INSERT INTO claims (pair_id, annotator, expires_at) VALUES "
                 f"{', '.join('(?, ?, ?)' for _ in out)} "
-                "ON CONFLICT (pair_id, annotator) DO UPDATE SET expires_at = excluded.expires_at",
-                [v for p in out for v in (p, annotator, expires)],
+                "ON CONFLICT (pair_id, annotator) DO UPDATE SET expires_at = excluded.expires_at"
             )
-            tx.pipeline(self._conn.notify(annotator))
+            params = [v for p in out for v in (p, annotator, expires)]
+            tx.pipeline([(upsert, params), *self._conn.notify(annotator)])
         return out, skipped
 
     def release(self, annotator: str, pair_ids: Iterable[str] | None = None) -> int:
