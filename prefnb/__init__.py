@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from prefnb.judge import JudgeRun, judge, judge_report, route
     from prefnb.labeler import Labeler
     from prefnb.labels import LabelStore, LabelStoreError, apply_labels, audit_stats
+    from prefnb.labels.team_panel import TeamPanel
     from prefnb.launch import (
         AuthenticationFailed,
         DataRejected,
@@ -80,6 +81,7 @@ _EXPORTS: dict[str, str] = {
     "LabelStoreError": "prefnb.labels",
     "apply_labels": "prefnb.labels",
     "audit_stats": "prefnb.labels",
+    "TeamPanel": "prefnb.labels.team_panel",
     "Job": "prefnb.launch",
     "JobMonitor": "prefnb.launch",
     "jobs": "prefnb.launch",
@@ -156,6 +158,7 @@ __all__ = [
     "PairSchemaError",
     "PairStats",
     "ParameterError",
+    "TeamPanel",
     "TogetherUnavailable",
     "UnknownModel",
     "ValidationError",

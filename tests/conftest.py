@@ -183,3 +183,7 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNames
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
     log.close()
+
+
+# A throwaway PostgreSQL cluster for the team label-store tests (pg_cluster, pg_url, ...).
+from pg_fixtures import any_store_target, own_cluster, pg_cluster, pg_url  # noqa: E402, F401

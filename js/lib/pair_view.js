@@ -50,6 +50,27 @@ function pane(side, text, letter, steps) {
   return sec;
 }
 
+const VERDICT_TEXT = { tie: "tie", both_bad: "both bad", skip: "skip" };
+
+/**
+ * Adjudication: each annotator's verdict (named by the side it is on now), strength, note.
+ * @param {Item} item
+ */
+function votesView(item) {
+  const box = h("div", "pl-votes");
+  box.append(h("span", "pl-votes-title", "Annotators disagree:"));
+  for (const v of item.votes ?? []) {
+    const side = v.label === item.shown[0] ? "left" : v.label === item.shown[1] ? "right" : null;
+    const what = side ?? VERDICT_TEXT[/** @type {"tie" | "both_bad" | "skip"} */ (v.label)] ?? v.label;
+    const vote = h("span", "pl-vote");
+    vote.dataset.annotator = v.annotator;
+    vote.append(h("b", "", v.annotator), ` ${what}${v.strength ? ` (${v.strength})` : ""}`);
+    if (v.note) vote.append(h("span", "pl-vote-note", ` “${v.note}”`));
+    box.append(vote);
+  }
+  return box;
+}
+
 /**
  * Build the node of `item` with its markdown still to render: the returned steps (one per
  * turn or response) render it, so pre-rendering can yield to input between them.
@@ -63,6 +84,7 @@ export function pairSkeleton(item) {
   root.dataset.pos = String(item.pos);
   root.dataset.pairId = item.pair_id;
   if (item.error) root.append(h("div", "pl-row-error", item.error));
+  if (item.votes?.length) root.append(votesView(item));
   const prompt = h("div", "pl-prompt");
   for (const turn of item.prompt) {
     const md = h("div", "pl-md");

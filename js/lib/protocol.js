@@ -10,9 +10,10 @@
  * @typedef {{
  *   pos: number, pair_id: string, prompt: Turn[], left: string, right: string, shown: Shown,
  *   audit: boolean, label: Verdict | null, strength: Strength | null, note: string | null,
- *   edited: string | null, error: string | null, judge: JudgeView | null
+ *   edited: string | null, error: string | null, judge: JudgeView | null, votes?: Vote[]
  * }} Item
  * @typedef {{ label: "a" | "b" | "tie" | null, rationale: string | null, route: string | null }} JudgeView
+ * @typedef {{ annotator: string, label: Verdict, strength: Strength | null, note: string | null }} Vote
  * @typedef {{ labeled: number, total: number, counts: Record<string, number> }} Stats
  *
  * Browser → kernel

@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 __all__ = [
     "AuditPush",
@@ -37,6 +37,7 @@ __all__ = [
     "Turn",
     "UndoRequest",
     "Verdict",
+    "Vote",
 ]
 
 Verdict = Literal["a", "b", "tie", "both_bad", "skip"]
@@ -67,6 +68,15 @@ class JudgeView(TypedDict):
     route: str | None
 
 
+class Vote(TypedDict):
+    """One annotator's current label of a disputed pair, shown when adjudicating."""
+
+    annotator: str
+    label: Verdict
+    strength: Strength | None
+    note: str | None
+
+
 class Item(TypedDict):
     """One pair as the browser sees it: already in display order (``left``/``right``).
 
@@ -88,6 +98,7 @@ class Item(TypedDict):
     edited: str | None
     error: str | None
     judge: JudgeView | None
+    votes: NotRequired[list[Vote]]  # mode="adjudicate" only
 
 
 class Stats(TypedDict):

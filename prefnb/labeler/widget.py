@@ -38,6 +38,7 @@ from prefnb.labeler.messages import (
     SavedReply,
     Shown,
 )
+from prefnb.labeler.team import team_window
 from prefnb.labeler.window import LabelWindow, validate_frame
 from prefnb.labels import LabelStore, LabelStoreError, audit_stats
 
@@ -79,6 +80,13 @@ class Labeler(anywidget.AnyWidget):
             even sent to the browser) or ``"before"``.
         routes: keep only the rows whose ``route`` column is one of these, e.g.
             ``("human", "audit")`` for the pairs :func:`prefnb.route` sends to people.
+        overlap: team labeling: each pair goes to this many annotators; this annotator sees
+            only the pairs it claims (``LabelStore.claim``, ahead of the screen, with
+            leases of ``lease_s`` seconds). ``None``: every pair, no claims.
+        lease_s: seconds a claimed pair stays reserved for this annotator.
+        mode: ``"label"``, or ``"adjudicate"``: the pairs whose annotators disagree, with
+            every annotator's verdict, strength and note; a verdict is stored as an
+            adjudication event (see :mod:`prefnb.labeler.team`).
 
     >>> Labeler([1, 2])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -104,6 +112,9 @@ class Labeler(anywidget.AnyWidget):
         seed: int | None = None,
         show_judge: JudgeShow = "after",
         routes: Sequence[str] | None = None,
+        overlap: int | None = None,
+        lease_s: float = 1800.0,
+        mode: Literal["label", "adjudicate"] = "label",
     ) -> None:
         if show_judge not in SHOW_JUDGE:
             raise ValueError(
@@ -117,6 +128,8 @@ class Labeler(anywidget.AnyWidget):
             wanted = [routes] if isinstance(routes, str) else list(routes)
             df = df[df["route"].isin(wanted)]
         validate_frame(df)
+        if mode not in ("label", "adjudicate"):
+            raise ValueError(f"mode must be 'label' or 'adjudicate', got {mode!r}")
         if (
             not isinstance(annotator, str)
             or not annotator.strip()
@@ -142,7 +155,20 @@ class Labeler(anywidget.AnyWidget):
         # would take back two labels).
         self._written: OrderedDict[tuple[str, int], int] = OrderedDict()
         labeled = self._store.current_by_pair(annotator)  # ids outside df: ignored by the window
-        self._window = LabelWindow(
+        self._mode = mode
+        self._window = team_window(
+            df,
+            self._store,
+            annotator,
+            mode,
+            overlap,
+            lease_s,
+            seed,
+            shuffle,
+            audit_rate,
+            labeled,
+            judge=show_judge != "never",
+        ) or LabelWindow(
             df,
             seed=seed,
             shuffle=shuffle,
@@ -153,7 +179,7 @@ class Labeler(anywidget.AnyWidget):
         self._df = df
         # Labels for pairs outside df are normal (the queue is a pandas filter) but must not
         # look lost: say how many there are; they stay in the store untouched.
-        self._outside = len(labeled) - self._window.stats()["labeled"]
+        self._outside = len(labeled) - self._window.stats()["labeled"] if mode == "label" else 0
         super().__init__(
             annotator=annotator,
             total=len(df),
@@ -312,6 +338,9 @@ class Labeler(anywidget.AnyWidget):
         pos = self._checked_pos(msg)
         audit = bool(msg["audit"])
         shown: Shown = "ba" if msg["shown"] == "ba" else "ab"
+        if self._mode == "adjudicate":
+            self._adjudicate(msg, pos)
+            return
         event_id = self._store.record(
             pair_id=msg["pair_id"],
             annotator=self.annotator,
@@ -336,9 +365,29 @@ class Labeler(anywidget.AnyWidget):
             }
             self._push(push)
 
+    def _adjudicate(self, msg: LabelRequest, pos: int) -> None:
+        note = self._window.item(pos).get("note")
+        event_id = self._store.adjudicate(
+            msg["pair_id"],
+            self.annotator,
+            msg["verdict"],
+            strength=msg.get("strength"),
+            note=note,
+            session=self._session,
+        )
+        self._window.set_label(pos, {"label": msg["verdict"], "strength": msg.get("strength")})
+        self._saved(msg, event_id)
+
+    def release(self) -> int:
+        """Give back this annotator's unlabeled claims at once (they also expire)."""
+        release = getattr(self._window, "release", None)
+        return int(release()) if release is not None else 0
+
     def _undo(self, raw: Mapping[str, Any]) -> None:
         msg = cast("UndoRequest", raw)
         pos = self._checked_pos(msg)
+        if self._mode == "adjudicate":
+            raise ValueError("an adjudication is not undone: choose another verdict to replace it")
         event_id = self._store.record(
             pair_id=msg["pair_id"], annotator=self.annotator, kind="undo", session=self._session
         )

@@ -1,4 +1,5 @@
-"""Labels: the crash-safe SQLite label store, applying labels to a pair table, audits.
+"""Labels: the crash-safe label store (SQLite, or PostgreSQL for a team), applying labels,
+copying stores, audits.
 
 Example:
     >>> from prefnb.labels import LabelStore, apply_labels, audit_stats, cohen_kappa
@@ -11,6 +12,7 @@ from __future__ import annotations
 from prefnb.labels.agreement import cohen_kappa, krippendorff_alpha
 from prefnb.labels.apply import UnknownPairsWarning, apply_labels
 from prefnb.labels.audit import audit_stats
+from prefnb.labels.copy import copy_store
 from prefnb.labels.events import (
     KINDS,
     SHOWN,
@@ -45,5 +47,6 @@ __all__ = [
     "apply_labels",
     "audit_stats",
     "cohen_kappa",
+    "copy_store",
     "krippendorff_alpha",
 ]

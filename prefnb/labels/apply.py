@@ -97,7 +97,7 @@ def apply_labels(
     df: pd.DataFrame,
     store: LabelStore | str | os.PathLike[str],
     annotator: str | None = None,
-    policy: Literal["latest", "majority"] = "latest",
+    policy: Literal["latest", "majority", "adjudicated"] = "latest",
     *,
     strict: bool = False,
     fill_from_judge: bool = False,
@@ -113,6 +113,9 @@ def apply_labels(
         ``"tie"``. Adds ``n_votes`` (non-skip votes) and ``agreement`` (share of votes for
         the winning verdict); ``annotator`` lists every annotator who labeled the pair,
         ``note`` joins their notes, ``edited_preferred`` comes from a winning vote.
+        ``"adjudicated"``: a pair's latest adjudication (:meth:`LabelStore.adjudicate`)
+        where there is one (``annotator`` is the adjudicator, ``adjudicated`` is True),
+        ``"majority"`` for the others.
 
     Rows without a stored label keep their values. Labels for pairs not in ``df`` are never
     dropped silently: an :class:`UnknownPairsWarning` gives their count and a few ids, or
@@ -126,18 +129,25 @@ def apply_labels(
     ``judge``, or None (no label, or a label the frame already had).
     """
     check_pairs(df)
-    if policy not in ("latest", "majority"):
-        raise ValueError(f"apply_labels: policy must be 'latest' or 'majority', got {policy!r}")
+    if policy not in ("latest", "majority", "adjudicated"):
+        raise ValueError(
+            f"apply_labels: policy must be 'latest', 'majority' or 'adjudicated', got {policy!r}"
+        )
+    decided = None
     judged: dict[str, tuple[str, str]] = {}
     if isinstance(store, LabelStore):
         cur = store.current(annotator)
         path = store.path
+        if policy == "adjudicated":
+            decided = store.adjudications()
         if fill_from_judge:
             judged = _consistent_judge_labels(df, store, judge)
     else:
         with LabelStore(store) as opened:
             cur = opened.current(annotator)
             path = opened.path
+            if policy == "adjudicated":
+                decided = opened.adjudications()
             if fill_from_judge:
                 judged = _consistent_judge_labels(df, opened, judge)
     # People's labels only: a judge's verdicts are not events (prefnb.labels.judge_log).
@@ -160,7 +170,23 @@ def apply_labels(
             stacklevel=2,
         )
     cur = cur[cur["pair_id"].isin(known)]
-    chosen = _majority(cur) if policy == "majority" else _latest(cur)
+    chosen = _majority(cur) if policy != "latest" else _latest(cur)
+    adjudicated: set[str] = set()
+    if decided is not None:
+        for rec in decided[decided["pair_id"].isin(known)].to_dict("records"):
+            pid = str(rec["pair_id"])
+            base = chosen.get(pid, {"edited_preferred": None, "n_votes": 0, "agreement": math.nan})
+            chosen[pid] = {
+                **base,
+                "label": rec["verdict"],
+                "annotator": rec["adjudicator"],
+                "strength": rec["strength"],
+                "note": rec["note"],
+                "edited_preferred": base["edited_preferred"]
+                if base.get("label") == rec["verdict"]
+                else None,
+            }
+            adjudicated.add(pid)
 
     out = df.copy()
     ids = out["pair_id"].tolist()
@@ -179,9 +205,11 @@ def apply_labels(
         out["label"] = pd.Series(filled, index=out.index, dtype=object)
         out["annotator"] = pd.Series(by, index=out.index, dtype=object)
         out["label_source"] = pd.Series(source, index=out.index, dtype=object)
-    if policy == "majority":
+    if policy != "latest":
         votes = [chosen[p]["n_votes"] if p in chosen else 0 for p in ids]
         shares = [chosen[p]["agreement"] if p in chosen else math.nan for p in ids]
         out["n_votes"] = pd.Series(votes, index=out.index, dtype="int64")
         out["agreement"] = pd.Series(shares, index=out.index, dtype="float64")
+    if policy == "adjudicated":
+        out["adjudicated"] = pd.Series([p in adjudicated for p in ids], index=out.index)
     return out

@@ -1,7 +1,6 @@
 """Judge verdicts and routing decisions in the label store, apart from people's labels.
 
-Two append-only tables, created on first use in the same SQLite file as ``events`` (no
-schema-version change: an older prefnb opens the file and ignores them):
+Two append-only tables beside ``events`` (schema migration 3, on SQLite and PostgreSQL):
 
 ``judge_verdicts``
     one row per (pair content, judge, rubric, order): the verdict of one pass of an LLM
@@ -13,33 +12,41 @@ schema-version change: an older prefnb opens the file and ignores them):
     one row per :func:`prefnb.route` decision for a pair (latest wins): ``auto``, ``human``
     or ``audit``, with the seed and audit rate that produced it.
 
-Verdicts are committed with ``synchronous=NORMAL`` (people's labels keep ``FULL``): in WAL
-mode a committed verdict survives a killed kernel, only not a power loss, and a lost verdict
-can be bought again for a fraction of a cent; an fsync per group commit stalled judge runs.
+On SQLite, verdicts are committed with ``synchronous=NORMAL`` (people's labels keep ``FULL``):
+in WAL mode a committed verdict survives a killed kernel, only not a power loss, and a lost
+verdict can be bought again for a fraction of a cent; an fsync per group commit stalled judge
+runs.
 
 People's labels stay in ``events``/``current_labels``: nothing here changes a current label,
 so :func:`prefnb.apply_labels` ignores judges unless asked (``fill_from_judge=True``).
 
 Example:
-    >>> import sqlite3
-    >>> conn = sqlite3.connect(":memory:")
-    >>> create_tables(conn)
-    >>> insert_verdicts(conn, [{"pair_id": "p", "content_key": "k", "annotator": "judge:m",
-    ...     "rubric_hash": "r", "shown": "ab", "verdict": "a"}], "2026-01-01T00:00:00")
-    1
+    >>> import pathlib, tempfile
+    >>> from prefnb.labels import LabelStore
+    >>> store = LabelStore(pathlib.Path(tempfile.mkdtemp()) / "l.sqlite")
+    >>> row = {"pair_id": "p", "content_key": "k", "annotator": "judge:m",
+    ...        "rubric_hash": "r", "shown": "ab", "verdict": "a"}
+    >>> store.record_judge_verdicts([row]), store.record_judge_verdicts([row])
+    (1, 0)
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from prefnb.labels.connection import Tx
+
+#: A read: (sql, params) → rows (the store's connection ``query``).
+Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
 __all__ = [
+    "POSTGRES_DDL",
     "ROUTES",
     "ROUTE_COLUMNS",
+    "SQLITE_DDL",
     "VERDICT_COLUMNS",
-    "create_tables",
     "insert_routes",
     "insert_verdicts",
     "select_routes",
@@ -78,9 +85,14 @@ ROUTE_COLUMNS: Final[tuple[str, ...]] = (
     "seed",
 )
 
-_DDL: Final = (
-    """CREATE TABLE IF NOT EXISTS judge_verdicts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+_SQLITE_ID = "id INTEGER PRIMARY KEY AUTOINCREMENT"
+_POSTGRES_ID = "id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+
+
+def _tables(id_column: str, real: str) -> tuple[str, ...]:
+    return (
+        f"""CREATE TABLE IF NOT EXISTS judge_verdicts (
+    {id_column},
     pair_id TEXT NOT NULL CHECK (pair_id <> ''),
     content_key TEXT NOT NULL,
     annotator TEXT NOT NULL CHECK (annotator LIKE 'judge:%'),
@@ -88,72 +100,64 @@ _DDL: Final = (
     shown TEXT NOT NULL CHECK (shown IN ('ab', 'ba')),
     verdict TEXT CHECK (verdict IN ('a', 'b', 'tie')),
     rationale TEXT,
-    confidence REAL,
+    confidence {real},
     error TEXT,
     input_tokens INTEGER,
     output_tokens INTEGER,
-    cost_usd REAL,
-    seconds REAL,
+    cost_usd {real},
+    seconds {real},
     len_a INTEGER,
     len_b INTEGER,
     backend TEXT,
     created_at TEXT NOT NULL,
     UNIQUE (content_key, annotator, rubric_hash, shown)
 )""",
-    """CREATE TABLE IF NOT EXISTS judge_routes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+        f"""CREATE TABLE IF NOT EXISTS judge_routes (
+    {id_column},
     pair_id TEXT NOT NULL,
     annotator TEXT NOT NULL,
     rubric_hash TEXT NOT NULL,
     route TEXT NOT NULL CHECK (route IN ('auto', 'human', 'audit')),
     reason TEXT,
-    audit_rate REAL,
-    seed INTEGER,
+    audit_rate {real},
+    seed BIGINT,
     created_at TEXT NOT NULL
 )""",
-    "CREATE INDEX IF NOT EXISTS judge_routes_by_judge ON judge_routes (annotator, rubric_hash, id)",
+        "CREATE INDEX IF NOT EXISTS judge_routes_by_judge "
+        "ON judge_routes (annotator, rubric_hash, id)",
+    )
+
+
+#: Schema migration 3 on SQLite (see :data:`prefnb.labels.connection.SQLITE_MIGRATIONS`).
+SQLITE_DDL: Final[tuple[str, ...]] = (
+    *_tables(_SQLITE_ID, "REAL"),
     """CREATE TRIGGER IF NOT EXISTS judge_verdicts_no_update BEFORE UPDATE ON judge_verdicts
 BEGIN SELECT RAISE(ABORT, 'judge verdicts are append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS judge_verdicts_no_delete BEFORE DELETE ON judge_verdicts
 BEGIN SELECT RAISE(ABORT, 'judge verdicts are append-only'); END""",
 )
+#: Schema migration 3 on PostgreSQL (its append-only triggers are added by
+#: :mod:`prefnb.labels.postgres`, which owns the trigger function).
+POSTGRES_DDL: Final[tuple[str, ...]] = _tables(_POSTGRES_ID, "double precision")
 
 
-def create_tables(conn: sqlite3.Connection) -> None:
-    """Create both tables if absent (call inside the write transaction)."""
-    for statement in _DDL:
-        conn.execute(statement)
-
-
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-    ).fetchone()
-    return row is not None
-
-
-def insert_verdicts(
-    conn: sqlite3.Connection, rows: Iterable[Mapping[str, Any]], created_at: str
-) -> int:
+def insert_verdicts(tx: Tx, rows: Iterable[Mapping[str, Any]], created_at: str) -> int:
     """Insert verdict rows; a row whose (content, judge, rubric, order) is already stored is
     skipped, so a verdict is kept once however often it arrives. Returns rows inserted.
 
     A row that breaks a column's rule raises ``ValueError`` naming the row and the field
     (only the uniqueness conflict is ignored, never a CHECK)."""
-    create_tables(conn)
-    data = []
-    for i, row in enumerate(rows):
-        _check_verdict(row, i)
-        data.append((*(row.get(c) for c in VERDICT_COLUMNS), created_at))
     cols = ", ".join(VERDICT_COLUMNS)
     marks = ", ".join("?" for _ in VERDICT_COLUMNS)
-    before = conn.total_changes
-    conn.executemany(
+    sql = (
         f"INSERT INTO judge_verdicts ({cols}, created_at) VALUES ({marks}, ?) "
-        "ON CONFLICT (content_key, annotator, rubric_hash, shown) DO NOTHING",
-        data,
+        "ON CONFLICT (content_key, annotator, rubric_hash, shown) DO NOTHING RETURNING id"
     )
-    return conn.total_changes - before
+    statements = []
+    for i, row in enumerate(rows):
+        _check_verdict(row, i)
+        statements.append((sql, (*(row.get(c) for c in VERDICT_COLUMNS), created_at)))
+    return sum(1 for got in tx.pipeline(statements) if got)
 
 
 def _check_verdict(row: Mapping[str, Any], i: int) -> None:
@@ -174,44 +178,37 @@ def _check_verdict(row: Mapping[str, Any], i: int) -> None:
         raise fail("verdict", "None, 'a', 'b' or 'tie'")
 
 
-def insert_routes(
-    conn: sqlite3.Connection, rows: Iterable[Mapping[str, Any]], created_at: str
-) -> int:
-    create_tables(conn)
+def insert_routes(tx: Tx, rows: Iterable[Mapping[str, Any]], created_at: str) -> int:
+    """Append :func:`prefnb.route` decisions; returns rows inserted."""
     cols = ", ".join(ROUTE_COLUMNS)
     marks = ", ".join("?" for _ in ROUTE_COLUMNS)
-    data = [(*(r.get(c) for c in ROUTE_COLUMNS), created_at) for r in rows]
-    conn.executemany(f"INSERT INTO judge_routes ({cols}, created_at) VALUES ({marks}, ?)", data)
-    return len(data)
+    sql = f"INSERT INTO judge_routes ({cols}, created_at) VALUES ({marks}, ?)"
+    statements = [(sql, (*(r.get(c) for c in ROUTE_COLUMNS), created_at)) for r in rows]
+    tx.pipeline(statements)
+    return len(statements)
 
 
 def select_verdicts(
-    conn: sqlite3.Connection, annotator: str | None = None, rubric_hash: str | None = None
+    query: Query, annotator: str | None = None, rubric_hash: str | None = None
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """(columns, rows) of stored verdicts, oldest first, optionally for one judge/rubric."""
     columns = ["id", *VERDICT_COLUMNS, "created_at"]
-    if not _has_table(conn, "judge_verdicts"):
-        return columns, []
     where, params = _where(annotator, rubric_hash)
-    rows = conn.execute(
-        f"SELECT {', '.join(columns)} FROM judge_verdicts{where} ORDER BY id", params
-    ).fetchall()
+    rows = query(f"SELECT {', '.join(columns)} FROM judge_verdicts{where} ORDER BY id", params)
     return columns, rows
 
 
 def select_routes(
-    conn: sqlite3.Connection, annotator: str | None = None, rubric_hash: str | None = None
+    query: Query, annotator: str | None = None, rubric_hash: str | None = None
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """(columns, rows) of the latest route per (pair, judge, rubric)."""
     columns = ["id", *ROUTE_COLUMNS, "created_at"]
-    if not _has_table(conn, "judge_routes"):
-        return columns, []
     where, params = _where(annotator, rubric_hash)
     latest = f"SELECT MAX(id) FROM judge_routes{where} GROUP BY pair_id, annotator, rubric_hash"
-    rows = conn.execute(
+    rows = query(
         f"SELECT {', '.join(columns)} FROM judge_routes WHERE id IN ({latest}) ORDER BY id",
         params,
-    ).fetchall()
+    )
     return columns, rows
 
 

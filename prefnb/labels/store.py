@@ -1,10 +1,16 @@
-"""The label store: an append-only SQLite log of label events, safe against crashes.
+"""The label store: an append-only log of label events, safe against crashes, in a SQLite
+file or, for a team, on a PostgreSQL server (:mod:`prefnb.labels.postgres`).
 
 Every keypress of the Labeler becomes one row of the ``events`` table (see
 :mod:`prefnb.labels.events` for the five kinds and what they mean). A second table,
 ``current_labels``, holds the current label per (pair_id, annotator); it is rebuilt for the
 touched pairs inside the same transaction as the event, so it can never disagree with the
 log. Triggers make ``events`` append-only: nothing is ever updated or deleted.
+
+Team work adds three tables: ``claims`` (which annotator holds which pair, until when),
+``pool`` (the rows a claim locks) and ``adjudications`` (a lead's decision on a disputed
+pair, append-only, with the labels it was made over); see :meth:`LabelStore.claim` and
+:meth:`LabelStore.adjudicate`.
 
 Durability. The database runs in WAL mode with ``synchronous=FULL``: :meth:`LabelStore.record`
 returns only after ``COMMIT``, and in FULL mode that COMMIT has fsynced the WAL, so a label
@@ -18,14 +24,13 @@ but well inside the budget, so the stronger guarantee is worth it. Pass
 ``synchronous="NORMAL"`` only for bulk imports on slow disks.
 
 Concurrency. Several kernels or processes may write the same file: every write is one
-``BEGIN IMMEDIATE`` transaction (the write lock is taken up front, so a reader never has to
-upgrade and deadlock). A busy lock is retried every 0.5–8 ms with jitter until ``timeout``
-seconds have passed. SQLite's own busy handler is off: its back-off sleeps grow to 100 ms,
-and with four contending writers it gave p95 20–40 ms and max 210 ms, against 7–13 ms and
-63 ms for the polling loop (one-off comparison on the 2-core dev VM under load;
-``bench/label_store.py`` reports the contended figures of the current code). Past the timeout,
-:class:`LabelStoreError` says the file is locked. WAL needs shared memory, so the file must
-be on a local filesystem (not NFS/SMB).
+``BEGIN IMMEDIATE`` transaction, and a busy lock is retried with jitter until ``timeout``
+seconds have passed (see :mod:`prefnb.labels.connection`, which holds the connection, retry
+and transaction code; with four contending writers the polling loop gave p95 7–13 ms
+against 20–40 ms for SQLite's own busy handler). Past the timeout, :class:`LabelStoreError`
+says the file is locked. WAL needs shared memory, so the file must be on a local filesystem
+(not NFS/SMB). A team on several machines points the store at a PostgreSQL server instead
+(``LabelStore("postgresql://…")``, :mod:`prefnb.labels.postgres`): same API, same events.
 
 Faults never destroy data: a file that is not SQLite, a corrupt database, a store written
 by a newer prefnb (``PRAGMA user_version``) or a SQLite file that is not a label store raise
@@ -46,21 +51,27 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import json
 import math
 import os
-import random
-import sqlite3
-import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Literal, TypeVar, cast
+from typing import Any, Final, Literal, cast
 
 import pandas as pd
 
+from prefnb.labels import judge_log
+from prefnb.labels.connection import (
+    SCHEMA_VERSION,
+    Connection,
+    LabelStoreError,
+    SqliteConnection,
+    Statement,
+    Tx,
+)
 from prefnb.labels.events import (
     EVENT_COLUMNS,
     KINDS,
@@ -77,11 +88,6 @@ from prefnb.labels.events import (
 
 __all__ = ["SCHEMA_VERSION", "LabelStore", "LabelStoreError"]
 
-#: Version of the on-disk schema, stored in ``PRAGMA user_version``.
-SCHEMA_VERSION: Final = 1
-#: ``PRAGMA application_id`` of a prefnb label store: "pfnb" in ASCII.
-APPLICATION_ID: Final = 0x70666E62
-SQLITE_HEADER: Final = b"SQLite format 3\x00"
 CURRENT_COLUMNS: Final[tuple[str, ...]] = (
     "pair_id",
     "annotator",
@@ -93,88 +99,61 @@ CURRENT_COLUMNS: Final[tuple[str, ...]] = (
     "labeled_at",
     "event_id",
 )
+ADJUDICATION_COLUMNS: Final[tuple[str, ...]] = (
+    "id",
+    "pair_id",
+    "adjudicator",
+    "verdict",
+    "strength",
+    "note",
+    "basis",
+    "session",
+    "created_at",
+)
 _MAX_ANNOTATOR_LEN: Final = 200
-
-_SCHEMA: Final = f"""
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    pair_id TEXT NOT NULL CHECK (pair_id <> ''),
-    annotator TEXT NOT NULL CHECK (annotator <> ''),
-    kind TEXT NOT NULL CHECK (kind IN ({", ".join(repr(k) for k in KINDS)})),
-    verdict TEXT CHECK (verdict IN ({", ".join(repr(v) for v in VERDICTS)})),
-    shown TEXT CHECK (shown IN ({", ".join(repr(s) for s in SHOWN)})),
-    strength TEXT CHECK (strength IN ({", ".join(repr(s) for s in STRENGTHS)})),
-    note TEXT,
-    edited_preferred TEXT,
-    session TEXT,
-    created_at TEXT NOT NULL,
-    duration_ms REAL
-);
-CREATE INDEX IF NOT EXISTS events_by_pair ON events (pair_id, annotator, id);
-CREATE INDEX IF NOT EXISTS events_by_annotator ON events (annotator, id);
-CREATE TABLE IF NOT EXISTS current_labels (
-    pair_id TEXT NOT NULL,
-    annotator TEXT NOT NULL,
-    label TEXT NOT NULL,
-    strength TEXT,
-    note TEXT,
-    edited_preferred TEXT,
-    shown TEXT,
-    labeled_at TEXT NOT NULL,
-    event_id INTEGER NOT NULL,
-    PRIMARY KEY (pair_id, annotator)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS current_by_annotator ON current_labels (annotator, event_id);
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'label events are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'label events are append-only'); END;
-"""
-
-_T = TypeVar("_T")
-
-
-class LabelStoreError(Exception):
-    """The label store cannot do what was asked; the message names the file and the cause.
-
-    ``path`` is the store's file and ``field`` the offending event field, if any.
-    """
-
-    def __init__(self, message: str, *, path: str | os.PathLike[str], field: str | None = None):
-        self.path = str(path)
-        self.field = field
-        super().__init__(message)
-
-
-def _is_busy(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return True
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
-def _is_corrupt(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-        return True
-    text = str(exc).lower()
-    return "malformed" in text or "not a database" in text or "corrupt" in text
+#: Candidate pairs examined per round of a claim: one IN list, well under any driver limit.
+_CLAIM_CHUNK: Final = 200
+#: Times a claim looks again at rows another claimer had locked (4, 8, 16 ms later).
+_CLAIM_RETRIES: Final = 3
+_URL_SCHEMES: Final = ("postgresql://", "postgres://")
+#: A (pair, annotator)'s events that fold into its current label, in order.
+_FOLD_SQL: Final = (
+    f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE pair_id = ? AND annotator = ? "
+    "AND kind <> 'audit' ORDER BY id"
+)
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
+def _marks(n: int) -> str:
+    return ", ".join("?" for _ in range(n))
+
+
+def is_server_url(target: object) -> bool:
+    """Whether ``target`` names a PostgreSQL server rather than a SQLite file.
+
+    >>> is_server_url("postgresql://labeler@db.example/prefs"), is_server_url("l.sqlite")
+    (True, False)
+    """
+    return isinstance(target, str) and target.lower().startswith(_URL_SCHEMES)
+
+
 class LabelStore:
-    """An append-only SQLite label log with a current-label table.
+    """An append-only label log with a current-label table, on SQLite or PostgreSQL.
 
     Args:
-        path: the SQLite file; created with the schema if absent (its directory must exist).
+        target: a SQLite file (created with the schema if absent; its directory must
+            exist), or a ``postgresql://user@host/db`` URL of a team server (see
+            :mod:`prefnb.labels.postgres`; needs ``pip install 'prefnb[postgres]'``).
         timeout: seconds to wait for another writer's lock before :class:`LabelStoreError`.
-        synchronous: ``"FULL"`` (default: every commit is fsynced, survives power loss)
-            or ``"NORMAL"`` (survives a process crash, may lose the last commits on power
-            loss). See the module docstring.
+        synchronous: SQLite only: ``"FULL"`` (default: every commit is fsynced, survives
+            power loss) or ``"NORMAL"`` (survives a process crash, may lose the last commits
+            on power loss). See the module docstring.
+        **connect: PostgreSQL only: libpq connection options passed through to psycopg,
+            such as ``sslmode="verify-full"``, ``sslrootcert``, ``sslcert``, ``sslkey``,
+            ``connect_timeout`` or ``application_name``.
 
     Thread-safe: one connection guarded by a lock, so the widget may write from comm
     callbacks while the notebook reads.
@@ -182,176 +161,42 @@ class LabelStore:
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        target: str | os.PathLike[str],
         *,
         timeout: float = 10.0,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        **connect: Any,
     ) -> None:
-        self.path = Path(path).expanduser()
-        if not isinstance(timeout, (int, float)) or not timeout > 0 or math.isinf(timeout):
-            raise LabelStoreError(
-                f"label store {self.path}: timeout must be a positive number of seconds, "
-                f"got {timeout!r}",
-                path=self.path,
-            )
-        if synchronous not in ("FULL", "NORMAL"):
-            raise LabelStoreError(
-                f"label store {self.path}: synchronous must be 'FULL' or 'NORMAL', "
-                f"got {synchronous!r}",
-                path=self.path,
-            )
+        self._conn: Connection
+        if is_server_url(target):
+            from prefnb.labels.postgres import PostgresConnection
+
+            self._conn = PostgresConnection(str(target), timeout=timeout, **connect)
+            self.path: Path | str = self._conn.location
+        else:
+            if connect:
+                raise LabelStoreError(
+                    f"label store {target}: connection options "
+                    f"({', '.join(sorted(connect))}) apply only to a postgresql:// URL",
+                    path=target,
+                )
+            self._conn = SqliteConnection(target, timeout=timeout, synchronous=synchronous)
+            self.path = self._conn.path
         self.timeout = float(timeout)
         self.synchronous = synchronous
-        self._lock = threading.RLock()
-        self._check_file()
-        try:
-            self._conn: sqlite3.Connection | None = sqlite3.connect(
-                str(self.path),
-                # No SQLite busy handler: its back-off sleeps grow to 100 ms, which blows the
-                # 50 ms keypress budget when kernels contend. _retry polls every few ms.
-                timeout=0,
-                isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
-                check_same_thread=False,
-            )
-        except sqlite3.Error as exc:
-            raise self._error(exc, "open") from exc
-        try:
-            self._retry(self._setup, "open")
-        except BaseException:
-            self._conn.close()
-            self._conn = None
-            raise
 
-    # -- opening -----------------------------------------------------------------------
+    @property
+    def backend(self) -> Literal["sqlite", "postgresql"]:
+        """Which database holds the store."""
+        return "sqlite" if isinstance(self._conn, SqliteConnection) else "postgresql"
 
-    def _check_file(self) -> None:
-        p = self.path
-        if p.is_dir():
-            raise LabelStoreError(
-                f"label store {p} is a directory; expected a SQLite file path", path=p
-            )
-        parent = p.parent if str(p.parent) else Path(".")
-        if not parent.is_dir():
-            raise LabelStoreError(f"label store {p}: directory {parent} does not exist", path=p)
-        if not p.exists():
-            return
-        try:
-            with p.open("rb") as f:
-                head = f.read(len(SQLITE_HEADER))
-        except OSError as exc:
-            raise LabelStoreError(f"label store {p} cannot be read: {exc}", path=p) from exc
-        if head and head != SQLITE_HEADER:
-            raise LabelStoreError(
-                f"label store {p} is not a SQLite database (it starts with {head[:8]!r}); "
-                "refusing to use it. The file was not modified; pass another path.",
-                path=p,
-            )
-
-    def _setup(self) -> None:
-        conn = self._connection()
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if version > SCHEMA_VERSION:
-            raise LabelStoreError(
-                f"label store {self.path} has schema version {version}, newer than this "
-                f"prefnb supports ({SCHEMA_VERSION}); upgrade prefnb to open it. "
-                "The file was not modified.",
-                path=self.path,
-            )
-        ours = app_id == APPLICATION_ID and "events" in tables
-        if tables and not ours:
-            shown = ", ".join(sorted(tables)[:5])
-            raise LabelStoreError(
-                f"label store {self.path} is a SQLite database but not a prefnb label store "
-                f"(tables: {shown}); refusing to modify it.",
-                path=self.path,
-            )
-        if ours:
-            problems = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
-            if problems != ["ok"]:
-                raise LabelStoreError(
-                    f"label store {self.path} is corrupt ({'; '.join(problems)}). "
-                    "The file was not modified; restore it from a backup, or recover what "
-                    "is readable with the sqlite3 CLI's .recover command.",
-                    path=self.path,
-                )
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise LabelStoreError(
-                f"label store {self.path}: SQLite could not switch to WAL mode (got {mode!r}); "
-                "put the store on a local filesystem",
-                path=self.path,
-            )
-        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        if not ours:
-            self._transaction(self._create_schema)
-
-    def _create_schema(self, conn: sqlite3.Connection) -> None:
-        # IF NOT EXISTS: another process may have created it between our check and our lock.
-        for statement in _split_sql(_SCHEMA):
-            conn.execute(statement)
-        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    # -- plumbing ----------------------------------------------------------------------
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise LabelStoreError(f"label store {self.path} is closed", path=self.path)
+    @property
+    def connection(self) -> Connection:
+        """The underlying :class:`prefnb.labels.connection.Connection` (for tools and tests)."""
         return self._conn
 
-    def _error(self, exc: sqlite3.Error, action: str) -> LabelStoreError:
-        if _is_busy(exc):
-            return LabelStoreError(
-                f"label store {self.path} is locked by another process or connection and "
-                f"stayed locked for more than {self.timeout:g} s ({action}); close the other "
-                "writer or pass a larger timeout. Nothing was written.",
-                path=self.path,
-            )
-        if _is_corrupt(exc):
-            return LabelStoreError(
-                f"label store {self.path} is corrupt or not a SQLite database ({exc}). "
-                "The file was not modified.",
-                path=self.path,
-            )
-        return LabelStoreError(
-            f"label store {self.path}: SQLite error ({action}): {exc}", path=self.path
-        )
-
-    def _retry(self, fn: Callable[[], _T], action: str) -> _T:
-        deadline = time.monotonic() + self.timeout
-        delay = 0.0005
-        while True:
-            try:
-                with self._lock:
-                    return fn()
-            except sqlite3.Error as exc:
-                if _is_busy(exc) and time.monotonic() < deadline:
-                    # Jitter so contending processes do not retry in lockstep.
-                    pause = min(delay * random.uniform(0.5, 1.5), deadline - time.monotonic())
-                    time.sleep(max(pause, 0.0))
-                    delay = min(delay * 1.5, 0.008)
-                    continue
-                raise self._error(exc, action) from exc
-
-    def _transaction(self, body: Callable[[sqlite3.Connection], _T]) -> _T:
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = body(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                # The transaction may already have ended with the error that got us here.
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            raise
-        return result
-
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._retry(lambda: self._connection().execute(sql, params).fetchall(), "read")
+        return self._conn.query(sql, params)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -390,41 +235,71 @@ class LabelStore:
         if not rows:
             return []
 
-        def body(conn: sqlite3.Connection) -> list[int]:
-            created = _now()  # taken under the write lock, so time order follows id order
-            ids: list[int] = []
-            for row in rows:
-                cur = conn.execute(
-                    "INSERT INTO events (pair_id, annotator, kind, verdict, shown, strength, "
-                    "note, edited_preferred, session, created_at, duration_ms) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*row[:9], created, row[9]),
-                )
-                assert cur.lastrowid is not None
-                ids.append(int(cur.lastrowid))
-            touched = {(r[0], r[1]) for r in rows if r[2] != "audit"}
-            for key in sorted(touched):
-                self._refresh_current(conn, key)
+        stamp = [""]
+
+        def body(tx: Tx) -> list[int]:
+            touched = sorted({(r[0], r[1]) for r in rows})
+            folded = sorted({(r[0], r[1]) for r in rows if r[2] != "audit"})
+            created = stamp[0] = _now()
+            # Two round trips on PostgreSQL (pipelined), whatever the batch: lock, insert and
+            # read back; then write the folded current labels and notify.
+            first: list[Statement] = [
+                # Two kernels of one annotator must not rebuild one current label at once.
+                *self._conn.lock_keys([f"{p}\x1f{a}" for p, a in touched]),
+                *(
+                    (
+                        "INSERT INTO events (pair_id, annotator, kind, verdict, shown, strength, "
+                        "note, edited_preferred, session, created_at, duration_ms) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                        (*row[:9], created, row[9]),
+                    )
+                    for row in rows
+                ),
+                *((_FOLD_SQL, key) for key in folded),
+            ]
+            results = tx.pipeline(first)[len(first) - len(rows) - len(folded) :]
+            ids = [int(r[0][0]) for r in results[: len(rows)]]
+            second: list[Statement] = [
+                self._current_statement(key, found)
+                for key, found in zip(folded, results[len(rows) :], strict=True)
+            ]
+            tx.pipeline([*second, *self._conn.notify(rows[-1][1])])
             return ids
 
-        return self._retry(lambda: self._transaction(body), "write")
+        def committed(tx: Tx) -> list[int] | None:
+            # After a commit whose outcome is unknown: are our rows there? The microsecond
+            # timestamp with pair, annotator, kind and session identifies them.
+            ids: list[int] = []
+            for row in rows:
+                found = tx.execute(
+                    "SELECT id FROM events WHERE pair_id = ? AND annotator = ? AND kind = ? "
+                    "AND created_at = ? AND session IS NOT DISTINCT FROM ? "
+                    "ORDER BY id",
+                    (row[0], row[1], row[2], stamp[0], row[8]),
+                )
+                ids += [int(r[0]) for r in found if int(r[0]) not in ids][:1]
+            return ids if len(ids) == len(rows) else None
 
-    def _refresh_current(self, conn: sqlite3.Connection, key: tuple[str, str]) -> None:
-        cols = ", ".join(EVENT_COLUMNS)
-        found = conn.execute(
-            f"SELECT {cols} FROM events WHERE pair_id = ? AND annotator = ? "
-            "AND kind <> 'audit' ORDER BY id",
-            key,
-        ).fetchall()
+        return self._conn.transaction(body, "write", committed)
+
+    def _current_statement(
+        self, key: tuple[str, str], found: Sequence[tuple[Any, ...]]
+    ) -> Statement:
+        """The write that makes ``current_labels`` agree with ``found`` (the key's events)."""
         current = fold_events(dict(zip(EVENT_COLUMNS, r, strict=True)) for r in found).get(key)
         if current is None:
-            conn.execute("DELETE FROM current_labels WHERE pair_id = ? AND annotator = ?", key)
-            return
-        conn.execute(
-            f"INSERT OR REPLACE INTO current_labels ({', '.join(CURRENT_COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in CURRENT_COLUMNS)})",
+            return ("DELETE FROM current_labels WHERE pair_id = ? AND annotator = ?", key)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in CURRENT_COLUMNS[2:])
+        return (
+            f"INSERT INTO current_labels ({', '.join(CURRENT_COLUMNS)}) "
+            f"VALUES ({_marks(len(CURRENT_COLUMNS))}) "
+            f"ON CONFLICT (pair_id, annotator) DO UPDATE SET {updates}",
             tuple(current[c] for c in CURRENT_COLUMNS),  # type: ignore[literal-required]
         )
+
+    def _refresh_current(self, tx: Tx, key: tuple[str, str]) -> None:
+        sql, params = self._current_statement(key, tx.execute(_FOLD_SQL, key))
+        tx.execute(sql, params)
 
     def _validate(self, ev: Mapping[str, Any], index: int) -> tuple[Any, ...]:
         where = f"label store {self.path}: event {index}"
@@ -489,6 +364,11 @@ class LabelStore:
             value = ev.get(name)
             if value is not None and not isinstance(value, str):
                 raise fail(name, "a string or None")
+        if self.backend == "postgresql":
+            for name in ("pair_id", "annotator", "note", "edited_preferred", "session"):
+                value = ev.get(name)
+                if isinstance(value, str) and "\x00" in value:
+                    raise fail(name, "text without NUL characters (PostgreSQL cannot store them)")
         duration = ev.get("duration_ms")
         if duration is not None and (
             isinstance(duration, bool)
@@ -625,72 +505,393 @@ class LabelStore:
         """Append LLM-judge verdicts in one durable transaction; a verdict already stored for
         the same (content, judge, rubric, order) is kept and the new one skipped. Returns how
         many were inserted. See :mod:`prefnb.labels.judge_log` for the columns."""
-        from prefnb.labels import judge_log
-
         rows = list(rows)
         if not rows:
             return 0
 
-        def body() -> int:
+        def body(tx: Tx) -> int:
+            try:
+                return judge_log.insert_verdicts(tx, rows, _now())
+            except ValueError as exc:
+                raise LabelStoreError(f"label store {self.path}: {exc}", path=self.path) from None
+
+        conn = self._conn
+        if isinstance(conn, SqliteConnection):
             # synchronous=NORMAL for these commits only (under the store's lock, so no label
             # of a person's shares it): in WAL mode a commit then survives a killed kernel,
             # only not a power loss, and a judge's verdict can be bought again. An fsync per
             # group commit stalled a 32-request judge run on a busy disk.
-            conn = self._connection()
-            conn.execute("PRAGMA synchronous = NORMAL")
-            try:
-                return self._transaction(lambda c: judge_log.insert_verdicts(c, rows, _now()))
-            except ValueError as exc:
-                raise LabelStoreError(f"label store {self.path}: {exc}", path=self.path) from None
-            finally:
-                conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-
-        return self._retry(body, "write")
+            with conn.relaxed_sync():
+                return conn.transaction(body, "write")
+        return conn.transaction(body, "write")
 
     def record_judge_routes(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Append :func:`prefnb.route` decisions (latest per pair and judge wins)."""
-        from prefnb.labels import judge_log
-
         rows = list(rows)
         if not rows:
             return 0
-        return self._retry(
-            lambda: self._transaction(lambda c: judge_log.insert_routes(c, rows, _now())),
-            "write",
-        )
+        return self._conn.transaction(lambda tx: judge_log.insert_routes(tx, rows, _now()), "write")
 
     def judge_verdicts(
         self, annotator: str | None = None, rubric_hash: str | None = None
     ) -> pd.DataFrame:
         """Stored judge verdicts (one row per pass), oldest first; empty if none."""
-        from prefnb.labels import judge_log
-
-        cols, rows = self._retry(
-            lambda: judge_log.select_verdicts(self._connection(), annotator, rubric_hash),
-            "read",
-        )
+        cols, rows = judge_log.select_verdicts(self._conn.query, annotator, rubric_hash)
         return pd.DataFrame(rows, columns=cols, dtype=object)
 
     def judge_routes(
         self, annotator: str | None = None, rubric_hash: str | None = None
     ) -> pd.DataFrame:
         """The latest route per (pair, judge, rubric), oldest first; empty if none."""
-        from prefnb.labels import judge_log
-
-        cols, rows = self._retry(
-            lambda: judge_log.select_routes(self._connection(), annotator, rubric_hash),
-            "read",
-        )
+        cols, rows = judge_log.select_routes(self._conn.query, annotator, rubric_hash)
         return pd.DataFrame(rows, columns=cols, dtype=object)
+
+    # -- team work: claims, disagreements, adjudication ----------------------------------
+
+    def claim(
+        self,
+        annotator: str,
+        pair_ids: Iterable[str],
+        *,
+        overlap: int = 1,
+        limit: int = 20,
+        lease_s: float = 1800.0,
+        boost: int = 1,
+    ) -> list[str]:
+        """Claim up to ``limit`` pairs for ``annotator``, in the order of ``pair_ids``.
+
+        A pair is claimable while fewer than its quota of *other* annotators hold a live
+        claim on it or a current label for it. The quota is ``overlap``, plus ``boost``
+        once its labels disagree (two different non-skip verdicts): a disputed pair gets
+        up to ``boost`` more annotators. Pairs ``annotator`` labeled already are skipped;
+        pairs it holds already are returned again with a renewed lease. A lease expires
+        ``lease_s`` seconds after the claim (on the database's clock), and the pair returns
+        to the pool, so an annotator who walks away blocks nobody.
+
+        Each claim is one transaction that locks the candidate pairs' rows
+        (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's write lock holds the
+        whole file) before counting, so no pair is ever claimed beyond its quota, whatever
+        the concurrency. A pair another claimer holds locked right now is skipped, not
+        waited for.
+
+        >>> import tempfile, pathlib
+        >>> s = LabelStore(pathlib.Path(tempfile.mkdtemp()) / "l.sqlite")
+        >>> s.claim("al", ["p1", "p2", "p3"], overlap=1, limit=2)
+        ['p1', 'p2']
+        >>> s.claim("bo", ["p1", "p2", "p3"], overlap=1, limit=2)
+        ['p3']
+        """
+        self._check_name(annotator, "annotator")
+        for name, value, low in (("overlap", overlap, 1), ("limit", limit, 1), ("boost", boost, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise LabelStoreError(
+                    f"label store {self.path}: {name} must be an integer ≥ {low}, got {value!r}",
+                    path=self.path,
+                    field=name,
+                )
+        if (
+            isinstance(lease_s, bool)
+            or not isinstance(lease_s, (int, float))
+            or not math.isfinite(lease_s)
+            or lease_s <= 0
+        ):
+            raise LabelStoreError(
+                f"label store {self.path}: lease_s must be a positive number of seconds, "
+                f"got {lease_s!r}",
+                path=self.path,
+                field="lease_s",
+            )
+        # Read lazily, a chunk at a time: a Labeler passes the rest of a large frame and
+        # a claim usually stops after the first chunk.
+        ids = iter(pair_ids)
+        seen: set[str] = set()
+        chosen: list[str] = []
+        while len(chosen) < limit:
+            chunk: list[str] = []
+            for raw in ids:
+                pid = str(raw)
+                if pid not in seen:
+                    seen.add(pid)
+                    chunk.append(pid)
+                    if len(chunk) == _CLAIM_CHUNK:
+                        break
+            if not chunk:
+                break
+
+            def add_to_pool(tx: Tx, c: list[str] = sorted(chunk)) -> None:  # noqa: B008
+                # Its own short transaction, in sorted order: two claimers inserting
+                # overlapping chunks can never deadlock.
+                tx.execute(
+                    f"INSERT INTO pool (pair_id) VALUES {', '.join('(?)' for _ in c)} "
+                    "ON CONFLICT (pair_id) DO NOTHING",
+                    c,
+                )
+
+            self._conn.transaction(add_to_pool, "claim")
+            pending = chunk
+            for attempt in range(_CLAIM_RETRIES + 1):
+
+                def claim_chunk(
+                    tx: Tx, c: list[str] = pending, w: int = limit - len(chosen)
+                ) -> tuple[list[str], list[str]]:
+                    return self._claim_chunk(tx, annotator, c, w, overlap, boost, float(lease_s))
+
+                got, skipped = self._conn.transaction(claim_chunk, "claim")
+                chosen += got
+                if not skipped or len(chosen) >= limit or attempt == _CLAIM_RETRIES:
+                    break
+                # Rows another claimer held locked a moment ago: its transaction lasts
+                # milliseconds, so look again shortly instead of moving on. Without this,
+                # claimers that start together split the frame and never overlap.
+                pending = skipped
+                time.sleep(0.004 * 2**attempt)
+        return chosen
+
+    def _claim_chunk(
+        self,
+        tx: Tx,
+        annotator: str,
+        chunk: list[str],
+        want: int,
+        overlap: int,
+        boost: int,
+        lease_s: float,
+    ) -> tuple[list[str], list[str]]:
+        """Claim from ``chunk``; return (claimed, skipped because another claimer held them)."""
+        marks = _marks(len(chunk))
+        now_sql = self._conn.now_epoch
+        # One round trip on PostgreSQL: the clock, the row locks, then (read after the locks
+        # are held) the labels and live claims of the chunk.
+        clock, locked_rows, labels, claims = tx.pipeline(
+            [
+                (f"SELECT {now_sql}", ()),
+                (
+                    f"SELECT pair_id FROM pool WHERE pair_id IN ({marks}) "
+                    f"ORDER BY pair_id {self._conn.lock_rows}",
+                    chunk,
+                ),
+                (
+                    "SELECT pair_id, annotator, label FROM current_labels "
+                    f"WHERE pair_id IN ({marks})",
+                    chunk,
+                ),
+                (
+                    "SELECT pair_id, annotator FROM claims "
+                    f"WHERE pair_id IN ({marks}) AND expires_at > {now_sql}",
+                    chunk,
+                ),
+            ]
+        )
+        now = float(clock[0][0])
+        locked = {r[0] for r in locked_rows}
+        skipped = [p for p in chunk if p not in locked]
+        ids = [p for p in chunk if p in locked]
+        holders: dict[str, set[str]] = {p: set() for p in ids}
+        verdicts: dict[str, set[str]] = {p: set() for p in ids}
+        labeled_by_me: set[str] = set()
+        mine: set[str] = set()
+        for pair, who, label in labels:
+            if pair in locked:
+                holders[pair].add(who)
+                if label != "skip":
+                    verdicts[pair].add(label)
+                if who == annotator:
+                    labeled_by_me.add(pair)
+        for pair, who in claims:
+            if pair in locked:
+                holders[pair].add(who)
+                if who == annotator:
+                    mine.add(pair)
+        out: list[str] = []
+        for pair in ids:
+            if len(out) >= want:
+                break
+            if pair in labeled_by_me:
+                continue
+            quota = overlap + (boost if len(verdicts[pair]) > 1 else 0)
+            others = len(holders[pair] - {annotator})
+            if pair in mine or others < quota:
+                out.append(pair)
+        if out:
+            expires = now + lease_s
+            upsert = (
+                f"INSERT INTO claims (pair_id, annotator, expires_at) VALUES "
+                f"{', '.join('(?, ?, ?)' for _ in out)} "
+                "ON CONFLICT (pair_id, annotator) DO UPDATE SET expires_at = excluded.expires_at"
+            )
+            params = [v for p in out for v in (p, annotator, expires)]
+            tx.pipeline([(upsert, params), *self._conn.notify(annotator)])
+        return out, skipped
+
+    def release(self, annotator: str, pair_ids: Iterable[str] | None = None) -> int:
+        """Give back ``annotator``'s claims (all of them with ``pair_ids=None``); return how
+        many were released. Labels stay; an unlabeled pair returns to the pool at once."""
+        self._check_name(annotator, "annotator")
+        ids = None if pair_ids is None else list(dict.fromkeys(str(p) for p in pair_ids))
+
+        def body(tx: Tx) -> int:
+            if ids is None:
+                n = len(
+                    tx.execute("DELETE FROM claims WHERE annotator = ? RETURNING 1", (annotator,))
+                )
+            else:
+                n = 0
+                for start in range(0, len(ids), _CLAIM_CHUNK):
+                    chunk = ids[start : start + _CLAIM_CHUNK]
+                    n += len(
+                        tx.execute(
+                            f"DELETE FROM claims WHERE annotator = ? AND pair_id IN "
+                            f"({_marks(len(chunk))}) RETURNING 1",
+                            [annotator, *chunk],
+                        )
+                    )
+            tx.pipeline(self._conn.notify(annotator))
+            return n
+
+        return self._conn.transaction(body, "release")
+
+    def claims(self, annotator: str | None = None) -> pd.DataFrame:
+        """Live (unexpired) claims: pair_id, annotator, expires_at (UTC timestamp)."""
+        sql = (
+            "SELECT pair_id, annotator, expires_at FROM claims "
+            f"WHERE expires_at > {self._conn.now_epoch}"
+        )
+        params: list[str] = []
+        if annotator is not None:
+            sql += " AND annotator = ?"
+            params.append(annotator)
+        rows = self._query(sql + " ORDER BY expires_at, pair_id", params)
+        df = pd.DataFrame(rows, columns=["pair_id", "annotator", "expires_at"], dtype=object)
+        df["expires_at"] = pd.to_datetime(df["expires_at"].astype("float64"), unit="s", utc=True)
+        return df
+
+    def disagreements(self) -> pd.DataFrame:
+        """Current labels of every pair whose annotators disagree (two or more different
+        non-skip verdicts), one row per (pair, annotator), with any adjudication so far in
+        ``adjudicated`` (its verdict, or None).
+
+        Columns: pair_id, annotator, label, strength, note, event_id, adjudicated.
+        """
+        rows = self._query(
+            "SELECT c.pair_id, c.annotator, c.label, c.strength, c.note, c.event_id "
+            "FROM current_labels c WHERE c.pair_id IN ("
+            "  SELECT pair_id FROM current_labels WHERE label <> 'skip' "
+            "  GROUP BY pair_id HAVING COUNT(DISTINCT label) > 1"
+            ") ORDER BY c.pair_id, c.event_id"
+        )
+        cols = ["pair_id", "annotator", "label", "strength", "note", "event_id"]
+        df = pd.DataFrame(rows, columns=cols, dtype=object)
+        df["event_id"] = df["event_id"].astype("int64")
+        decided = self.adjudications()
+        latest = dict(zip(decided["pair_id"], decided["verdict"], strict=True))
+        df["adjudicated"] = pd.Series(
+            [latest.get(p) for p in df["pair_id"]], index=df.index, dtype=object
+        )
+        return df
+
+    def adjudicate(
+        self,
+        pair_id: str,
+        adjudicator: str,
+        verdict: Verdict,
+        *,
+        strength: Strength | None = None,
+        note: str | None = None,
+        session: str | None = None,
+    ) -> int:
+        """Record ``adjudicator``'s decision on a pair; return its id.
+
+        Provenance: the event stores, in ``basis``, the current label each annotator had
+        when the decision was made (``{annotator: [verdict, event_id]}``, read in the same
+        transaction), so a later relabel never silently changes what was adjudicated.
+        Adjudication events are append-only; the latest per pair is the decision.
+        """
+        self._check_name(adjudicator, "adjudicator")
+        ev = {
+            "pair_id": pair_id,
+            "annotator": adjudicator,
+            "kind": "label",
+            "verdict": verdict,
+            "strength": strength,
+            "note": note,
+            "session": session,
+        }
+        row = self._validate(ev, 0)
+
+        def body(tx: Tx) -> int:
+            basis = {
+                who: [label, int(event_id)]
+                for who, label, event_id in tx.execute(
+                    "SELECT annotator, label, event_id FROM current_labels WHERE pair_id = ? "
+                    "ORDER BY event_id",
+                    (pair_id,),
+                )
+            }
+            found = tx.execute(
+                "INSERT INTO adjudications (pair_id, adjudicator, verdict, strength, note, "
+                "basis, session, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    pair_id,
+                    adjudicator,
+                    row[3],
+                    row[5],
+                    row[6],
+                    json.dumps(basis, sort_keys=True),
+                    session,
+                    _now(),
+                ),
+            )
+            tx.pipeline(self._conn.notify(adjudicator))
+            return int(found[0][0])
+
+        return self._conn.transaction(body, "adjudicate")
+
+    def adjudications(self, *, latest: bool = True) -> pd.DataFrame:
+        """Adjudication events (``latest=True``: only each pair's latest), in id order.
+
+        Columns: id, pair_id, adjudicator, verdict, strength, note, basis (dict of
+        annotator → [verdict, event_id] the decision was made over), session, created_at.
+        """
+        cols = ", ".join(ADJUDICATION_COLUMNS)
+        where = (
+            " WHERE id IN (SELECT MAX(id) FROM adjudications GROUP BY pair_id)" if latest else ""
+        )
+        rows = self._query(f"SELECT {cols} FROM adjudications{where} ORDER BY id")
+        df = pd.DataFrame(rows, columns=list(ADJUDICATION_COLUMNS), dtype=object)
+        df["id"] = df["id"].astype("int64")
+        df["basis"] = pd.Series([json.loads(b) for b in df["basis"]], index=df.index, dtype=object)
+        df["created_at"] = pd.to_datetime(df["created_at"], utc=True, format="ISO8601")
+        return df
+
+    def last_change(self) -> tuple[int, int, int]:
+        """(last event id, last adjudication id, live claims): cheap to poll for changes."""
+        row = self._query(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM events), "
+            "(SELECT COALESCE(MAX(id), 0) FROM adjudications), "
+            f"(SELECT COUNT(*) FROM claims WHERE expires_at > {self._conn.now_epoch})"
+        )[0]
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def _check_name(self, value: object, field: str) -> None:
+        if (
+            not isinstance(value, str)
+            or not value.strip()
+            or value != value.strip()
+            or len(value) > _MAX_ANNOTATOR_LEN
+            or "\x00" in value
+        ):
+            raise LabelStoreError(
+                f"label store {self.path}: {field} must be a non-empty string without "
+                f"surrounding spaces, at most {_MAX_ANNOTATOR_LEN} characters, got {value!r}",
+                path=self.path,
+                field=field,
+            )
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the connection (idempotent). Committed events are already on disk."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        """Close the connection (idempotent). Committed events are already durable."""
+        self._conn.close()
 
     def __enter__(self) -> LabelStore:
         return self
@@ -704,17 +905,5 @@ class LabelStore:
         self.close()
 
     def __repr__(self) -> str:
-        state = "closed" if self._conn is None else "open"
+        state = "closed" if self._conn.closed else "open"
         return f"LabelStore({str(self.path)!r}, {state})"
-
-
-def _split_sql(script: str) -> list[str]:
-    # executescript() would COMMIT our transaction first, so run statement by statement.
-    statements: list[str] = []
-    buf = ""
-    for line in script.strip().splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            statements.append(buf.strip())
-            buf = ""
-    return statements

@@ -137,7 +137,7 @@ def test_unknown_pairs_raise_with_strict(df: pd.DataFrame, store: LabelStore) ->
 def test_dataframe_is_checked(df: pd.DataFrame, store: LabelStore) -> None:
     with pytest.raises(PairSchemaError, match="response_b"):
         apply_labels(df.drop(columns=["response_b"]), store)
-    with pytest.raises(ValueError, match="policy must be 'latest' or 'majority'"):
+    with pytest.raises(ValueError, match="policy must be 'latest', 'majority' or 'adjudicated'"):
         apply_labels(df, store, policy="vote")  # type: ignore[arg-type]
 
 

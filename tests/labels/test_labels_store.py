@@ -64,9 +64,9 @@ def test_new_file_has_wal_full_schema_version_and_append_only_events(tmp_path: P
 
 def test_synchronous_full_by_default_and_normal_on_request(tmp_path: Path) -> None:
     with LabelStore(tmp_path / "a.sqlite") as s:
-        assert s._connection().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert s.connection.query("PRAGMA synchronous")[0][0] == 2  # FULL
     with LabelStore(tmp_path / "b.sqlite", synchronous="NORMAL") as s:
-        assert s._connection().execute("PRAGMA synchronous").fetchone()[0] == 1
+        assert s.connection.query("PRAGMA synchronous")[0][0] == 1
 
 
 def test_reopen_keeps_events_and_created_at_is_utc(tmp_path: Path) -> None:

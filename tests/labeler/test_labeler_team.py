@@ -1,0 +1,180 @@
+"""The Labeler on a shared store: claimed queues (overlap, leases), adjudication, and a
+PostgreSQL server that stops mid-session, through the real message handler and in Chromium."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from prefnb.labeler import Labeler
+from prefnb.labeler.static_host import host
+from prefnb.labels import LabelStore
+from prefnb.pairs import pairs_frame
+
+ROOT = ".prefnb-labeler"
+
+
+def frame(n: int) -> pd.DataFrame:
+    return pairs_frame(
+        [
+            {"prompt": f"Question {i}?", "response_a": f"Alpha {i}", "response_b": f"Beta {i}"}
+            for i in range(n)
+        ]
+    )
+
+
+class Wire:
+    def __init__(self, lab: Labeler) -> None:
+        self.lab, self.out, self.seq = lab, [], 0
+        lab.send = lambda msg, buffers=None: self.out.append(msg)
+
+    def __call__(self, **msg: Any) -> list[dict[str, Any]]:
+        start = len(self.out)
+        self.lab._on_msg(self.lab, {"view": "v", **msg}, [])
+        return self.out[start:]
+
+    def queue(self) -> list[int]:
+        """Every position this view would show, walking forward as the browser does."""
+        init = self(type="hello")[0]
+        items = init["items"]
+        out = [i["pos"] for i in items]
+        while True:
+            more = self(type="fetch", req=1, anchor=out[-1] if out else -1, direction=1,
+                        count=10, unlabeled_only=False)[0]  # fmt: skip
+            if not more["items"]:
+                return out
+            out += [i["pos"] for i in more["items"]]
+
+    def label(self, item: dict[str, Any], verdict: str) -> dict[str, Any]:
+        self.seq += 1
+        return self(type="label", seq=self.seq, pair_id=item["pair_id"], pos=item["pos"],
+                    verdict=verdict, shown=item["shown"], strength=None, audit=False,
+                    duration_ms=5)[0]  # fmt: skip
+
+
+def test_overlap_splits_the_frame_and_each_queue_keeps_frame_order(any_store_target: str) -> None:
+    df = frame(12)
+    store = LabelStore(any_store_target)
+    al = Wire(Labeler(df, store=store, annotator="al", overlap=1, audit_rate=0))
+    bo = Wire(Labeler(df, store=store, annotator="bo", overlap=1, audit_rate=0))
+    a_queue = al.queue()  # al claims as it fetches ahead: everything not taken yet
+    b_queue = bo.queue()
+    assert a_queue == sorted(a_queue)
+    assert len(a_queue) == 12  # nobody else had claimed anything
+    assert b_queue == []  # overlap 1: bo gets nothing al holds
+    assert al.lab.release() == 12
+    cy = Wire(Labeler(df, store=store, annotator="cy", overlap=2, audit_rate=0))
+    dee = Wire(Labeler(df, store=store, annotator="dee", overlap=2, audit_rate=0))
+    eve = Wire(Labeler(df, store=store, annotator="eve", overlap=2, audit_rate=0))
+    assert cy.queue() == list(range(12))
+    assert dee.queue() == list(range(12))
+    assert eve.queue() == []
+    store.close()
+
+
+def test_one_annotator_with_overlap_one_labels_like_a_solo_labeler(tmp_path: Path) -> None:
+    df = frame(5)
+    team = Wire(Labeler(df, store=tmp_path / "t.sqlite", annotator="al", overlap=1, seed=3))
+    solo = Wire(Labeler(df, store=tmp_path / "s.sqlite", annotator="al", seed=3))
+    t_init, s_init = team(type="hello")[0], solo(type="hello")[0]
+    assert t_init["cursor"] == s_init["cursor"] == 0
+    assert t_init["items"] == s_init["items"]
+    saved = team.label(t_init["items"][0], "a")
+    assert saved["type"] == "saved"
+    assert team.lab.labels["pair_id"].tolist() == [df.pair_id[0]]
+
+
+def test_adjudicate_mode_shows_votes_and_stores_an_adjudication(any_store_target: str) -> None:
+    df = frame(3)
+    with LabelStore(any_store_target) as s:
+        s.record(pair_id=df.pair_id[1], annotator="al", kind="label", verdict="a", note="A cites")
+        s.record(
+            pair_id=df.pair_id[1], annotator="bo", kind="label", verdict="b", strength="strong"
+        )
+        s.record(pair_id=df.pair_id[2], annotator="al", kind="label", verdict="a")
+        s.record(pair_id=df.pair_id[2], annotator="bo", kind="label", verdict="a")
+        lead = Wire(Labeler(df, store=s, annotator="lead", mode="adjudicate"))
+        init = lead(type="hello")[0]
+        assert [i["pos"] for i in init["items"]] == [1]  # only the disputed pair
+        votes = init["items"][0]["votes"]
+        assert votes == [
+            {"annotator": "al", "label": "a", "strength": None, "note": "A cites"},
+            {"annotator": "bo", "label": "b", "strength": "strong", "note": None},
+        ]
+        assert lead.label(init["items"][0], "b")["type"] == "saved"
+        adj = s.adjudications()
+        assert adj[["pair_id", "adjudicator", "verdict"]].values.tolist() == [
+            [df.pair_id[1], "lead", "b"]
+        ]
+        lead.seq += 1
+        err = lead(type="undo", seq=lead.seq, pair_id=df.pair_id[1], pos=1)[0]
+        assert err["type"] == "error"
+        assert "not undone" in err["message"]
+        assert s.events()["annotator"].tolist().count("lead") == 0  # no label event
+
+
+def _saved_state(page: Any) -> str:
+    return str(page.locator(".pl-saved").get_attribute("data-state"))
+
+
+@pytest.mark.browser
+def test_server_stop_shows_not_saved_and_retry_resumes_without_reload(
+    page: Any, own_cluster: Any
+) -> None:
+    url = own_cluster.label_store_url("prefs")
+    store = LabelStore(url)
+    lab = Labeler(
+        frame(20), store=store, annotator="al", overlap=2, lease_s=600, audit_rate=0, seed=1
+    )
+    host(page, lab)
+    page.locator(f"{ROOT}[data-state]").wait_for()
+    page.locator(ROOT).focus()
+    page.keyboard.press("1")
+    page.wait_for_function("() => document.querySelector('.pl-saved').dataset.state === 'saved'")
+    own_cluster.stop()
+    t0 = time.monotonic()
+    page.keyboard.press("2")
+    page.wait_for_function("() => document.querySelector('.pl-saved').dataset.state === 'error'")
+    assert time.monotonic() - t0 < 5
+    assert page.locator(".pl-saved").inner_text() == "⚠ not saved"
+    assert "cannot reach the server" in page.locator(".pl-status").inner_text()
+    own_cluster.start()
+    page.get_by_role("button", name="Retry saving").click()
+    page.wait_for_function("() => document.querySelector('.pl-saved').dataset.state === 'saved'")
+    assert len(lab.labels) == 2  # nothing lost, nothing twice
+    assert store.events()["kind"].tolist() == ["label", "label"]
+    store.close()
+
+
+@pytest.mark.browser
+def test_adjudication_view_in_chromium(page: Any, tmp_path: Path) -> None:
+    df = frame(2)
+    with LabelStore(tmp_path / "l.sqlite") as s:
+        s.record(
+            pair_id=df.pair_id[0], annotator="al", kind="label", verdict="a", note="<b>A</b> cites"
+        )
+        s.record(
+            pair_id=df.pair_id[0], annotator="bo", kind="label", verdict="tie", strength="clear"
+        )
+    lab = Labeler(df, store=tmp_path / "l.sqlite", annotator="lead", mode="adjudicate", seed=2)
+    page.set_viewport_size({"width": 1100, "height": 700})
+    host(page, lab)
+    page.locator(f"{ROOT}[data-state]").wait_for()
+    votes = page.locator(".pl-stage > .pl-shown .pl-votes")
+    votes.wait_for()
+    text = votes.inner_text()
+    assert "al" in text
+    assert "bo tie (clear)" in text
+    assert "“<b>A</b> cites”" in text  # a note is text, never markup
+    side = "left" if lab._window.item(0)["shown"][0] == "a" else "right"
+    assert f"al {side}" in text
+    page.screenshot(path=str(tmp_path / "adjudicate.png"))
+    page.locator(ROOT).focus()
+    page.keyboard.press("1")
+    page.wait_for_function("() => document.querySelector('.pl-saved').dataset.state === 'saved'")
+    with LabelStore(tmp_path / "l.sqlite") as s:
+        assert s.adjudications()["adjudicator"].tolist() == ["lead"]
