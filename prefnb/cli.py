@@ -25,9 +25,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from prefnb.validation.profiles import PROFILES
+
 __all__ = ["build_parser", "main"]
 
-PROFILES: Final[tuple[str, ...]] = ("together", "strict", "openai")
 #: Files at least this big get a progress bar (when stderr is a terminal).
 PROGRESS_MIN_BYTES: Final[int] = 32 * 2**20
 

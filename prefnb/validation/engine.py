@@ -311,8 +311,9 @@ def validate(
     longest line and ~40 bytes per line of statistics), a pair-table
     DataFrame (rows labeled a/b become preference lines, others are skipped; ``line`` is the
     1-based row position) or an iterable of line dicts (``line`` = 1-based position).
-    ``profile`` is ``"together"`` (together 1.5.34's local check, exactly), ``"strict"``
-    (plus the safe export profile) or ``"openai"``. ``validation`` is the validation file or
+    ``profile`` is ``"together"`` (Together's preference format as documented today),
+    ``"together-1.5.34"`` (that SDK's local check, exactly), ``"strict"`` (plus the safe
+    export profile) or ``"openai"``. ``validation`` is the validation file or
     frame: it is checked too, and prompts present in both are reported. ``max_tokens``
     enables the over-length warning (characters / 4 unless ``tokenizer`` counts tokens;
     ``lora_long_context`` gives each response half of it). ``progress(done, total)`` is
