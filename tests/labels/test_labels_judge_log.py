@@ -27,7 +27,7 @@ def test_a_verdict_is_stored_once_per_content_judge_rubric_and_order(tmp_path: P
         assert s.current().empty
         assert s.events().empty
         # judge commits run with synchronous=NORMAL; the store's own setting comes back
-        assert s._connection().execute("PRAGMA synchronous").fetchone()[0] == 2
+        assert s.connection.query("PRAGMA synchronous", ()) == [(2,)]
 
 
 def test_verdicts_are_append_only_and_checked(tmp_path: Path) -> None:
@@ -61,3 +61,17 @@ def test_latest_route_per_pair_wins(tmp_path: Path) -> None:
             "p1": "audit",
             "p2": "human",
         }
+
+
+def test_judge_log_works_on_both_backends_for_a_labeling_role(any_store_target: str) -> None:
+    """Verdicts and routes are schema migration 3 on SQLite and PostgreSQL alike: a labeling
+    role (no DDL rights) can store and read them, once per key, apart from people's labels."""
+    with LabelStore(any_store_target) as s:
+        assert s.record_judge_verdicts([verdict(), verdict("ba", "b")]) == 2
+        assert s.record_judge_verdicts([verdict(v="b")]) == 0
+        assert s.judge_verdicts()["verdict"].tolist() == ["a", "b"]
+        base = {"pair_id": "p1", "annotator": "judge:m", "rubric_hash": "r", "seed": 0}
+        s.record_judge_routes([{**base, "route": "auto"}])
+        s.record_judge_routes([{**base, "route": "human", "audit_rate": 0.05}])
+        assert s.judge_routes()["route"].tolist() == ["human"]
+        assert s.current().empty
