@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
+from prefnb.labels import judge_log
 from prefnb.labels.connection import LabelStoreError, Tx
 from prefnb.labels.events import EVENT_COLUMNS
 from prefnb.labels.store import ADJUDICATION_COLUMNS, LabelStore
@@ -65,7 +66,8 @@ def copy_store(
     source: LabelStore | str | os.PathLike[str],
     destination: LabelStore | str | os.PathLike[str],
 ) -> dict[str, dict[str, int]]:
-    """Copy every event and adjudication of ``source`` into ``destination``.
+    """Copy every event, adjudication and LLM-judge verdict and route of ``source`` into
+    ``destination``.
 
     Both may be paths, ``postgresql://`` URLs or open stores. Returns counts per table:
     ``source`` (events in the source), ``copied`` (added now) and ``present`` (found in
@@ -106,9 +108,12 @@ def copy_store(
                 path=dst.path,
             )
         adj = _copy_adjudications(src, dst, id_map)
+        verdicts, routes = _copy_judge_log(src, dst)
     return {
         "events": {"source": len(src_rows), "copied": len(todo), "present": present},
         "adjudications": adj,
+        "judge_verdicts": verdicts,
+        "judge_routes": routes,
     }
 
 
@@ -151,3 +156,39 @@ def _copy_adjudications(src: LabelStore, dst: LabelStore, id_map: dict[int, int]
     if todo:
         dst.connection.transaction(body, "copy")
     return {"source": len(src_rows), "copied": len(todo), "present": len(src_rows) - len(todo)}
+
+
+def _copy_judge_log(src: LabelStore, dst: LabelStore) -> tuple[dict[str, int], dict[str, int]]:
+    """LLM-judge verdicts (unique per content, judge, rubric and order: a verdict the
+    destination has is kept) and routing decisions (a multiset, as adjudications), with
+    their original times."""
+    counts = []
+    for table, columns, unique in (
+        ("judge_verdicts", judge_log.VERDICT_COLUMNS, True),
+        ("judge_routes", judge_log.ROUTE_COLUMNS, False),
+    ):
+        cols = [*columns, "created_at"]
+        select = f"SELECT {', '.join(cols)} FROM {table} ORDER BY id"
+        src_rows = [tuple(r) for r in src.connection.query(select)]
+        have = Counter(tuple(r) for r in dst.connection.query(select))
+        todo = []
+        for row in src_rows:
+            if have[row] > 0:
+                have[row] -= 1
+            else:
+                todo.append(row)
+        marks = ", ".join("?" for _ in cols)
+        # A verdict the destination holds for the same key (another run's) is kept: the
+        # unique key is the judge cache, and a verdict is never bought or stored twice.
+        conflict = " ON CONFLICT (content_key, annotator, rubric_hash, shown) DO NOTHING"
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})"
+        sql += (conflict if unique else "") + " RETURNING id"
+
+        def body(tx: Tx, rows: list[tuple[Any, ...]] = todo, q: str = sql) -> int:
+            return sum(1 for got in tx.pipeline([(q, row) for row in rows]) if got)
+
+        copied = dst.connection.transaction(body, "copy") if todo else 0
+        counts.append(
+            {"source": len(src_rows), "copied": copied, "present": len(src_rows) - len(todo)}
+        )
+    return counts[0], counts[1]

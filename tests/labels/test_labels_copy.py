@@ -17,6 +17,12 @@ def _fill(s: LabelStore) -> None:
     s.record(pair_id="p1", annotator="bo", kind="note", note="é 😀")
     s.record(pair_id="p2", annotator="al", kind="audit", verdict="tie")
     s.adjudicate("p1", "lead", "a", strength="clear", note="A is right")
+    judge = {"pair_id": "p2", "content_key": "k2", "annotator": "judge:m", "rubric_hash": "r"}
+    s.record_judge_verdicts(
+        [{**judge, "shown": "ab", "verdict": "a", "cost_usd": 0.001},
+         {**judge, "shown": "ba", "verdict": None, "error": "not a verdict"}]
+    )  # fmt: skip
+    s.record_judge_routes([{**judge, "route": "human", "reason": "judge failed", "seed": 0}])
 
 
 def _view(s: LabelStore) -> tuple[list[dict[str, object]], list[tuple[object, ...]]]:
@@ -34,10 +40,14 @@ def test_sqlite_to_postgresql_and_back_is_idempotent(pg_url: str, tmp_path: Path
     assert first == {
         "events": {"source": 6, "copied": 6, "present": 0},
         "adjudications": {"source": 1, "copied": 1, "present": 0},
+        "judge_verdicts": {"source": 2, "copied": 2, "present": 0},
+        "judge_routes": {"source": 1, "copied": 1, "present": 0},
     }
     again = copy_store(src, pg_url)
     assert again["events"] == {"source": 6, "copied": 0, "present": 6}
     assert again["adjudications"]["copied"] == 0
+    assert again["judge_verdicts"] == {"source": 2, "copied": 0, "present": 2}
+    assert again["judge_routes"] == {"source": 1, "copied": 0, "present": 1}
     with LabelStore(pg_url) as pg:
         assert _view(pg) == expected
         pg.record(pair_id="p3", annotator="cy", kind="label", verdict="tie")
@@ -53,6 +63,8 @@ def test_sqlite_to_postgresql_and_back_is_idempotent(pg_url: str, tmp_path: Path
     assert back["adjudications"] == {"source": 1, "copied": 0, "present": 1}
     with LabelStore(src) as s, LabelStore(pg_url) as pg:
         assert _view(s) == _view(pg)
+        for read in (LabelStore.judge_verdicts, LabelStore.judge_routes):
+            assert read(s).drop(columns=["id"]).equals(read(pg).drop(columns=["id"]))
 
 
 def test_copy_refuses_a_newer_destination_untouched(tmp_path: Path) -> None:
