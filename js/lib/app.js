@@ -18,14 +18,7 @@ import { Rate, progressText } from "./progress.js";
  * A pair in the window; `node` is its DOM, complete once `steps` is empty.
  * @typedef {{ item: Item, node: HTMLElement | null, steps?: (() => void)[] }} Entry
  */
-/**
- * @typedef {{
- *   get(name: string): any, set(name: string, value: any): void,
- *   on(name: string, cb: (...args: any[]) => void): void,
- *   off(name: string, cb: (...args: any[]) => void): void,
- *   send(content: any, callbacks?: any, buffers?: any[]): void, save_changes(): void
- * }} Model
- */
+/** @typedef {import("./protocol.js").LabelerModel} Model */
 
 /** Pairs this close to the cursor wait in the stage, laid out and painted, ready to show. */
 const HOT = 2;
@@ -159,7 +152,7 @@ export class LabelerApp {
    */
   track(seq, msg, wait) {
     this.unsaved.set(seq, msg);
-    const first = Number(this.model.get("reply_timeout_ms")) || 10_000;
+    const first = this.model.get("reply_timeout_ms") || 10_000;
     const delay = wait ?? first;
     setTimeout(() => {
       if (this.destroyed || this.unsaved.get(seq) !== msg || this.failed.has(seq)) return;

@@ -1,6 +1,7 @@
 // @ts-check
 /**
- * Kernel ↔ browser messages of the Labeler: the JSDoc twins of prefnb/labeler/messages.py.
+ * The Labeler's synced traits (prefnb/labeler/widget.py declares each one) and its
+ * kernel ↔ browser messages: the JSDoc twins of prefnb/labeler/messages.py.
  * Keep both files in step; every `type` below has a TypedDict of the same name there.
  *
  * @typedef {"a" | "b" | "tie" | "both_bad" | "skip"} Verdict
@@ -13,6 +14,11 @@
  *   edited: string | null, error: string | null
  * }} Item
  * @typedef {{ labeled: number, total: number, counts: Record<string, number> }} Stats
+ *
+ * Traits
+ * @typedef {{ annotator: string, total: number, guidelines: string, reply_timeout_ms: number }}
+ *   LabelerTraits
+ * @typedef {import("@anywidget/types").AnyModel<LabelerTraits>} LabelerModel
  *
  * Browser → kernel
  * @typedef {{ type: "hello", view: string }} HelloRequest
