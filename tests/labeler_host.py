@@ -96,6 +96,10 @@ def host(page: Any, lab: Labeler, *, navigate: bool = True) -> list[dict[str, An
         open_harness(page)
     esm = str(lab._esm)
     # The Labeler's own synced traits, as Jupyter would hand them to the view.
-    state = {name: getattr(lab, name) for name in type(lab).class_own_traits(sync=True)}
+    state = {
+        name: getattr(lab, name)
+        for name in Labeler.class_own_traits(sync=True)
+        if not name.startswith("_")
+    }
     page.evaluate("([esm, state]) => mountWidget(esm, state)", [esm, state])
     return out

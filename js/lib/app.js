@@ -9,6 +9,7 @@ import { renderMarkdown } from "./markdown.js";
 import { buildLayout } from "./layout.js";
 import { actionFor, isTyping } from "./keys.js";
 import { Rate, progressText } from "./progress.js";
+import { CHOICES, VERDICT_NAMES, choiceOf, sideOf, verdictOf } from "./vocab.js";
 
 /** @typedef {import("./protocol.js").Item} Item */
 /** @typedef {import("./protocol.js").Verdict} Verdict */
@@ -22,7 +23,6 @@ import { Rate, progressText } from "./progress.js";
 
 /** Pairs this close to the cursor wait in the stage, laid out and painted, ready to show. */
 const HOT = 2;
-const SIDE_NAME = { a: "A", b: "B", tie: "tie", both_bad: "both bad", skip: "skip" };
 
 export class LabelerApp {
   /** @param {Model} model @param {HTMLElement} el */
@@ -51,7 +51,8 @@ export class LabelerApp {
     this.stalled = new Set();
     /** @type {Map<number, 1 | -1>} */
     this.fetchReq = new Map();
-    this.stats = { labeled: 0, total: this.cache.total, counts: {} };
+    /** @type {import("./protocol.js").Stats} */
+    this.stats = { labeled: 0, imported: 0, total: this.cache.total, counts: {} };
     this.rate = new Rate();
     this.waiting = true;
     this.shownAt = performance.now();
@@ -702,7 +703,10 @@ export class LabelerApp {
     }
   }
 
-  /** Position and this pair's own label line: shown in the same frame as the pair. */
+  /**
+   * Position, this pair's own label line and its verdict button pressed: shown in the same
+   * frame as the pair. Only what changed is written (this runs on the keypress path).
+   */
   updatePairLine() {
     const { position, current } = this.ui;
     const where = this.cursor >= 0 && this.cursor < this.cache.total ? `pair #${this.cursor + 1}` : "";
@@ -711,13 +715,24 @@ export class LabelerApp {
     const item = entry && !entry.item.audit ? entry.item : null;
     const parts = [];
     if (item && item.label) {
-      const side = item.label === item.shown[0] ? "left" : item.label === item.shown[1] ? "right" : null;
-      parts.push(`your label: ${side ?? SIDE_NAME[item.label]}${item.strength ? ` (${item.strength})` : ""}`);
+      parts.push(`your label: ${sideOf(item.label, item.shown) ?? VERDICT_NAMES[item.label]}${item.strength ? ` (${item.strength})` : ""}`);
+    }
+    if (item && item.imported && item.imported !== item.label) {
+      const was = `imported label: ${sideOf(item.imported, item.shown) ?? VERDICT_NAMES[item.imported]}`;
+      parts.push(item.label ? `overrules ${was}` : was);
     }
     if (item && item.edited !== null) parts.push("edited");
     if (item && item.note) parts.push(`note: ${item.note.slice(0, 80)}`);
     const line = parts.join(" · ");
     if (current.textContent !== line) current.textContent = line;
+    const pressed = item && item.label ? choiceOf(item.label, item.shown) : null;
+    const imported = item && item.imported && !item.label ? choiceOf(item.imported, item.shown) : null;
+    for (const b of /** @type {HTMLCollectionOf<HTMLElement>} */ (this.ui.verdicts.children)) {
+      const on = String(b.dataset.action === pressed);
+      if (b.getAttribute("aria-pressed") !== on) b.setAttribute("aria-pressed", on);
+      const mark = b.dataset.action === imported;
+      if (b.classList.contains("pl-imported") !== mark) b.classList.toggle("pl-imported", mark);
+    }
   }
 
   /** @param {string} text @param {boolean} [error] */
@@ -728,14 +743,12 @@ export class LabelerApp {
 
   // --- actions ------------------------------------------------------------------------------
 
-  /** @param {"left" | "right" | "tie" | "both_bad" | "skip"} choice */
+  /** @param {import("./vocab.js").Choice} choice */
   verdict(choice) {
     const entry = this.currentEntry();
     if (!entry || this.waiting) return;
     const { item } = entry;
-    /** @type {Verdict} */
-    const verdict =
-      choice === "left" ? /** @type {Verdict} */ (item.shown[0]) : choice === "right" ? /** @type {Verdict} */ (item.shown[1]) : choice;
+    const verdict = verdictOf(choice, item.shown);
     const seq = ++this.seq;
     /** @type {import("./protocol.js").LabelRequest} */
     const msg = {
@@ -894,11 +907,59 @@ export class LabelerApp {
     }
   }
 
-  /** @param {boolean} [force] */
+  /**
+   * Open or close the help: modal inside the widget, so everything else is inert (no
+   * clicks, no Tab stops) while it is open.
+   * @param {boolean} [force]
+   */
   toggleHelp(force) {
-    const help = this.ui.help;
-    help.hidden = force === undefined ? !help.hidden : !force;
-    if (help.hidden) this.ui.root.focus({ preventScroll: true });
+    const { help, root } = this.ui;
+    const open = force === undefined ? help.hidden : force;
+    if (open === !help.hidden) return;
+    help.hidden = !open;
+    root.classList.toggle("pl-help-open", open);
+    for (const child of root.children) {
+      if (child !== help && child instanceof HTMLElement && child.tagName !== "STYLE") child.inert = open;
+    }
+    if (open) /** @type {HTMLElement} */ (help.querySelector("[data-action=help-close]")).focus({ preventScroll: true });
+    else root.focus({ preventScroll: true });
+  }
+
+  /**
+   * Turn a view toggle on or off (its checkbox, or its key).
+   * @param {string} name @param {boolean} on
+   */
+  setToggle(name, on) {
+    const box = /** @type {HTMLInputElement | null} */ (this.ui.root.querySelector(`[data-toggle="${name}"]`));
+    if (box) box.checked = on;
+    if (name === "raw" || name === "diff") {
+      this.ui.root.classList.toggle(`pl-mode-${name}`, on);
+      if (on) {
+        const other = name === "raw" ? "diff" : "raw";
+        const otherBox = /** @type {HTMLInputElement} */ (this.ui.root.querySelector(`[data-toggle="${other}"]`));
+        otherBox.checked = false;
+        this.ui.root.classList.remove(`pl-mode-${other}`);
+      }
+      if (name === "diff" && on) {
+        const entry = this.currentEntry();
+        if (entry && entry.node) ensureDiff(entry.node, entry.item);
+      }
+    } else if (name === "sync") {
+      this.syncing = on;
+    } else if (name === "unlabeled") {
+      this.cache.unlabeledOnly = on;
+      const keep = this.currentEntry();
+      this.cache.reset(this.cursor);
+      if (keep && !keep.item.audit) this.cache.entries.set(keep.item.pos, keep);
+      this.cache.hi = this.cursor + 1;
+      this.pump();
+    }
+  }
+
+  /** @param {string} name */
+  flipToggle(name) {
+    const box = /** @type {HTMLInputElement | null} */ (this.ui.root.querySelector(`[data-toggle="${name}"]`));
+    this.setToggle(name, !(box && box.checked));
   }
 
   retry() {
@@ -955,6 +1016,15 @@ export class LabelerApp {
         if (target) this.send({ type: "goto", view: this.view, req: ++this.req, target });
         return;
       }
+      case "goto":
+        this.ui.jumpInput.focus();
+        this.ui.jumpInput.select();
+        return;
+      case "toggle-raw":
+      case "toggle-diff":
+      case "toggle-sync":
+      case "toggle-unlabeled":
+        return this.flipToggle(action.slice("toggle-".length));
       default:
         if (action.startsWith("strength-")) {
           const s = /** @type {import("./protocol.js").Strength} */ (action.slice("strength-".length));
@@ -1013,28 +1083,7 @@ export class LabelerApp {
     const input = /** @type {HTMLInputElement} */ (event.target);
     const name = input.dataset.toggle;
     if (!name) return;
-    const on = input.checked;
-    if (name === "raw" || name === "diff") {
-      this.ui.root.classList.toggle(`pl-mode-${name}`, on);
-      if (on) {
-        const other = /** @type {HTMLInputElement} */ (this.ui.root.querySelector(`[data-toggle="${name === "raw" ? "diff" : "raw"}"]`));
-        other.checked = false;
-        this.ui.root.classList.remove(`pl-mode-${name === "raw" ? "diff" : "raw"}`);
-      }
-      if (name === "diff" && on) {
-        const entry = this.currentEntry();
-        if (entry && entry.node) ensureDiff(entry.node, entry.item);
-      }
-    } else if (name === "sync") {
-      this.syncing = on;
-    } else if (name === "unlabeled") {
-      this.cache.unlabeledOnly = on;
-      const keep = this.currentEntry();
-      this.cache.reset(this.cursor);
-      if (keep && !keep.item.audit) this.cache.entries.set(keep.item.pos, keep);
-      this.cache.hi = this.cursor + 1;
-      this.pump();
-    }
+    this.setToggle(name, input.checked);
     this.ui.root.focus({ preventScroll: true });
   }
 

@@ -4,16 +4,18 @@
  * kernel ↔ browser messages: the JSDoc twins of prefnb/labeler/messages.py.
  * Keep both files in step; every `type` below has a TypedDict of the same name there.
  *
- * @typedef {"a" | "b" | "tie" | "both_bad" | "skip"} Verdict
+ * @typedef {import("./vocab.js").Verdict} Verdict
  * @typedef {"ab" | "ba"} Shown
- * @typedef {"slight" | "clear" | "strong"} Strength
+ * @typedef {import("./vocab.js").Strength} Strength
  * @typedef {{ role: string, content: string }} Turn
  * @typedef {{
  *   pos: number, pair_id: string, prompt: Turn[], left: string, right: string, shown: Shown,
- *   audit: boolean, label: Verdict | null, strength: Strength | null, note: string | null,
+ *   audit: boolean, label: Verdict | null, imported: Verdict | null, strength: Strength | null,
+ *   note: string | null,
  *   edited: string | null, error: string | null
  * }} Item
- * @typedef {{ labeled: number, total: number, counts: Record<string, number> }} Stats
+ * @typedef {{ labeled: number, imported: number, total: number, counts: Record<string, number> }}
+ *   Stats
  *
  * Traits
  * @typedef {{ annotator: string, total: number, guidelines: string, reply_timeout_ms: number }}
@@ -50,5 +52,4 @@
  * @typedef {InitReply | ItemsReply | SavedReply | ErrorReply | AuditPush | JumpPush} KernelMessage
  */
 
-export const VERDICTS = /** @type {const} */ (["a", "b", "tie", "both_bad", "skip"]);
-export const STRENGTHS = /** @type {const} */ (["slight", "clear", "strong"]);
+export {};

@@ -56,7 +56,8 @@ class Item(TypedDict):
 
     ``pos`` is the row position in the DataFrame given to the Labeler; ``audit`` marks a
     swap-replay (never shown to the annotator); ``label`` etc. are this annotator's current
-    label for the pair, if any.
+    label for the pair, if any; ``imported`` is the verdict the DataFrame's ``label`` column
+    brought (the annotator may overrule it with a label of their own).
     """
 
     pos: int
@@ -67,6 +68,7 @@ class Item(TypedDict):
     shown: Shown
     audit: bool
     label: Verdict | None
+    imported: Verdict | None
     strength: Strength | None
     note: str | None
     edited: str | None
@@ -74,9 +76,11 @@ class Item(TypedDict):
 
 
 class Stats(TypedDict):
-    """Progress over the pairs of this DataFrame for this annotator."""
+    """Progress over the pairs of this DataFrame for this annotator: ``labeled`` by them,
+    ``imported`` (a label from the DataFrame and none of theirs), out of ``total``."""
 
     labeled: int
+    imported: int
     total: int
     counts: dict[str, int]
 
