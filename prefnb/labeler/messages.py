@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
+from prefnb.vocab import Shown, Strength, Verdict
+
 __all__ = [
     "AuditPush",
     "BrowserMessage",
@@ -33,15 +35,13 @@ __all__ = [
     "LabelRequest",
     "NoteRequest",
     "SavedReply",
+    "Shown",
     "Stats",
+    "Strength",
     "Turn",
     "UndoRequest",
     "Verdict",
 ]
-
-Verdict = Literal["a", "b", "tie", "both_bad", "skip"]
-Shown = Literal["ab", "ba"]
-Strength = Literal["slight", "clear", "strong"]
 
 
 class Turn(TypedDict):
