@@ -6,9 +6,9 @@ DataFrame, the seed and what is already labeled:
 - the queue is the DataFrame's row order (users filter and sort with pandas);
 - left/right is decided per pair from ``sha256(seed, pair_id)``, so the same pair always
   shows the same way for a given seed, whatever else is in the frame;
-- resuming starts at the first row this annotator has not labeled and that has no
-  imported label (a ``label`` already in the DataFrame); an imported label counts apart
-  from the annotator's own, and the annotator can overrule it;
+- resuming starts at the first row this annotator has not labeled; an imported label (a
+  ``label`` already in the DataFrame) counts apart from the annotator's own, is shown on
+  its pair for them to confirm or overrule, and counts as labeled for "unlabeled only";
 - a pair labeled for the first time comes back for a swap-replay audit with probability
   ``audit_rate``, decided from ``sha256(seed, "audit", pair_id)``, a few labels later;
 - the browser fetches windows of positions on demand; only those rows are converted.
@@ -278,8 +278,11 @@ class LabelWindow:
         return AUDIT_MIN_DELAY + d[8] % (AUDIT_MAX_DELAY - AUDIT_MIN_DELAY + 1)
 
     def first_unlabeled(self) -> int:
-        """Row to resume at: the first one without a label (own or imported), or ``total``."""
-        free = np.flatnonzero(~self._done(0, self.total))
+        """Row to resume at: the first one this annotator has not labeled, or ``total``.
+
+        Imported labels do not move it: they are for the annotator to review, and "unlabeled
+        only" skips them when that is not wanted."""
+        free = np.flatnonzero(~self._labeled)
         return int(free[0]) if len(free) else self.total
 
     def positions(

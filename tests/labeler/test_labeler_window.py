@@ -97,7 +97,7 @@ def test_imported_labels_count_apart_and_are_done_for_resume_and_filter() -> Non
     w = LabelWindow(df, seed=1, labeled={ids[3]: "a"})  # this annotator overruled row 3
     assert w.stats()["labeled"] == 1
     assert w.stats()["imported"] == 2  # rows 0 and 2: imported and not labeled here
-    assert w.first_unlabeled() == 1
+    assert w.first_unlabeled() == 0  # imported labels are there to review: resume at row 0
     assert w.positions(anchor=-1, direction=1, count=6, unlabeled_only=True) == ([1, 4, 5], 6)
     assert w.item(0)["imported"] == "a"
     assert w.item(0)["label"] is None
