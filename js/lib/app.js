@@ -204,6 +204,7 @@ export class LabelerApp {
     this.chrome.saved(this.writes.state(), this.writes.failed.size > 0);
     this.updatePairLine();
     this.chrome.strength(this.strength);
+    this.nav.refreshEnd();
   }
 
   updatePairLine() {

@@ -98,12 +98,28 @@ export class Navigation {
     // No pair is shown, so an open editor has nothing to save into: keep its text now.
     this.app.editors.keep();
     this.app.editors.close();
-    this.app.stage.showPlaceholder(state);
+    this.app.stage.showPlaceholder(state, state === "done" ? this.endText() : "Loading…");
     const { root } = this.app.ui;
     root.dataset.state = state;
     delete root.dataset.pos;
     delete root.dataset.pairId;
     this.app.updateChrome();
+  }
+
+  /** Keep the end screen's count current (labels are confirmed after it is shown). */
+  refreshEnd() {
+    const end = this.app.ui.stage.querySelector(":scope > .pl-done");
+    const text = end && this.endText();
+    if (end && end.textContent !== text) end.textContent = text;
+  }
+
+  /** What the end of the queue says: whether pairs without any label are left. */
+  endText() {
+    const { labeled, imported, total } = this.app.stats;
+    const open = total - labeled - imported;
+    if (open <= 0) return "End of the queue: every pair has a label. (k: previous)";
+    const hint = this.app.cache.unlabeledOnly ? "" : " (f: unlabeled only)";
+    return `End of the queue: ${open} pair${open === 1 ? "" : "s"} still without a label${hint}. (k: previous)`;
   }
 
   /**

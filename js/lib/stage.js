@@ -248,8 +248,8 @@ export class Stage {
     this.painting -= 1;
   }
 
-  /** @param {"loading" | "done"} state */
-  showPlaceholder(state) {
+  /** @param {"loading" | "done"} state @param {string} text */
+  showPlaceholder(state, text) {
     this.keepFocus();
     for (const child of [...this.el.children]) {
       if (child.classList.contains("pl-placeholder")) child.remove();
@@ -261,7 +261,6 @@ export class Stage {
     }
     this.prune();
     this.fit(null);
-    const text = state === "done" ? "All pairs in this queue are labeled. (k: previous)" : "Loading…";
     this.el.prepend(h("div", `pl-placeholder pl-${state}`, text));
   }
 

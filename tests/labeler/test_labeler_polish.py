@@ -75,6 +75,8 @@ def test_imported_labels_count_apart_show_and_can_be_overruled(page: Any, tmp_pa
     wait_pos(page, 3)
     page.keyboard.press("j")
     page.locator(f"{ROOT}[data-state=done]").wait_for()
+    # Pairs 1 and 3 have no label of any kind: the end screen says so (not "all labeled").
+    assert "2 pairs still without a label" in page.locator(".pl-stage .pl-done").inner_text()
 
 
 def test_revisited_pair_presses_its_verdict_and_strength(page: Any, tmp_path: Path) -> None:
