@@ -110,8 +110,9 @@ export function buildLayout() {
   guidelines.append(h("summary", "", "Guidelines"), h("div", "pl-md pl-guidelines-body"));
   guidelines.hidden = true;
 
-  // This pair's own label line and the status share one row: two rows of reserved height
-  // left a blank band under the toolbar most of the time.
+  // This pair's own label line and the status sit in the controls' row, beside the buttons:
+  // rows of their own, reserved so nothing jumps when a message appears, were a blank band
+  // under the toolbar most of the time.
   const lines = h("div", "pl-lines");
   const current = h("span", "pl-current", "");
   const status = h("span", "pl-status");
@@ -146,14 +147,14 @@ export function buildLayout() {
     button("note", "Note", "n"),
   );
   const controls = h("div", "pl-controls");
-  controls.append(verdicts, strength, more);
+  controls.append(verdicts, strength, more, lines);
 
   const editBox = editor("edit", "Edit the better response (saved as edited_preferred; the original is kept)");
   const noteBox = editor("note", "Note on this pair");
 
   const help = helpOverlay();
 
-  root.append(top, guidelines, lines, controls, stage, editBox, noteBox, help);
+  root.append(top, guidelines, controls, stage, editBox, noteBox, help);
   return {
     root, progress, position, saved, retry, jumpInput, guidelines, status, current, stage,
     verdicts, editBox, noteBox, help,
