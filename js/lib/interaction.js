@@ -15,9 +15,9 @@
  *
  * Example:
  *   const ui = new Interaction();
- *   ui.fire("show");      // "pair"
- *   ui.fire("want-edit"); // "choosing-side"
- *   ui.fire("edit-chosen"); // "editing-then-next"
+ *   ui.fire("show");        // ui.state === "pair"
+ *   ui.fire("want-edit");   // ui.state === "choosing-side"
+ *   ui.fire("edit-chosen"); // ui.state === "editing-then-next"
  */
 
 /**
