@@ -21,7 +21,7 @@ Run: ``.venv/bin/python bench/labeler.py`` (about a minute; ``--labels N``, ``--
    ``timeStamp``) to the moment ``LabelStore.record`` returned (after COMMIT) in Python;
    beside it the kernel's whole handler for a label and ``LabelStore.record`` inside it,
    and ``LabelStore.record`` alone. The page talks to Python through Playwright's
-   ``expose_function`` instead of a Jupyter websocket (see ``prefnb.labeler.static_host``).
+   ``expose_function`` instead of a Jupyter websocket (see ``tests/labeler_host.py``).
 3. both latencies again inside a real JupyterLab server and ipykernel (skip: ``--no-lab``).
 4. a 1,000,000-row DataFrame: Labeler construction → first pair painted, and kernel memory
    added by the Labeler relative to the DataFrame's own memory (process RSS).
@@ -36,6 +36,7 @@ import argparse
 import gc
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,9 +45,12 @@ from typing import Any
 import pandas as pd
 
 from prefnb.labeler import Labeler
-from prefnb.labeler.static_host import HARNESS_HTML, ORIGIN, host, open_harness
 from prefnb.labels import LabelStore
 from prefnb.pairs import pairs_frame
+
+# The static-page harness is a test fixture, not part of the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from labeler_host import HARNESS_HTML, ORIGIN, host, open_harness
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]

@@ -4,14 +4,18 @@
  * a steps bar with ETA, the latest events, the W&B link and a cancel button that asks
  * for confirmation. Everything from the server is inserted as text, never as HTML.
  *
+ * Messages use the Labeler's envelope (the name is `type`); the Python twins are the
+ * TypedDicts of prefnb/launch/monitor.py.
+ *
  * @typedef {{
  *   id: string, status: string, model: string | null, steps_done: number | null,
  *   total_steps: number | null, eta_seconds: number | null, wandb_url: string | null,
- *   model_output_name: string | null, events: string[], error: string | null
+ *   model_output_name: string | null, events: string[], error: string | null,
+ *   params: string[], final: string | null
  * }} MonitorRow
- * @typedef {{ rows: MonitorRow[], polling: boolean, last_poll: string }} MonitorModel
- * @typedef {{ kind: "cancel", id: string }} CancelRequest
- * @typedef {{ kind: "cancel_result", id: string, ok: boolean, message: string }} CancelResult
+ * @typedef {{ rows: MonitorRow[], polling: boolean, last_poll: string }} MonitorTraits
+ * @typedef {{ type: "cancel", id: string }} CancelRequest
+ * @typedef {{ type: "cancel_result", id: string, ok: boolean, message: string }} CancelResult
  */
 
 const TERMINAL = new Set(["completed", "error", "user_error", "cancelled"]);
@@ -30,6 +34,11 @@ const CSS = `
 .prefnb-monitor__status[data-status="completed"] { background: #1a7f37; }
 .prefnb-monitor__status[data-status="error"], .prefnb-monitor__status[data-status="user_error"] { background: #cf222e; }
 .prefnb-monitor__status[data-status="cancel_requested"] { background: #9a6700; }
+.prefnb-monitor__params { font-family: var(--jp-code-font-family, ui-monospace, monospace); font-size: 12px; font-weight: 600;
+  background: var(--jp-layout-color2, #eaeef2); border-radius: 4px; padding: 0 6px; }
+.prefnb-monitor__final { font-size: 12px; font-weight: 600; }
+.prefnb-monitor__card[data-status="completed"] .prefnb-monitor__final { color: #1a7f37; }
+.prefnb-monitor__card[data-status="error"] .prefnb-monitor__final, .prefnb-monitor__card[data-status="user_error"] .prefnb-monitor__final { color: #cf222e; }
 .prefnb-monitor__model { color: var(--jp-ui-font-color2, #57606a); font-family: var(--jp-code-font-family, ui-monospace, monospace); font-size: 12px; }
 .prefnb-monitor__spacer { flex: 1; }
 .prefnb-monitor__wandb { font-size: 12px; color: var(--jp-content-link-color, #0969da); text-decoration: none; }
@@ -71,7 +80,7 @@ function h(tag, cls, text) {
   return node;
 }
 
-/** @type {import("@anywidget/types").Render<MonitorModel>} */
+/** @type {import("@anywidget/types").Render<MonitorTraits>} */
 function render({ model, el }) {
   const root = h("div", "prefnb-monitor");
   const style = h("style", "", CSS);
@@ -81,7 +90,10 @@ function render({ model, el }) {
   list.style.gap = "8px";
   root.append(style, head, list);
   el.appendChild(root);
-  /** Jobs whose cancel is awaiting confirmation, and the last cancel outcome per job. */
+  /**
+   * Jobs whose cancel is awaiting confirmation, and the last cancel outcome per job.
+   * @type {Set<string>}
+   */
   const confirming = new Set();
   /** @type {Map<string, string>} */
   const notes = new Map();
@@ -95,6 +107,8 @@ function render({ model, el }) {
     const status = h("span", "prefnb-monitor__status", row.status.replace("_", " "));
     status.dataset.status = row.status;
     top.append(h("span", "prefnb-monitor__id", row.id), status);
+    // What sets this job apart from the others in the monitor (a sweep's β, say).
+    if (row.params && row.params.length) top.append(h("span", "prefnb-monitor__params", row.params.join(" · ")));
     if (row.model) top.append(h("span", "prefnb-monitor__model", row.model));
     top.append(h("span", "prefnb-monitor__spacer"));
     const wandb = safeUrl(row.wandb_url);
@@ -113,7 +127,7 @@ function render({ model, el }) {
         yes.addEventListener("click", () => {
           confirming.delete(row.id);
           notes.set(row.id, "cancelling…");
-          send({ kind: "cancel", id: row.id });
+          send({ type: "cancel", id: row.id });
           draw();
         });
         no.addEventListener("click", () => {
@@ -153,11 +167,14 @@ function render({ model, el }) {
     const note = notes.get(row.id);
     if (note) parts.push(note);
     c.append(h("div", "prefnb-monitor__steps", parts.join(" · ") || "waiting for the first step…"));
-    if (row.events.length) {
+    // Once the job has ended its last event ("Job finished") is shown on its own line.
+    const events = row.final ? row.events.slice(0, -1) : row.events;
+    if (events.length) {
       const ul = h("ul", "prefnb-monitor__events");
-      for (const e of row.events) ul.append(h("li", "", e));
+      for (const e of events) ul.append(h("li", "", e));
       c.append(ul);
     }
+    if (row.final) c.append(h("div", "prefnb-monitor__final", row.final));
     if (row.error) c.append(h("div", "prefnb-monitor__error", row.error));
     return c;
   };
@@ -172,7 +189,7 @@ function render({ model, el }) {
 
   /** @param {MonitorRow} row */
   const card = (row) => {
-    const topKey = JSON.stringify([row.status, row.model, row.wandb_url, confirming.has(row.id)]);
+    const topKey = JSON.stringify([row.status, row.model, row.wandb_url, row.params, confirming.has(row.id)]);
     const bodyKey = JSON.stringify([row, notes.get(row.id) ?? null]);
     let c = cards.get(row.id);
     if (!c) {
@@ -218,7 +235,7 @@ function render({ model, el }) {
 
   /** @param {CancelResult} msg */
   const onMsg = (msg) => {
-    if (msg && msg.kind === "cancel_result") {
+    if (msg && msg.type === "cancel_result") {
       notes.set(msg.id, msg.ok ? `cancel requested (${msg.message})` : `could not cancel: ${msg.message}`);
       draw();
     }

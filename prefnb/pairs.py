@@ -42,9 +42,11 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Literal, NotRequired, TypedDict
+from typing import Any, Final, NotRequired, TypedDict
 
 import pandas as pd
+
+from prefnb.vocab import STRENGTHS, VERDICTS, Verdict
 
 __all__ = [
     "FULL_CHECK_MAX_ROWS",
@@ -72,10 +74,9 @@ class Message(TypedDict):
     content: str | list[dict[str, Any]]
 
 
-Label = Literal["a", "b", "tie", "both_bad", "skip"]
+Label = Verdict
 
-LABELS: Final[tuple[str, ...]] = ("a", "b", "tie", "both_bad", "skip")
-STRENGTHS: Final[tuple[str, ...]] = ("slight", "clear", "strong")
+LABELS: Final[tuple[str, ...]] = VERDICTS
 REQUIRED_COLUMNS: Final[tuple[str, ...]] = (
     "pair_id",
     "prompt",

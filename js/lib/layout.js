@@ -4,10 +4,13 @@
  * the help overlay. Every action has a button; the buttons carry `data-action`.
  */
 import { h } from "./pair_view.js";
-import { HELP } from "./keys.js";
+import { BINDINGS } from "./keys.js";
+import { STRENGTHS } from "./vocab.js";
+
+/** @typedef {import("./vocab.js").Action} Action */
 
 /**
- * @param {string} action @param {string} label @param {string} [key] @param {string} [cls]
+ * @param {Action} action @param {string} label @param {string} [key] @param {string} [cls]
  */
 function button(action, label, key, cls) {
   const b = /** @type {HTMLButtonElement} */ (h("button", `pl-btn ${cls || ""}`.trim()));
@@ -19,17 +22,45 @@ function button(action, label, key, cls) {
   return b;
 }
 
-/** @param {string} name @param {string} label */
-function toggle(name, label) {
+/** @param {string} name @param {string} label @param {string} key */
+function toggle(name, label, key) {
   const lab = h("label", "pl-toggle");
+  lab.title = `${label} (${key})`;
   const input = /** @type {HTMLInputElement} */ (h("input"));
   input.type = "checkbox";
   input.dataset.toggle = name;
-  lab.append(input, document.createTextNode(label));
+  lab.append(input, document.createTextNode(label), h("kbd", "pl-kbd", key));
   return lab;
 }
 
-/** @param {string} kind @param {string} title */
+/** The help overlay: every key, from the key table, over a backdrop that covers the widget. */
+function helpOverlay() {
+  const backdrop = h("div", "pl-help-backdrop");
+  backdrop.hidden = true;
+  const help = h("div", "pl-help");
+  help.setAttribute("role", "dialog");
+  help.setAttribute("aria-modal", "true");
+  help.setAttribute("aria-label", "keyboard shortcuts");
+  const head = h("div", "pl-help-head");
+  head.append(h("h3", "", "Keyboard"), button("help-close", "Close", "Esc"));
+  const groups = h("div", "pl-help-groups");
+  for (const group of BINDINGS) {
+    const sec = h("section", "pl-help-group");
+    const table = h("table");
+    for (const row of group.rows) {
+      const tr = h("tr");
+      tr.append(h("td", "pl-help-key", row.shown), h("td", "", row.what));
+      table.append(tr);
+    }
+    sec.append(h("h4", "", group.title), table);
+    groups.append(sec);
+  }
+  help.append(head, groups);
+  backdrop.append(help);
+  return backdrop;
+}
+
+/** @param {"edit" | "note"} kind @param {string} title */
 function editor(kind, title) {
   const box = h("div", `pl-editor pl-editor-${kind}`);
   box.hidden = true;
@@ -63,14 +94,14 @@ export function buildLayout() {
   const retry = button("retry", "Retry saving");
   retry.hidden = true;
   const jumpInput = /** @type {HTMLInputElement} */ (h("input", "pl-jump"));
-  jumpInput.placeholder = "pair_id or #row";
+  jumpInput.placeholder = "pair_id or #row (g)";
   jumpInput.setAttribute("aria-label", "jump to pair_id or #row");
   const toggles = h("span", "pl-toggles");
   toggles.append(
-    toggle("raw", "raw"),
-    toggle("diff", "diff"),
-    toggle("sync", "sync scroll"),
-    toggle("unlabeled", "unlabeled only"),
+    toggle("raw", "raw", "r"),
+    toggle("diff", "diff", "d"),
+    toggle("sync", "sync scroll", "l"),
+    toggle("unlabeled", "unlabeled only", "f"),
   );
   const hint = h("span", "pl-focus-hint", "click here or Tab in to use the keys");
   top.append(progress, position, saved, retry, hint, toggles, jumpInput, button("jump", "Go"), button("help", "Help", "?"));
@@ -79,10 +110,15 @@ export function buildLayout() {
   guidelines.append(h("summary", "", "Guidelines"), h("div", "pl-md pl-guidelines-body"));
   guidelines.hidden = true;
 
-  const status = h("div", "pl-status");
+  // This pair's own label line and the status sit in the controls' row, beside the buttons:
+  // rows of their own, reserved so nothing jumps when a message appears, were a blank band
+  // under the toolbar most of the time.
+  const lines = h("div", "pl-lines");
+  const current = h("span", "pl-current", "");
+  const status = h("span", "pl-status");
   status.setAttribute("role", "status");
   status.setAttribute("aria-live", "polite");
-  const current = h("div", "pl-current", "");
+  lines.append(current, status);
   const stage = h("div", "pl-stage");
   stage.append(h("div", "pl-placeholder pl-loading", "Loading…"));
 
@@ -94,13 +130,14 @@ export function buildLayout() {
     button("skip", "Skip", "s"),
     button("right", "Right better →", "2", "pl-primary"),
   );
+  for (const b of verdicts.children) b.setAttribute("aria-pressed", "false");
   const strength = h("div", "pl-strength");
   strength.append(h("span", "pl-muted", "strength:"));
-  for (const s of ["slight", "clear", "strong"]) {
-    const b = button(`strength-${s}`, s);
+  STRENGTHS.forEach((s, i) => {
+    const b = button(/** @type {Action} */ (`strength-${s}`), s, String(i + 3));
     b.setAttribute("aria-pressed", "false");
     strength.append(b);
-  }
+  });
   const more = h("div", "pl-more");
   more.append(
     button("undo", "Undo", "u"),
@@ -110,23 +147,16 @@ export function buildLayout() {
     button("note", "Note", "n"),
   );
   const controls = h("div", "pl-controls");
-  controls.append(verdicts, strength, more);
+  controls.append(verdicts, strength, more, lines);
 
   const editBox = editor("edit", "Edit the better response (saved as edited_preferred; the original is kept)");
   const noteBox = editor("note", "Note on this pair");
 
-  const help = h("div", "pl-help");
-  help.hidden = true;
-  help.setAttribute("role", "dialog");
-  help.setAttribute("aria-label", "keyboard shortcuts");
-  const table = h("table");
-  for (const [k, what] of HELP) {
-    const tr = h("tr");
-    tr.append(h("td", "pl-help-key", k), h("td", "", what));
-    table.append(tr);
-  }
-  help.append(h("h3", "", "Keyboard"), table, button("help-close", "Close", "Esc"));
+  const help = helpOverlay();
 
-  root.append(top, guidelines, status, current, controls, stage, editBox, noteBox, help);
-  return { root, progress, position, saved, retry, jumpInput, guidelines, status, current, stage, editBox, noteBox, help };
+  root.append(top, guidelines, controls, stage, editBox, noteBox, help);
+  return {
+    root, progress, position, saved, retry, jumpInput, guidelines, status, current, stage,
+    verdicts, editBox, noteBox, help,
+  };
 }

@@ -6,6 +6,7 @@
 import { Marked } from "marked";
 import { sanitize } from "./sanitize.js";
 import { highlightCode } from "./highlight.js";
+import { beginMath, mathExtension, renderMath, takeMath } from "./math.js";
 
 /** @param {string} s */
 export function escapeHtml(s) {
@@ -24,6 +25,7 @@ const marked = new Marked({
     },
   },
 });
+marked.use(mathExtension);
 
 const MAX_MARKDOWN = 200_000;
 
@@ -38,11 +40,15 @@ export function renderMarkdown(target, text) {
     html = `<pre>${escapeHtml(text)}</pre>`;
   } else {
     try {
-      html = /** @type {string} */ (marked.parse(text));
+      html = /** @type {string} */ (marked.parse(beginMath(text)));
     } catch {
       html = `<pre>${escapeHtml(text)}</pre>`;
     }
   }
+  // Math is typeset into the sanitized DOM: KaTeX's markup (inline styles, MathML) is ours
+  // and would not pass the sanitizer, while the response's own markup never reaches KaTeX.
+  const formulas = takeMath();
   target.innerHTML = sanitize(html);
   for (const code of target.querySelectorAll("pre > code")) highlightCode(/** @type {HTMLElement} */ (code));
+  renderMath(target, formulas);
 }

@@ -2,9 +2,12 @@
 /**
  * Progress line: labeled / total, counts per verdict (from the kernel, i.e. from the store)
  * and pairs per minute in this view (measured here).
+ *
+ * Example: `progressText({ labeled: 2, imported: 5, total: 9, counts: { a: 2 } }, null)` is
+ * `"2 / 9 labeled · 5 imported · A 2 · B 0 · tie 0 · both bad 0 · skip 0"`.
  */
 
-const NAMES = { a: "A", b: "B", tie: "tie", both_bad: "both bad", skip: "skip" };
+import { VERDICTS, VERDICT_NAMES } from "./vocab.js";
 
 export class Rate {
   constructor() {
@@ -32,9 +35,9 @@ export class Rate {
  * @param {number | null} rate
  */
 export function progressText(stats, rate) {
-  const counts = Object.entries(NAMES)
-    .map(([k, name]) => `${name} ${stats.counts[k] ?? 0}`)
-    .join(" · ");
+  const counts = VERDICTS.map((v) => `${VERDICT_NAMES[v]} ${stats.counts[v] ?? 0}`).join(" · ");
+  // Labels that came with the DataFrame count apart: "labeled" is this annotator's work.
+  const imported = stats.imported ? ` · ${stats.imported} imported` : "";
   const pm = rate === null ? "" : ` · ${rate.toFixed(1)}/min`;
-  return `${stats.labeled} / ${stats.total} labeled · ${counts}${pm}`;
+  return `${stats.labeled} / ${stats.total} labeled${imported} · ${counts}${pm}`;
 }

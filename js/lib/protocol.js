@@ -1,20 +1,30 @@
 // @ts-check
 /**
- * Kernel ↔ browser messages of the Labeler: the JSDoc twins of prefnb/labeler/messages.py.
+ * The Labeler's synced traits (prefnb/labeler/widget.py declares each one) and its
+ * kernel ↔ browser messages: the JSDoc twins of prefnb/labeler/messages.py.
  * Keep both files in step; every `type` below has a TypedDict of the same name there.
  *
- * @typedef {"a" | "b" | "tie" | "both_bad" | "skip"} Verdict
+ * @typedef {import("./vocab.js").Verdict} Verdict
  * @typedef {"ab" | "ba"} Shown
- * @typedef {"slight" | "clear" | "strong"} Strength
+ * @typedef {import("./vocab.js").Strength} Strength
  * @typedef {{ role: string, content: string }} Turn
  * @typedef {{
  *   pos: number, pair_id: string, prompt: Turn[], left: string, right: string, shown: Shown,
- *   audit: boolean, label: Verdict | null, strength: Strength | null, note: string | null,
- *   edited: string | null, error: string | null, judge: JudgeView | null, votes?: Vote[]
+ *   audit: boolean, label: Verdict | null, imported: Verdict | null, strength: Strength | null,
+ *   note: string | null, edited: string | null, error: string | null, judge: JudgeView | null,
+ *   votes?: Vote[]
  * }} Item
  * @typedef {{ label: "a" | "b" | "tie" | null, rationale: string | null, route: string | null }} JudgeView
  * @typedef {{ annotator: string, label: Verdict, strength: Strength | null, note: string | null }} Vote
- * @typedef {{ labeled: number, total: number, counts: Record<string, number> }} Stats
+ * @typedef {{ labeled: number, imported: number, total: number, counts: Record<string, number> }}
+ *   Stats
+ *
+ * Traits
+ * @typedef {{
+ *   annotator: string, total: number, guidelines: string, reply_timeout_ms: number,
+ *   show_judge: "after" | "never" | "before"
+ * }} LabelerTraits
+ * @typedef {import("@anywidget/types").AnyModel<LabelerTraits>} LabelerModel
  *
  * Browser → kernel
  * @typedef {{ type: "hello", view: string }} HelloRequest
@@ -46,5 +56,4 @@
  * @typedef {InitReply | ItemsReply | SavedReply | ErrorReply | AuditPush | JumpPush} KernelMessage
  */
 
-export const VERDICTS = /** @type {const} */ (["a", "b", "tie", "both_bad", "skip"]);
-export const STRENGTHS = /** @type {const} */ (["slight", "clear", "strong"]);
+export {};

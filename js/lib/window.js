@@ -49,7 +49,8 @@ export class WindowCache {
 
   /** @param {Item} item */
   matches(item) {
-    return !this.unlabeledOnly || item.label === null;
+    // An imported label (the DataFrame's) counts as labeled for the filter too.
+    return !this.unlabeledOnly || (item.label === null && !item.imported);
   }
 
   /** Sorted cached positions. */

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Literal, NotRequired, TypedDict
 
+from prefnb.vocab import Shown, Strength, Verdict
+
 __all__ = [
     "AuditPush",
     "BrowserMessage",
@@ -33,16 +35,14 @@ __all__ = [
     "LabelRequest",
     "NoteRequest",
     "SavedReply",
+    "Shown",
     "Stats",
+    "Strength",
     "Turn",
     "UndoRequest",
     "Verdict",
     "Vote",
 ]
-
-Verdict = Literal["a", "b", "tie", "both_bad", "skip"]
-Shown = Literal["ab", "ba"]
-Strength = Literal["slight", "clear", "strong"]
 
 
 class Turn(TypedDict):
@@ -82,7 +82,8 @@ class Item(TypedDict):
 
     ``pos`` is the row position in the DataFrame given to the Labeler; ``audit`` marks a
     swap-replay (never shown to the annotator); ``label`` etc. are this annotator's current
-    label for the pair, if any.
+    label for the pair, if any; ``imported`` is the verdict the DataFrame's ``label`` column
+    brought (the annotator may overrule it with a label of their own).
     """
 
     pos: int
@@ -93,6 +94,7 @@ class Item(TypedDict):
     shown: Shown
     audit: bool
     label: Verdict | None
+    imported: Verdict | None
     strength: Strength | None
     note: str | None
     edited: str | None
@@ -102,9 +104,11 @@ class Item(TypedDict):
 
 
 class Stats(TypedDict):
-    """Progress over the pairs of this DataFrame for this annotator."""
+    """Progress over the pairs of this DataFrame for this annotator: ``labeled`` by them,
+    ``imported`` (a label from the DataFrame and none of theirs), out of ``total``."""
 
     labeled: int
+    imported: int
     total: int
     counts: dict[str, int]
 

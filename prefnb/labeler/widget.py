@@ -99,6 +99,9 @@ class Labeler(anywidget.AnyWidget):
     total = traitlets.Int(0).tag(sync=True)
     guidelines = traitlets.Unicode("").tag(sync=True)
     show_judge = traitlets.Unicode("after").tag(sync=True)
+    #: How long the browser waits for the kernel to confirm a write before it says so and
+    #: sends it again (doubling the wait each time, up to 8×).
+    reply_timeout_ms = traitlets.Int(10_000).tag(sync=True)
 
     def __init__(
         self,

@@ -6,7 +6,9 @@ DataFrame, the seed and what is already labeled:
 - the queue is the DataFrame's row order (users filter and sort with pandas);
 - left/right is decided per pair from ``sha256(seed, pair_id)``, so the same pair always
   shows the same way for a given seed, whatever else is in the frame;
-- resuming starts at the first row this annotator has not labeled;
+- resuming starts at the first row this annotator has not labeled; an imported label (a
+  ``label`` already in the DataFrame) counts apart from the annotator's own, is shown on
+  its pair for them to confirm or overrule, and counts as labeled for "unlabeled only";
 - a pair labeled for the first time comes back for a swap-replay audit with probability
   ``audit_rate``, decided from ``sha256(seed, "audit", pair_id)``, a few labels later;
 - the browser fetches windows of positions on demand; only those rows are converted.
@@ -164,6 +166,13 @@ class LabelWindow:
         # Kept in step with ``_labeled``: every saved label replies with stats, and summing
         # a million-row mask costs ~0.4 ms, most of the handler's own work per label.
         self._n_labeled = int(mask.sum())
+        # Labels that came with the DataFrame (its ``label`` column): they count as done for
+        # resuming and the "unlabeled only" filter, and apart from this annotator's own.
+        self._given = df["label"]
+        self._imported: np.ndarray[Any, np.dtype[np.bool_]] = np.asarray(
+            self._given.isin(LABELS).to_numpy(dtype=bool), dtype=bool
+        )
+        self._n_imported_only = int((self._imported & ~mask).sum())
         self._pos_cache: pd.Index | None = None
 
     # -- labels ---------------------------------------------------------------------------
@@ -184,15 +193,18 @@ class LabelWindow:
     def set_label(self, pos: int, value: Mapping[str, object] | str | None) -> None:
         """Record row ``pos``'s current label (``None`` after an undo left it unlabeled)."""
         pid = str(self._ids.iat[pos])
+        was = bool(self._labeled[pos])
         if value is None:
             old = self._current.pop(pid, None)
             if old is not None and old.get("label") in self.counts:
                 self.counts[old["label"]] -= 1
-            self._n_labeled -= bool(self._labeled[pos])
+            self._n_labeled -= was
+            self._n_imported_only += was and bool(self._imported[pos])
             self._labeled[pos] = False
             return
         self._put(pid, value)
-        self._n_labeled += not self._labeled[pos]
+        self._n_labeled += not was
+        self._n_imported_only -= (not was) and bool(self._imported[pos])
         self._labeled[pos] = True
 
     def update_current(self, pos: int, **fields: object) -> None:
@@ -201,12 +213,18 @@ class LabelWindow:
         self._current.setdefault(pid, {}).update(fields)
 
     def stats(self) -> Stats:
-        """Progress over this frame: labeled rows, total rows, counts per verdict."""
+        """Progress over this frame: rows this annotator labeled, rows with only an imported
+        label, total rows, counts per verdict (this annotator's)."""
         return {
             "labeled": self._n_labeled,
+            "imported": self._n_imported_only,
             "total": self.total,
             "counts": dict(self.counts),
         }
+
+    def _done(self, start: int, stop: int) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Rows in ``start:stop`` with a label: this annotator's or an imported one."""
+        return self._labeled[start:stop] | self._imported[start:stop]
 
     # -- order ----------------------------------------------------------------------------
 
@@ -230,7 +248,10 @@ class LabelWindow:
         return AUDIT_MIN_DELAY + d[8] % (AUDIT_MAX_DELAY - AUDIT_MIN_DELAY + 1)
 
     def first_unlabeled(self) -> int:
-        """Row to resume at: the first one not labeled, or ``total`` when all are."""
+        """Row to resume at: the first one this annotator has not labeled, or ``total``.
+
+        Imported labels do not move it: they are for the annotator to review, and "unlabeled
+        only" skips them when that is not wanted."""
         free = np.flatnonzero(~self._labeled)
         return int(free[0]) if len(free) else self.total
 
@@ -252,7 +273,7 @@ class LabelWindow:
                 stop = min(self.total, start + step)
                 chunk = np.arange(start, stop)
                 if unlabeled_only:
-                    chunk = chunk[~self._labeled[start:stop]]
+                    chunk = chunk[~self._done(start, stop)]
                 need = count - len(out)
                 out.extend(int(p) for p in chunk[:need])
                 if len(chunk) > need:
@@ -265,7 +286,7 @@ class LabelWindow:
             start = max(0, stop - step)
             chunk = np.arange(start, stop)
             if unlabeled_only:
-                chunk = chunk[~self._labeled[start:stop]]
+                chunk = chunk[~self._done(start, stop)]
             chunk = chunk[::-1]
             need = count - len(out)
             out.extend(int(p) for p in chunk[:need])
@@ -314,6 +335,7 @@ class LabelWindow:
         left, right = (a, b) if shown == "ab" else (b, a)
         cur: Mapping[str, Any] = {} if audit_shown else self._current.get(pid, {})
         label = _opt(cur.get("label"))
+        given = self._given.iat[pos] if self._imported[pos] and audit_shown is None else None
         return {
             "pos": int(pos),
             "pair_id": pid,
@@ -323,6 +345,7 @@ class LabelWindow:
             "shown": shown,
             "audit": audit_shown is not None,
             "label": cast(Verdict | None, label if label in LABELS else None),
+            "imported": cast(Verdict | None, given),
             "strength": cast(Strength | None, _opt(cur.get("strength"))),
             "note": cast(str | None, _opt(cur.get("note"))),
             "edited": cast(str | None, _opt(cur.get("edited_preferred"))),

@@ -36,7 +36,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, NotRequired, TypedDict
+from typing import Any, Final, NotRequired, TypedDict
+
+from prefnb.vocab import KINDS, SHOWN, STRENGTHS, VERDICTS, Kind, Shown, Strength, Verdict
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -55,15 +57,7 @@ __all__ = [
     "label_before_each_audit",
 ]
 
-Kind = Literal["label", "undo", "edit", "note", "audit"]
-Verdict = Literal["a", "b", "tie", "both_bad", "skip"]
-Shown = Literal["ab", "ba"]
-Strength = Literal["slight", "clear", "strong"]
-
-KINDS: Final[tuple[Kind, ...]] = ("label", "undo", "edit", "note", "audit")
-VERDICTS: Final[tuple[Verdict, ...]] = ("a", "b", "tie", "both_bad", "skip")
-SHOWN: Final[tuple[Shown, ...]] = ("ab", "ba")
-STRENGTHS: Final[tuple[Strength, ...]] = ("slight", "clear", "strong")
+# The vocabularies live in prefnb.vocab; re-exported here for the store's callers.
 
 #: Columns of the ``events`` table, in order.
 EVENT_COLUMNS: Final[tuple[str, ...]] = (

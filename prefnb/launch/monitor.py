@@ -36,25 +36,77 @@ _STATIC = Path(__file__).resolve().parent.parent / "static" / "monitor.js"
 
 
 class MonitorRow(JobSnapshot):
-    """One job as the browser sees it (``rows`` trait)."""
+    """One job as the browser sees it (``rows`` trait): ``params`` are the settings in which
+    it differs from the other monitored jobs (``dpo_beta=0.05``: a sweep's cards say which
+    job is which); ``final`` is its last event once it has ended."""
 
     error: str | None
+    params: list[str]
+    final: str | None
 
 
 class CancelRequest(TypedDict):
-    """Browser → kernel: the user confirmed cancelling a job."""
+    """Browser → kernel: the user confirmed cancelling a job. Messages use the Labeler's
+    envelope: the message name is ``type``."""
 
-    kind: Literal["cancel"]
+    type: Literal["cancel"]
     id: str
 
 
 class CancelResult(TypedDict):
     """Kernel → browser: what came of a cancel request."""
 
-    kind: Literal["cancel_result"]
+    type: Literal["cancel_result"]
     id: str
     ok: bool
     message: str
+
+
+#: Fields of a job that describe its state, not how it was configured.
+_STATE_FIELDS = frozenset({
+    "id", "status", "created_at", "updated_at", "started_at", "events", "progress",
+    "queue_depth", "token_count", "total_price", "steps_completed", "evals_completed",
+    "epochs_completed", "total_steps", "model_output_name", "model_output_path", "user_id",
+    "owner_address", "param_count", "trainingfile_numlines", "trainingfile_size", "wandb_url",
+    "job_id", "object", "checkpoints",
+})  # fmt: skip
+
+
+def _settings(info: dict[str, Any]) -> dict[str, Any]:
+    """A job's configuration as flat ``name → value``, nested objects (``training_method``,
+    ``training_type``, ``lr_scheduler``) flattened to their leaves."""
+    out: dict[str, Any] = {}
+
+    def walk(obj: dict[str, Any]) -> None:
+        for key, value in obj.items():
+            if key in _STATE_FIELDS:
+                continue
+            if isinstance(value, dict):
+                walk(value)
+            elif isinstance(value, (str, int, float, bool)) or value is None:
+                out.setdefault(key, value)
+
+    walk(info)
+    return out
+
+
+def differing(infos: list[dict[str, Any]]) -> list[list[str]]:
+    """For each job, ``name=value`` of every setting that is not the same for all jobs.
+
+    >>> differing([{"training_method": {"dpo_beta": 0.05}, "n_epochs": 1},
+    ...            {"training_method": {"dpo_beta": 0.1}, "n_epochs": 1}])
+    [['dpo_beta=0.05'], ['dpo_beta=0.1']]
+    """
+    if len(infos) < 2:
+        return [[] for _ in infos]
+    flat = [_settings(i) for i in infos]
+    names = sorted({k for f in flat for k in f})
+    varies = [n for n in names if len({repr(f.get(n)) for f in flat}) > 1]
+
+    def show(value: Any) -> str:
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    return [[f"{n}={show(f.get(n))}" for n in varies] for f in flat]
 
 
 def _flatten(jobs: Job | Iterable[Any]) -> list[Job]:
@@ -100,10 +152,15 @@ class JobMonitor(anywidget.AnyWidget):
         self.intervals: list[float] = []
         self.rounds = 0
         self._errors: dict[str, str | None] = {}
+        # Jobs whose events were read in a round that began with the job already ended: a
+        # final event ("job finished") can land just after the status turns terminal.
+        self._settled: set[str] = set()
+        #: Each job's JSON from its latest refresh (its settings, for ``params``).
+        self._infos: dict[str, dict[str, Any]] = {}
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self.rows = [self._row(j) for j in self.jobs]
+        self.rows = self._rows()
         self.on_msg(self._on_msg)
         if start:
             self.start()
@@ -143,7 +200,7 @@ class JobMonitor(anywidget.AnyWidget):
         try:
             while not self._stop.is_set():
                 changed = self.poll_once()
-                if all(j.done for j in self.jobs):
+                if all(j.id in self._settled for j in self.jobs):
                     break
                 delay = self.interval if changed else min(delay * 1.5, self.max_interval)
                 self.intervals.append(delay)
@@ -157,17 +214,19 @@ class JobMonitor(anywidget.AnyWidget):
         with self._lock:
             before = self.rows
             for job in self.jobs:
-                if job.done and job.id in self._errors:
+                if job.id in self._settled:
                     continue
+                if job.done and job.id in self._errors:
+                    self._settled.add(job.id)
                 try:
-                    job.refresh()
+                    self._infos[job.id] = job.refresh()
                     job.events()
                     self._errors[job.id] = None
                 except LaunchError as exc:
                     self._errors[job.id] = redact(str(exc))
                 except Exception as exc:
                     self._errors[job.id] = redact(f"{type(exc).__name__}: {exc}")
-            rows = [self._row(j) for j in self.jobs]
+            rows = self._rows()
             self.rounds += 1
             self.last_poll = time.strftime("%H:%M:%S")
             changed = rows != before
@@ -175,8 +234,19 @@ class JobMonitor(anywidget.AnyWidget):
                 self.rows = rows
             return changed
 
-    def _row(self, job: Job) -> dict[str, Any]:
-        row: MonitorRow = {**job.snapshot(events=self.n_events), "error": self._errors.get(job.id)}
+    def _rows(self) -> list[dict[str, Any]]:
+        params = differing([self._infos.get(j.id, {}) for j in self.jobs])
+        return [self._row(j, p) for j, p in zip(self.jobs, params, strict=True)]
+
+    def _row(self, job: Job, params: list[str]) -> dict[str, Any]:
+        snap = job.snapshot(events=self.n_events)
+        final = snap["events"][-1] if job.done and snap["events"] else None
+        row: MonitorRow = {
+            **snap,
+            "error": self._errors.get(job.id),
+            "params": params,
+            "final": final,
+        }
         return dict(row)
 
     # -- cancel -----------------------------------------------------------------------------
@@ -184,27 +254,27 @@ class JobMonitor(anywidget.AnyWidget):
         """Cancel one of the monitored jobs (what the confirmed button does)."""
         job = next((j for j in self.jobs if j.id == job_id), None)
         if job is None:
-            return {"kind": "cancel_result", "id": job_id, "ok": False, "message": "unknown job"}
+            return {"type": "cancel_result", "id": job_id, "ok": False, "message": "unknown job"}
         if job.done:
             msg = f"{job_id} already ended ({job.last_status})"
-            return {"kind": "cancel_result", "id": job_id, "ok": False, "message": msg}
+            return {"type": "cancel_result", "id": job_id, "ok": False, "message": msg}
         try:
             status = job.cancel()
         except Exception as exc:
             return {
-                "kind": "cancel_result",
+                "type": "cancel_result",
                 "id": job_id,
                 "ok": False,
                 "message": redact(str(exc)),
             }
         with self._lock:
-            self.rows = [self._row(j) for j in self.jobs]
+            self.rows = self._rows()
         self.start()  # follow the job to its final status even if polling had stopped
-        return {"kind": "cancel_result", "id": job_id, "ok": True, "message": status}
+        return {"type": "cancel_result", "id": job_id, "ok": True, "message": status}
 
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("kind") == "cancel":
-            request: CancelRequest = {"kind": "cancel", "id": str(content.get("id", ""))}
+        if isinstance(content, dict) and content.get("type") == "cancel":
+            request: CancelRequest = {"type": "cancel", "id": str(content.get("id", ""))}
             self.send(self.cancel(request["id"]))
 
 

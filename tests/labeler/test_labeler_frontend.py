@@ -13,10 +13,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from labeler_host import host
 from playwright.sync_api import expect
 
 from prefnb.labeler import Labeler
-from prefnb.labeler.static_host import host
 from prefnb.labels import LabelStore
 from prefnb.pairs import pairs_frame
 
@@ -403,7 +403,7 @@ def test_done_screen_and_cleanup_removes_listeners(page: Any, tmp_path: Path) ->
         "() => document.querySelector('.prefnb-labeler').dataset.state === 'done'"
     )
     # The done screen is painted in the frame after the state flips: wait for the text.
-    expect(page.locator(".pl-stage")).to_contain_text("All pairs")
+    expect(page.locator(".pl-stage")).to_contain_text("every pair has a label")
     # The previous pair's deferred upkeep (after its paint) must not blank the done screen.
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50)))")
     page.wait_for_timeout(200)

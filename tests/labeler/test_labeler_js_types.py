@@ -1,4 +1,4 @@
-"""The Labeler's front end type-checks: JSDoc types under TypeScript's strict mode."""
+"""The widgets' front ends (Labeler, JobMonitor) type-check: JSDoc types under strict TypeScript."""
 
 from __future__ import annotations
 

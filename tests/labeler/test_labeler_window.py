@@ -78,6 +78,7 @@ def test_resume_at_first_unlabeled_and_unlabeled_only_windows() -> None:
     assert w.first_unlabeled() == 2
     assert w.stats() == {
         "labeled": 3,
+        "imported": 0,
         "total": 10,
         "counts": {"a": 1, "b": 1, "tie": 1, "both_bad": 0, "skip": 0},
     }
@@ -87,6 +88,28 @@ def test_resume_at_first_unlabeled_and_unlabeled_only_windows() -> None:
     assert w.positions(anchor=5, direction=-1, count=5, unlabeled_only=True) == ([4, 2], -1)
     assert w.positions(anchor=5, direction=-1, count=2, unlabeled_only=False) == ([4, 3], 2)
     assert w.item(0)["label"] == "a"
+
+
+def test_imported_labels_count_apart_and_are_done_for_resume_and_filter() -> None:
+    df = frame(6)
+    df.loc[[0, 2, 3], "label"] = ["a", "tie", "b"]
+    ids = df["pair_id"].tolist()
+    w = LabelWindow(df, seed=1, labeled={ids[3]: "a"})  # this annotator overruled row 3
+    assert w.stats()["labeled"] == 1
+    assert w.stats()["imported"] == 2  # rows 0 and 2: imported and not labeled here
+    assert w.first_unlabeled() == 0  # imported labels are there to review: resume at row 0
+    assert w.positions(anchor=-1, direction=1, count=6, unlabeled_only=True) == ([1, 4, 5], 6)
+    assert w.item(0)["imported"] == "a"
+    assert w.item(0)["label"] is None
+    assert w.item(3)["imported"] == "b"
+    assert w.item(3)["label"] == "a"
+    assert w.item(1)["imported"] is None
+    assert w.item(0, audit_shown="ba")["imported"] is None  # a swap-replay shows no hint
+    w.set_label(0, {"label": "b"})  # overruling moves the pair from imported to labeled
+    assert (w.stats()["labeled"], w.stats()["imported"]) == (2, 1)
+    w.set_label(0, None)  # undo: the imported label counts again
+    assert (w.stats()["labeled"], w.stats()["imported"]) == (1, 2)
+    assert w.positions(anchor=-1, direction=1, count=6, unlabeled_only=True) == ([1, 4, 5], 6)
 
 
 def test_labels_and_undo_update_mask_and_counts() -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from labeler_host import ORIGIN, host
 
 from prefnb.labeler import Labeler
-from prefnb.labeler.static_host import ORIGIN, host
 from prefnb.pairs import pairs_frame
 
 pytestmark = pytest.mark.browser
@@ -64,14 +64,45 @@ VECTORS = [
     '<button onclick="window.__xss = 41" autofocus>b</button>',
     '<x-custom onmouseover="window.__xss = 42">custom element</x-custom>',
 ]
+# TeX: KaTeX runs with trust off, so none of these become a link, class, id, style or image.
+MATH_VECTORS = [
+    "$\\href{javascript:window.__xss=43}{click}$ and $$\\href{javascript:window.__xss=43}{x}$$",
+    f"\\(\\url{{{EVIL}/url}}\\) and $\\url{{javascript:window.__xss=44}}$",
+    "$\\htmlClass{pl-btn}{fake}$ $\\htmlId{host}{clobber}$ $\\htmlData{action=left}{d}$",
+    f"$\\htmlStyle{{position:fixed;inset:0;background:url({EVIL}/s.png)}}{{overlay}}$",
+    f"\\[\\includegraphics[height=1em]{{{EVIL}/graphic.png}}\\]",
+    f"$\\color{{red;background:url({EVIL}/c.png)}}{{x}}$ $\\textcolor{{url({EVIL}/t)}}{{y}}$",
+    "$\\def\\x{\\x\\x}\\x$ $\\rule{100000em}{100000em}$",  # expansion and size limits
+    "$<img src=x onerror=window.__xss=50>$ $\\text{<script>window.__xss=50</script>}$",
+    "\ue0000\ue001 forged placeholder $x$",
+]
+VECTORS += MATH_VECTORS
 
 
-# Every element and attribute name under the stage (text content is allowed to say anything).
+# Every element and attribute name under the stage (text content is allowed to say anything),
+# outside KaTeX's output, and KaTeX's own markup (MathML and styled spans, made by us after
+# sanitizing) checked on its own.
 STAGE_DOM = """() => {
-  const els = [...document.querySelectorAll('.pl-stage *')];
+  const tex = '.katex, .katex-error';
+  const els = [...document.querySelectorAll('.pl-stage *')].filter(e => !e.closest(tex));
+  const math = [...document.querySelectorAll(`.pl-stage :is(${tex})`)]
+    .flatMap(e => [e, ...e.querySelectorAll('*')]);
+  const styled = ['style', 'mathcolor', 'mathbackground'];
   return [[...new Set(els.map(e => e.localName))],
-          [...new Set(els.flatMap(e => [...e.attributes].map(a => a.name)))]];
+          [...new Set(els.flatMap(e => [...e.attributes].map(a => a.name)))],
+          [...new Set(math.flatMap(e => [...e.attributes].map(a => a.name)))],
+          math.flatMap(e => [...e.attributes].filter(a => styled.includes(a.name)))
+            .map(a => a.value).filter(s => /url|position|fixed/i.test(s)),
+          [...new Set(math.flatMap(e => [...e.classList]))].filter(c => c.startsWith('pl-'))];
 }"""
+KATEX_ATTRS = {
+    "class", "style", "title", "aria-hidden", "xmlns", "encoding", "mathvariant", "display",
+    "stretchy", "fence", "separator", "lspace", "rspace", "width", "height", "minsize",
+    "maxsize", "mathcolor", "mathbackground", "mathsize", "movablelimits", "accent",
+    "accentunder", "scriptlevel", "displaystyle", "linethickness", "columnalign", "rowspacing",
+    "columnspacing", "columnlines", "rowlines", "symmetric", "largeop", "depth", "voffset",
+    "notation", "form", "lquote", "rquote",
+}  # fmt: skip
 FORBIDDEN_TAGS = {
     "script", "iframe", "img", "svg", "math", "style", "object", "embed", "form", "input",
     "video", "audio", "source", "link", "meta", "base", "button", "noscript", "marquee",
@@ -121,12 +152,17 @@ def test_no_vector_runs_loads_or_navigates(page: Any, tmp_path: Path) -> None:
             summary.click()  # open the system prompt
         for link in page.locator(".pl-stage > .pl-shown a").all():
             link.click(force=True)
-        for fake in page.locator(".pl-stage > .pl-shown span").all()[:50]:
+        for fake in page.locator(".pl-stage > .pl-shown span:not(.katex *)").all()[:50]:
             fake.hover(force=True)
-        tag_list, attr_list = page.evaluate(STAGE_DOM)
+        if VECTORS[i] in MATH_VECTORS:  # the vector did reach KaTeX
+            assert page.locator(".pl-stage > .pl-shown .pl-left .pl-math").count() > 0, i
+        tag_list, attr_list, tex_attrs, tex_styles, tex_classes = page.evaluate(STAGE_DOM)
         tags, attrs = set(tag_list), set(attr_list)
         assert not tags & FORBIDDEN_TAGS, (i, tags & FORBIDDEN_TAGS, VECTORS[i])
         assert not {a for a in attrs if a.startswith("on") or a in FORBIDDEN_ATTRS}, (i, attrs)
+        assert set(tex_attrs) <= KATEX_ATTRS, (i, set(tex_attrs) - KATEX_ATTRS, VECTORS[i])
+        assert tex_styles == [], (i, tex_styles)
+        assert tex_classes == [], (i, tex_classes)
         root.focus()
         page.keyboard.press("j")
     root.focus()

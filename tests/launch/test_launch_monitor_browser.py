@@ -4,6 +4,7 @@ shown as text, and a cleanup that removes every listener."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -81,13 +82,13 @@ def test_monitor_front_end_confirms_cancel_and_shows_server_text_as_text(
         assert "Cancel this job?" in card.inner_text()
         card.locator(".prefnb-monitor__yes").click()
         [request] = page.evaluate("window.__model.sent")
-        assert request == {"kind": "cancel", "id": job.id}
+        assert request == {"type": "cancel", "id": job.id}
 
         # The kernel side handles exactly that message: the job really gets cancelled.
         replies: list[Any] = []
         monitor.send = replies.append  # type: ignore[method-assign]
         monitor._on_msg(monitor, request, [])
-        assert replies[0]["kind"] == "cancel_result"
+        assert replies[0]["type"] == "cancel_result"
         assert replies[0]["ok"] is True
         deadline = time.monotonic() + 30
         while Job(job.id, client).status() != "cancelled" and time.monotonic() < deadline:
@@ -110,3 +111,32 @@ def test_monitor_front_end_confirms_cancel_and_shows_server_text_as_text(
         )
         assert left == 0
         assert page.locator(".prefnb-monitor").count() == 0
+
+
+def test_sweep_cards_name_what_differs_and_show_the_final_event(page: Any, dpo_file: Path) -> None:
+    from prefnb.launch import sweep
+
+    with LocalTogether(speed=100) as api:
+        jobs = sweep(dpo_file, model=MODEL, dpo_beta=[0.05, 0.3], client=api.client())
+        monitor = JobMonitor(jobs, interval=0.05, max_interval=0.2)
+        deadline = time.monotonic() + 60
+        while monitor.thread is not None and monitor.thread.is_alive():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        state = monitor.get_state()
+    assert [r["params"] for r in state["rows"]] == [["dpo_beta=0.05"], ["dpo_beta=0.3"]]
+    for row in state["rows"]:
+        assert row["status"] == "completed"
+        assert row["final"] == "Job finished (simulated)"
+        assert row["events"][-1] == row["final"]
+    page.set_content("<!doctype html><html><body></body></html>")
+    page.evaluate(HARNESS, [BUNDLE.read_text(), json.loads(json.dumps(state))])
+    for job, beta in zip(jobs, ["0.05", "0.3"], strict=True):
+        card = page.locator(f'.prefnb-monitor__card[data-job="{job.id}"]')
+        assert card.locator(".prefnb-monitor__params").inner_text() == f"dpo_beta={beta}"
+        assert card.locator(".prefnb-monitor__final").inner_text() == "Job finished (simulated)"
+        # The final event is shown once, on its own line, not also in the list above it.
+        assert "Job finished" not in card.locator(".prefnb-monitor__events").inner_text()
+    page.set_viewport_size({"width": 1000, "height": 500})
+    if shot := os.environ.get("PREFNB_SHOTS"):
+        page.screenshot(path=str(Path(shot) / "monitor_sweep.png"))

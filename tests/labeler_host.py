@@ -6,7 +6,7 @@ through ``page.expose_function``: the widget's own message handler answers, agai
 SQLite store. Browser tests and ``bench/labeler.py`` use it; nothing else loads it.
 
 Example:
-    >>> from prefnb.labeler.static_host import host  # doctest: +SKIP
+    >>> from labeler_host import host  # doctest: +SKIP
     >>> sent = host(page, lab)  # doctest: +SKIP
     >>> page.locator(".pl-pair").wait_for()  # doctest: +SKIP
 """
@@ -95,7 +95,11 @@ def host(page: Any, lab: Labeler, *, navigate: bool = True) -> list[dict[str, An
     if navigate:
         open_harness(page)
     esm = str(lab._esm)
-    state = {"annotator": lab.annotator, "total": lab.total, "guidelines": lab.guidelines,
-             "show_judge": lab.show_judge}  # fmt: skip
+    # The Labeler's own synced traits, as Jupyter would hand them to the view.
+    state = {
+        name: getattr(lab, name)
+        for name in Labeler.class_own_traits(sync=True)
+        if not name.startswith("_")
+    }
     page.evaluate("([esm, state]) => mountWidget(esm, state)", [esm, state])
     return out

@@ -1,0 +1,292 @@
+// @ts-check
+/**
+ * The stage: where pairs are pre-rendered, laid out ahead and swapped in. Pairs near the
+ * cursor wait in the stage, hidden but laid out and painted, so showing the next one on a
+ * keypress is a class flip (opacity and z-index of two composited layers) plus the stage's
+ * height, not a fresh layout.
+ *
+ * Pre-rendering runs in small tasks (one turn or response each), nearest to the cursor
+ * first, and yields whenever input is waiting, so a keypress never queues behind more than
+ * one step; it pauses while a frame that shows a new pair is still to be painted.
+ *
+ * Example:
+ *   const stage = new Stage(ui, { cursor: () => app.cursor.pos, isLive, entries });
+ *   stage.queue(entries); stage.show(entry);
+ */
+import { pairSkeleton, ensureDiff, h } from "./pair_view.js";
+import { Tick } from "./ticks.js";
+
+/** @typedef {import("./protocol.js").Item} Item */
+/**
+ * A pair in the window; `node` is its DOM, complete once `steps` is empty.
+ * @typedef {{ item: Item, node: HTMLElement | null, steps?: (() => void)[] }} Entry
+ */
+/**
+ * @typedef {{
+ *   cursor: () => number,
+ *   isLive: (entry: Entry) => boolean,
+ *   entries: () => Iterable<Entry>,
+ * }} StageHost
+ */
+
+/** Pairs this close to the cursor wait in the stage, laid out and painted, ready to show. */
+export const HOT = 2;
+
+export class Stage {
+  /** @param {{ root: HTMLElement, stage: HTMLElement }} ui @param {StageHost} host */
+  constructor(ui, host) {
+    this.root = ui.root;
+    this.el = ui.stage;
+    this.host = host;
+    /** @type {Entry[]} */
+    this.pending = [];
+    /** Frames requested by `show` and not yet drawn: pre-rendering waits for them. */
+    this.painting = 0;
+    this.closed = false;
+    this.tick = new Tick(() => this.renderSome());
+    /**
+     * Heights of the pairs in the stage, as the browser laid them out: showing one sets the
+     * stage's height from here instead of reading offsetHeight (a forced layout) on the key.
+     * @type {WeakMap<Element, number>}
+     */
+    this.heights = new WeakMap();
+    this.resizer = new ResizeObserver((entries) => {
+      for (const entry of entries) {
+        const size = entry.borderBoxSize?.[0];
+        const height = size ? size.blockSize : /** @type {HTMLElement} */ (entry.target).offsetHeight;
+        this.heights.set(entry.target, height);
+        if (entry.target.classList.contains("pl-shown")) this.el.style.height = `${height}px`;
+      }
+    });
+  }
+
+  close() {
+    this.closed = true;
+    this.pending = [];
+    this.tick.close();
+    this.resizer.disconnect();
+  }
+
+  /** Pre-render these entries, nearest to the cursor first. @param {Entry[]} entries */
+  queue(entries) {
+    this.pending.push(...entries);
+    this.schedule();
+  }
+
+  /** Forget what was queued (a jump: those pairs are gone from the window). */
+  clearQueue() {
+    this.pending = [];
+  }
+
+  schedule() {
+    if (this.pending.length) this.tick.request();
+  }
+
+  get diffMode() {
+    return this.root.classList.contains("pl-mode-diff");
+  }
+
+  renderSome() {
+    if (this.closed || !this.pending.length || this.painting) return;
+    if (inputPending()) {
+      setTimeout(() => this.schedule(), 0);
+      return;
+    }
+    const cursor = this.host.cursor();
+    let best = 0;
+    for (let i = 1; i < this.pending.length; i++) {
+      const d = Math.abs(this.pending[i].item.pos - cursor);
+      if (d < Math.abs(this.pending[best].item.pos - cursor)) best = i;
+    }
+    const entry = this.pending[best];
+    if (!this.host.isLive(entry)) {
+      this.pending.splice(best, 1);
+    } else {
+      if (!entry.node) {
+        const { node, steps } = pairSkeleton(entry.item);
+        entry.node = node;
+        entry.steps = steps;
+      }
+      const step = entry.steps?.shift();
+      if (step) step();
+      if (!entry.steps?.length) {
+        this.pending.splice(best, 1);
+        if (this.diffMode) ensureDiff(entry.node, entry.item);
+        if (this.shelve(entry.node)) this.layOut([entry.node]);
+      }
+    }
+    this.schedule();
+  }
+
+  /**
+   * The entry's finished node (rendering whatever pre-rendering has not done yet).
+   * @param {Entry} entry
+   */
+  prepare(entry) {
+    if (!entry.node) {
+      const { node, steps } = pairSkeleton(entry.item);
+      entry.node = node;
+      entry.steps = steps;
+    }
+    for (const step of entry.steps ?? []) step();
+    entry.steps = [];
+    if (this.diffMode) ensureDiff(entry.node, entry.item);
+    return entry.node;
+  }
+
+  /**
+   * Put a finished node in the stage, hidden: the browser computes its style and layout
+   * while the annotator reads, so showing it later is a class flip, not a fresh layout.
+   * @param {HTMLElement} node
+   * @returns {boolean} whether the node was added to the stage
+   */
+  shelve(node) {
+    if (node.parentNode === this.el) return false;
+    if (Math.abs(Number(node.dataset.pos) - this.host.cursor()) > HOT) return false;
+    node.classList.add("pl-pending");
+    node.classList.remove("pl-shown");
+    node.inert = true;
+    this.el.append(node);
+    this.resizer.observe(node);
+    return true;
+  }
+
+  /**
+   * Lay out newly shelved pairs now, in this task (right after a paint, or a pre-render
+   * step that checked for pending input), instead of in whichever frame comes next: that
+   * frame may be the one answering the next keypress. One read after all appends: one layout.
+   * @param {HTMLElement[]} nodes
+   */
+  layOut(nodes) {
+    for (const node of nodes) this.heights.set(node, node.offsetHeight);
+  }
+
+  /**
+   * Pairs are absolutely placed (so their layout survives being shown); the stage takes
+   * the shown pair's height (the resize observer keeps it current: details opened, resize).
+   * @param {HTMLElement | null} node
+   */
+  fit(node) {
+    if (!node) {
+      this.el.style.height = "";
+      return;
+    }
+    // A shelved pair's height is known from its layout; only a pair that was never laid
+    // out (shown before pre-rendering reached it) costs a forced layout here.
+    const height = this.heights.get(node) ?? node.offsetHeight;
+    this.el.style.height = `${height}px`;
+    this.resizer.observe(node);
+  }
+
+  /** Keep only the pairs next to the cursor on the shelf; the rest wait detached. */
+  prune() {
+    const cursor = this.host.cursor();
+    for (const child of [...this.el.children]) {
+      const el = /** @type {HTMLElement} */ (child);
+      // The shown pair and the shown placeholder stay: show() and showPlaceholder() replace
+      // them. Pruning a placeholder here blanked the done screen when a previous show's
+      // deferred upkeep ran after it.
+      if (el.classList.contains("pl-shown") || el.classList.contains("pl-placeholder")) continue;
+      if (Math.abs(Number(el.dataset.pos) - cursor) > HOT) {
+        this.resizer.unobserve(el);
+        el.remove();
+      }
+    }
+    /** @type {HTMLElement[]} */
+    const added = [];
+    for (const e of this.host.entries()) {
+      if (e.node && !e.steps?.length && Math.abs(e.item.pos - cursor) <= HOT && this.shelve(e.node)) added.push(e.node);
+    }
+    this.layOut(added);
+  }
+
+  /** Move focus out of the stage before its pair is hidden (keys keep working). */
+  keepFocus() {
+    if (this.el.contains(document.activeElement)) this.root.focus({ preventScroll: true });
+  }
+
+  /**
+   * Show `entry`'s pair: on the keypress path, so only the swap happens here. Returns what
+   * must follow once the frame is painted (`inert` flips; they restyle whole subtrees).
+   * @param {Entry} entry
+   * @returns {() => void}
+   */
+  show(entry) {
+    const node = this.prepare(entry);
+    this.keepFocus();
+    /** @type {HTMLElement[]} */
+    const hidden = [];
+    for (const child of this.el.querySelectorAll(":scope > .pl-shown, :scope > .pl-placeholder")) {
+      if (child === node) continue;
+      if (child.classList.contains("pl-placeholder")) child.remove();
+      else {
+        child.classList.remove("pl-shown");
+        child.classList.add("pl-pending");
+        hidden.push(/** @type {HTMLElement} */ (child));
+      }
+    }
+    if (node.parentNode !== this.el) {
+      node.inert = true;
+      this.el.append(node);
+      this.resizer.observe(node);
+    }
+    // The swap is an opacity and z-index flip of two composited pairs: neither property is
+    // inherited, so only the two roots get new styles. `inert` (inherited: a restyle of the
+    // whole subtree and a repaint of its hit-test data) changes after the paint.
+    node.classList.remove("pl-pending");
+    node.classList.add("pl-shown");
+    this.fit(node);
+    this.painting += 1;
+    return () => {
+      for (const el of hidden) if (el.classList.contains("pl-pending")) el.inert = true;
+      if (node.classList.contains("pl-shown")) node.inert = false;
+    };
+  }
+
+  /** The frame of the last `show` is painted: pre-rendering may go on. */
+  painted() {
+    this.painting -= 1;
+  }
+
+  /** @param {"loading" | "done"} state @param {string} text */
+  showPlaceholder(state, text) {
+    this.keepFocus();
+    for (const child of [...this.el.children]) {
+      if (child.classList.contains("pl-placeholder")) child.remove();
+      else if (child.classList.contains("pl-shown")) {
+        child.classList.remove("pl-shown");
+        child.classList.add("pl-pending");
+        /** @type {HTMLElement} */ (child).inert = true;
+      }
+    }
+    this.prune();
+    this.fit(null);
+    this.el.prepend(h("div", `pl-placeholder pl-${state}`, text));
+  }
+
+  /** The diff of the shown pair, built the first time diff mode meets it. @param {Entry | null} entry */
+  ensureDiff(entry) {
+    if (entry && entry.node) ensureDiff(entry.node, entry.item);
+  }
+
+  /**
+   * Scroll the other side's body to the same fraction (sync scroll).
+   * @param {HTMLElement} body
+   */
+  syncScroll(body) {
+    const bodies = this.el.querySelectorAll(":scope > .pl-shown .pl-body");
+    const max = body.scrollHeight - body.clientHeight;
+    const ratio = max > 0 ? body.scrollTop / max : 0;
+    for (const other of bodies) {
+      if (other === body) continue;
+      const o = /** @type {HTMLElement} */ (other);
+      o.scrollTop = ratio * (o.scrollHeight - o.clientHeight);
+    }
+  }
+}
+
+/** Chromium's `navigator.scheduling.isInputPending()`, where it exists. */
+function inputPending() {
+  const nav = /** @type {Navigator & { scheduling?: { isInputPending?: () => boolean } }} */ (navigator);
+  return Boolean(nav.scheduling?.isInputPending?.());
+}

@@ -1,0 +1,195 @@
+"""The Labeler's finish in real Chromium: imported labels, the pressed verdict on revisit,
+the modal help listing every key, word-boundary wrapping and the diff's line fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from labeler_host import host
+
+from prefnb.labeler import Labeler
+from prefnb.pairs import pairs_frame
+
+pytestmark = pytest.mark.browser
+
+ROOT = ".prefnb-labeler"
+SHOWN = ".pl-stage > .pl-shown"
+
+
+def wait_pos(page: Any, p: int) -> None:
+    page.wait_for_function(
+        "p => document.querySelector('.prefnb-labeler').dataset.pos === String(p)", arg=p
+    )
+
+
+def start(page: Any, tmp_path: Path, rows: list[dict[str, Any]], **kw: Any) -> Labeler:
+    kw.setdefault("audit_rate", 0.0)
+    kw.setdefault("shuffle", False)
+    lab = Labeler(pairs_frame(rows), store=tmp_path / "labels.sqlite", **kw)
+    host(page, lab)
+    page.locator(f"{ROOT}[data-state]").wait_for()
+    page.locator(ROOT).focus()
+    return lab
+
+
+def pressed(page: Any) -> list[str]:
+    return page.eval_on_selector_all(
+        ".pl-verdicts .pl-btn[aria-pressed=true]", "bs => bs.map(b => b.dataset.action)"
+    )
+
+
+def test_imported_labels_count_apart_show_and_can_be_overruled(page: Any, tmp_path: Path) -> None:
+    rows = [
+        {"prompt": f"q{i}", "response_a": f"a{i}", "response_b": f"b{i}", "label": lab}
+        for i, lab in enumerate(["b", None, "tie", None, "a"])
+    ]
+    lab = start(page, tmp_path, rows)
+    wait_pos(page, 0)  # imported labels are there to review: resume at the first pair
+    progress = page.locator(".pl-progress")
+    assert progress.inner_text().startswith("0 / 5 labeled · 3 imported · A 0 · B 0")
+    assert page.locator(".pl-current").inner_text() == "imported label: right"
+    imported = page.eval_on_selector_all(
+        ".pl-verdicts .pl-imported", "bs => bs.map(b => b.dataset.action)"
+    )
+    assert imported == ["right"]
+    assert pressed(page) == []
+    page.keyboard.press("1")  # overrule: left (a) is better
+    wait_pos(page, 1)
+    page.wait_for_function("() => document.querySelector('.pl-saved').dataset.state === 'saved'")
+    assert progress.inner_text().startswith("1 / 5 labeled · 2 imported · A 1")
+    assert lab.labels["label"].tolist() == ["a"]
+    page.keyboard.press("k")
+    wait_pos(page, 0)
+    assert page.locator(".pl-current").inner_text() == (
+        "your label: left · overrules imported label: right"
+    )
+    assert pressed(page) == ["left"]
+    # "unlabeled only" skips imported pairs as labeled: from 0, j goes to 1 then 3.
+    page.keyboard.press("f")
+    assert page.locator('[data-toggle="unlabeled"]').is_checked()
+    page.keyboard.press("j")
+    wait_pos(page, 1)
+    page.keyboard.press("j")
+    wait_pos(page, 3)
+    page.keyboard.press("j")
+    page.locator(f"{ROOT}[data-state=done]").wait_for()
+    # Pairs 1 and 3 have no label of any kind: the end screen says so (not "all labeled").
+    assert "2 pairs still without a label" in page.locator(".pl-stage .pl-done").inner_text()
+
+
+def test_revisited_pair_presses_its_verdict_and_strength(page: Any, tmp_path: Path) -> None:
+    rows = [{"prompt": f"q{i}", "response_a": f"a{i}", "response_b": f"b{i}"} for i in range(4)]
+    start(page, tmp_path, rows, shuffle=True, seed=2)
+    wait_pos(page, 0)
+    assert pressed(page) == []
+    page.keyboard.press("5")  # strength: strong
+    assert page.locator(".pl-strength [aria-pressed=true]").inner_text().startswith("strong")
+    page.keyboard.press("2")
+    wait_pos(page, 1)
+    assert pressed(page) == []  # a fresh pair: nothing pressed
+    page.keyboard.press("b")
+    wait_pos(page, 2)
+    page.keyboard.press("k")
+    wait_pos(page, 1)
+    assert pressed(page) == ["both_bad"]
+    page.keyboard.press("k")
+    wait_pos(page, 0)
+    assert pressed(page) == ["right"]
+    assert page.locator(".pl-current").inner_text() == "your label: right (strong)"
+
+
+def test_help_is_modal_and_lists_every_key(page: Any, tmp_path: Path) -> None:
+    rows = [{"prompt": "q", "response_a": "a", "response_b": "b"}]
+    start(page, tmp_path, rows)
+    page.keyboard.press("?")
+    backdrop = page.locator(".pl-help-backdrop")
+    assert backdrop.is_visible()
+    box = page.locator(ROOT).bounding_box()
+    cover = backdrop.bounding_box()
+    # The backdrop covers the whole widget inside its 1 px border.
+    assert abs(cover["x"] - box["x"]) <= 1
+    assert abs(cover["y"] - box["y"]) <= 1
+    assert cover["width"] >= box["width"] - 2
+    assert cover["height"] >= box["height"] - 2
+    dialog = page.locator(".pl-help").bounding_box()
+    assert dialog["y"] + dialog["height"] <= cover["y"] + cover["height"]  # not cut off
+    # Everything else is inert: the verdict button under the backdrop takes no click.
+    assert page.evaluate(
+        "() => [...document.querySelector('.prefnb-labeler').children]"
+        ".filter(c => !c.matches('.pl-help-backdrop, style')).every(c => c.inert)"
+    )
+    assert page.evaluate("() => document.activeElement.dataset.action") == "help-close"
+    text = page.locator(".pl-help").inner_text()
+    shortcuts = page.eval_on_selector_all(".pl-kbd", "ks => ks.map(k => k.textContent)")
+    for key in [*shortcuts, "3", "4", "5", "r", "d", "l", "f", "g", "Esc"]:
+        assert key.split(" / ")[0] in text, key
+    for word in ["slight", "clear", "strong", "raw", "diff", "sync", "unlabeled", "imported"]:
+        assert word in text, word
+    page.keyboard.press("Escape")
+    assert not backdrop.is_visible()
+    assert not page.evaluate(
+        "() => [...document.querySelector('.prefnb-labeler').children].some(c => c.inert)"
+    )
+
+
+PROSE = (
+    "Whatever happens, everything depends on what the reader expects from unbelievably "
+    "long-winded explanations that somewhere contain internationalization considerations. "
+) * 6
+
+
+def test_raw_and_diff_wrap_only_between_words(page: Any, tmp_path: Path) -> None:
+    other = PROSE.replace("reader", "writer").replace("explanations", "descriptions")
+    start(page, tmp_path, [{"prompt": "q", "response_a": PROSE, "response_b": other}])
+    page.evaluate("() => document.getElementById('host').style.width = '620px'")
+    # A host page's own rules (a notebook theme, an output area) must not make words break.
+    page.add_style_tag(content="pre, div { word-break: break-all; overflow-wrap: anywhere; }")
+    broken_words = """() => {
+      const out = [];
+      for (const pre of document.querySelectorAll(
+          '.pl-stage > .pl-shown .pl-raw, .pl-stage > .pl-shown .pl-diffview')) {
+        if (!pre.offsetParent) continue;
+        const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          for (const m of n.data.matchAll(/\\S+/g)) {
+            const r = document.createRange();
+            r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
+            const tops = new Set([...r.getClientRects()].map(x => Math.round(x.top)));
+            if (tops.size > 1) out.push(m[0]);
+          }
+        }
+      }
+      return out;
+    }"""
+    page.keyboard.press("r")
+    assert page.locator(f"{SHOWN} .pl-raw").first.is_visible()
+    assert page.evaluate(broken_words) == []
+    page.keyboard.press("d")
+    assert page.locator(f"{SHOWN} .pl-diffview").first.is_visible()
+    assert page.locator(f"{SHOWN} .pl-diffview ins").count() > 0
+    assert page.evaluate(broken_words) == []
+
+
+def test_diff_falls_back_to_lines_when_little_is_shared(page: Any, tmp_path: Path) -> None:
+    rows = [
+        {"prompt": "similar", "response_a": PROSE, "response_b": PROSE.replace("reader", "user")},
+        {
+            "prompt": "different",
+            "response_a": "Use a set.\nIt is fast.\nDone.",
+            "response_b": "Sorting first, then scanning neighbours,\nkeeps memory low\nDone.",
+        },
+    ]
+    start(page, tmp_path, rows)
+    page.keyboard.press("d")
+    assert page.locator(f"{SHOWN} .pl-diff-note").count() == 0  # a word diff
+    assert page.locator(f"{SHOWN} .pl-right ins").first.inner_text() == "user"
+    page.keyboard.press("j")
+    wait_pos(page, 1)
+    note = page.locator(f"{SHOWN} .pl-left .pl-diff-note")
+    assert "line diff" in note.inner_text()
+    assert "little in common" in note.inner_text()
+    # Whole lines are marked, and the shared last line is not.
+    assert page.locator(f"{SHOWN} .pl-left del").all_inner_texts() == ["Use a set.\nIt is fast.\n"]
+    assert "Done." not in "".join(page.locator(f"{SHOWN} .pl-right ins").all_inner_texts())
