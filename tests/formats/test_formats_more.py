@@ -146,15 +146,19 @@ def test_per_response_score_columns_in_csv() -> None:
     ]
 
 
-def test_hh_rows_with_non_alternating_turns() -> None:
+def test_hh_rows_with_non_alternating_turns(tmp_path: Path) -> None:
     path = DATA / "hh_nonalternating.jsonl"
     with pytest.raises(FormatError, match=r"line 2: .*'chosen' must continue with exactly one"):
         read_pairs(path)
     df = read_pairs(path, on_bad_rows="skip")
     assert len(df) == 3
-    # a prompt with two user turns in a row reads, but export and stats both refuse it
+    # A prompt with two user turns in a row reads, and stats counts exactly what export
+    # writes: Together's current format accepts repeated roles (the `together` profile), so
+    # both keep it; the together-1.5.34 rules refuse it.
     stats = prefnb.stats(df)
     assert stats.n_labeled == 3
-    assert stats.n_exportable == 2
-    assert stats.not_exportable == {"invalid": 1}
-    assert "2 exportable as DPO; 1 labeled a/b would be refused: 1 invalid" in stats.text()
+    assert (
+        stats.n_exportable == prefnb.export_dpo(df, tmp_path / "t.jsonl").rows_written["train"] == 3
+    )
+    old = prefnb.export_dpo(df, tmp_path / "o.jsonl", profile="together-1.5.34", on_invalid="drop")
+    assert old.rows_written["train"] == 2
