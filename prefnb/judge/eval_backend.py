@@ -5,11 +5,11 @@ The pairs go up as a JSONL of exactly the columns the job uses (``prompt``, ``re
 results are joined back by content. The job keeps Together's two-pass position-bias
 correction (``disable_position_bias_correction`` is only set for ``both_orders=False``).
 
-Creating a job is billable, so :func:`create_compare_job` never retries blindly: the SDK's
-retries are off, and after a timeout, a dropped connection or a 5xx it lists the account's
-evaluations and adopts a job with the same parameters before trying again. The same search
-runs before the first create, so a re-run after a kernel kill adopts the job already running
-(and paid for) instead of starting a second one.
+Creating a job is billable, so :func:`create_compare_job` sends it through
+:func:`prefnb.launch.billable.create_once` (never blindly retried: after a timeout, a dropped
+connection or a 5xx it lists the account's evaluations and adopts a job with the same
+parameters before trying again). A search for such a job also runs before the first create,
+so a re-run after a kernel kill adopts the job already running (and paid for).
 
 Each stored verdict is the order's choice (``choice_original``/``choice_flipped``, the
 latter already in original-order terms), re-checked with prefnb's strict parser when the raw
@@ -20,6 +20,7 @@ file has no per-row token counts: tokens and cost per pass are chars ÷ 4 estima
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 import time
@@ -97,29 +98,58 @@ def find_existing_job(client: Any, parameters: Mapping[str, Any]) -> str | None:
     return None
 
 
-def create_compare_job(
-    client: Any, parameters: dict[str, Any], *, attempts: int = 4
-) -> tuple[str, bool]:
+def create_compare_job(client: Any, parameters: dict[str, Any]) -> tuple[str, bool]:
     """Create the compare job once: (workflow id, adopted) where ``adopted`` means an
-    existing job with the same parameters was reused. This is the one billable call of the
-    evaluations backend, kept small so it can be wired to a shared billable-create helper."""
+    existing job with the same parameters was reused (one this account already runs or ran).
+
+    The create itself goes through :func:`prefnb.launch.billable.create_once`, the one rule
+    for every billable create: an intent in the job ledger first, no SDK retries, and after a
+    timeout, a dropped reply or a 5xx the account's evaluations are listed and a job with
+    these parameters adopted before anything is sent again.
+    """
+    from prefnb.launch.billable import Intent, create_once
+    from prefnb.launch.credentials import client_base_url, service_name
+    from prefnb.launch.ledger import Ledger
+
     found = find_existing_job(client, parameters)
     if found is not None:
         return found, True
     quiet = client.with_options(max_retries=0)
-    for attempt in range(attempts):
-        try:
-            created = quiet.evals.create(type="compare", parameters=parameters)
-            return str(created.workflow_id), False
-        except Exception as exc:
-            if not _transient(exc) or attempt + 1 == attempts:
-                raise
-            time.sleep(backoff_delay(attempt, None))
-            # The create may have reached Together before the answer was lost.
-            found = find_existing_job(client, parameters)
-            if found is not None:
-                return found, True
-    raise AssertionError("unreachable")
+    key = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()[:32]
+
+    def listing() -> list[dict[str, Any]]:
+        return [
+            {
+                "id": str(job.workflow_id),
+                "created_at": job.created_at,
+                # the one field the intent matches: these parameters, or not
+                "parameters": key if _same_job(job, parameters) else "other",
+            }
+            for job in quiet.evals.list(limit=100) or []
+        ]
+
+    adopted: list[bool] = []
+
+    def adopt(obj: Mapping[str, Any]) -> str:
+        adopted.append(True)
+        return str(obj["id"])
+
+    eval_id = create_once(
+        ledger=Ledger(),
+        intent=Intent(
+            kind="evaluation",
+            key=key,
+            base_url=client_base_url(client),
+            match={"parameters": key},
+        ),
+        send=lambda: str(quiet.evals.create(type="compare", parameters=parameters).workflow_id),
+        listing=listing,
+        adopt=adopt,
+        object_id=str,
+        say=lambda _msg: None,  # the caller reports adoption (run.eval_adopted)
+        service=service_name(client),
+    )
+    return eval_id, bool(adopted)
 
 
 def _wait(client: Any, eval_id: str, *, poll: float, progress: Callable[[str], None]) -> Any:

@@ -114,6 +114,28 @@ def test_create_after_a_lost_answer_adopts_the_job_instead_of_paying_twice(
         assert len(api.state.evals) == 1
 
 
+@pytest.mark.parametrize("fault", [{"drop": True}, {"status": 502}])
+def test_a_create_reply_lost_after_the_job_exists_pays_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: dict[str, object]
+) -> None:
+    """Together created the compare job, then the reply was lost (a proxy dropped it): the
+    shared billable-create rule reconciles by listing and adopts it; nothing is sent twice,
+    and the intent sits in the job ledger like a fine-tune's."""
+    monkeypatch.setenv("PREFNB_HOME", str(tmp_path / "home"))
+    df = make_pairs(4)
+    with LocalTogether(speed=500) as api:
+        api.inject(CREATE, after=True, **fault)  # type: ignore[arg-type]
+        run = judge(
+            df, MODEL, store=tmp_path / "a.sqlite", client=api.client(), poll=0.01,
+            progress=False,
+        )  # fmt: skip
+        assert len(api.requests_to(CREATE)) == 1
+        assert len(api.state.evals) == 1
+        assert run.eval_id == next(iter(api.state.evals))
+        assert run.frame["judge_label"].notna().all()
+    assert (tmp_path / "home" / "jobs.sqlite").exists()
+
+
 def test_a_job_that_fails_raises_with_togethers_reason(tmp_path: Path) -> None:
     with (
         LocalTogether(speed=500, judge={"invalid": 1.0}) as api,
