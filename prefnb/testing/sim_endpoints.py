@@ -124,7 +124,8 @@ def _autoscaling(body: dict[str, Any]) -> tuple[int, int]:
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise ApiError(400, f"autoscaling.{name} must be a non-negative integer",
                            param=f"autoscaling.{name}")  # fmt: skip
-    assert isinstance(lo, int) and isinstance(hi, int)
+    assert isinstance(lo, int)
+    assert isinstance(hi, int)
     if hi < max(lo, 1):
         raise ApiError(400, "autoscaling.max_replicas must be ≥ min_replicas and ≥ 1",
                        param="autoscaling.max_replicas")  # fmt: skip
@@ -176,8 +177,8 @@ def get_endpoints(state: State, req: Request) -> Response:
     if kind != "serverless":
         for ep in state.endpoints.values():
             full = endpoint_json(state, ep)
-            data.append({k: full[k] for k in
-                         ("object", "id", "name", "model", "type", "owner", "state", "created_at")})  # fmt: skip
+            keys = ("object", "id", "name", "model", "type", "owner", "state", "created_at")
+            data.append({k: full[k] for k in keys})
     return Response(200, {"object": "list", "data": data})
 
 
@@ -233,7 +234,7 @@ def get_hardware(state: State, req: Request) -> Response:
                 "gpu_link": h.gpu_link,
                 "gpu_memory": h.gpu_memory,
                 "gpu_count": h.gpu_count,
-            },  # fmt: skip
+            },
             **({"availability": {"status": "available"}} if model else {}),
             "updated_at": _iso(state, 0.0),
         }

@@ -54,14 +54,15 @@ SFT_GAIN = 0.4
 _ROLES = ("system", "user", "assistant", "tool")
 _NORMAL = NormalDist()
 
-_WORDS = (
-    "the key idea is to compare the two options carefully, and the evidence points one way. "
-    "a short example makes this concrete: start small, check each step, then generalise. "
-    "in practice the main risk is overfitting to noise, so a held-out check matters. "
-    "another way to see it is through the trade-off between bias and variance here. "
-    "to summarise, the answer depends on the assumptions, which are stated above. "
-    "note also that edge cases deserve a test of their own before trusting the result. "
-).split(". ")
+_WORDS = [
+    "the key idea is to compare the two options carefully, and the evidence points one way",
+    "a short example makes this concrete: start small, check each step, then generalise",
+    "in practice the main risk is overfitting to noise, so a held-out check matters",
+    "another way to see it is through the trade-off between bias and variance here",
+    "to summarise, the answer depends on the assumptions, which are stated above",
+    "note also that edge cases deserve a test of their own before trusting the result",
+    "",
+]
 
 
 def dpo_gain(beta: float) -> float:
