@@ -80,7 +80,8 @@ def test_models_gives_one_answer_from_each(tmp_path: Path) -> None:
                       client=api.client(), progress=False)  # fmt: skip
         sent = Counter(r.body["model"] for r in api.requests_to(CHAT))
     assert sent == {MODEL: 5, other: 5}
-    assert (ab["model_a"] == MODEL).all() and (ab["model_b"] == other).all()
+    assert (ab["model_a"] == MODEL).all()
+    assert (ab["model_b"] == other).all()
     assert len(ab) == 5
 
 
@@ -96,14 +97,15 @@ def test_cost_is_estimated_first_and_max_cost_refuses(tmp_path: Path) -> None:
         ok = generate(prompts(50), model=MODEL, max_tokens=256, max_cost=1.0,
                       cache=tmp_path / "g.sqlite", client=api.client(), progress=False)  # fmt: skip
     report = ok.attrs["generation"]
-    assert report["estimate"].usd is not None and report["cost_usd"] <= report["estimate"].usd
+    assert report["estimate"].usd is not None
+    assert report["cost_usd"] <= report["estimate"].usd
     assert report["cost_usd"] == pytest.approx(api.spent_usd)
 
 
 def test_failed_requests_are_reported_online_and_from_the_batch_error_file(
     tmp_path: Path,
 ) -> None:
-    ps = prompts(6) + ["x" * 200_000]  # longer than the model's context: Together refuses it
+    ps = [*prompts(6), "x" * 200_000]  # longer than the model's context: Together refuses it
     for mode in ("online", "batch"):
         with LocalTogether(speed=1000) as api:
             with pytest.warns(UserWarning, match="2 of 14 requests failed"):
@@ -112,7 +114,8 @@ def test_failed_requests_are_reported_online_and_from_the_batch_error_file(
                                  progress=False)  # fmt: skip
             if mode == "batch":
                 (batch,) = api.state.batches.values()
-                assert len(batch.errors) == 2 and batch.error_file_id
+                assert len(batch.errors) == 2
+                assert batch.error_file_id
         failed = cands.attrs["failures"]
         assert failed["prompt_index"].tolist() == [6, 6]
         assert failed["error"].str.contains("must be <= 32768").all()
@@ -146,7 +149,8 @@ def test_batch_create_is_never_sent_twice_after_a_dropped_answer(tmp_path: Path)
         api._dispatch = dispatch  # type: ignore[method-assign]
         cands = generate(prompts(4), model=MODEL, mode="batch", cache=tmp_path / "g.sqlite",
                          client=api.client(), poll=0.01, progress=False)  # fmt: skip
-        assert lost and len(api.requests_to("POST /v1/batches")) == 1
+        assert lost
+        assert len(api.requests_to("POST /v1/batches")) == 1
         assert len(api.requests_to("GET /v1/batches")) >= 1  # reconciled by listing
         assert len(api.state.batches) == 1
     assert len(cands) == 4
@@ -224,7 +228,8 @@ def test_kill_mid_generate_then_rerun_requests_each_missing_answer_once(tmp_path
     assert max(counts.values()) == 1  # each missing answer requested once
     assert len(rerun) == 2 * n - committed  # and only the missing ones
     assert first - committed <= concurrency  # lost with the kill: at most one per worker
-    assert len(cands) == n and cands.attrs["failures"].empty
+    assert len(cands) == n
+    assert cands.attrs["failures"].empty
 
 
 def test_n_above_two_all_pairs_or_best_vs_worst(tmp_path: Path) -> None:
@@ -239,21 +244,21 @@ def test_n_above_two_all_pairs_or_best_vs_worst(tmp_path: Path) -> None:
                        client=api.client(), progress=False)  # fmt: skip
         assert len(api.requests_to(CHAT)) == 16 + 6 * 4 * 2  # answers once, then judge passes
     assert len(allp) == 4 * 6
-    assert len(bvw) == 4 and set(bvw["pair_id"]) <= set(allp["pair_id"])
-    assert len(one) == 16 and set(one["response"]) == set(allp["response_a"]) | set(
-        allp["response_b"]
-    )
+    assert len(bvw) == 4
+    assert set(bvw["pair_id"]) <= set(allp["pair_id"])
+    assert len(one) == 16
+    assert set(one["response"]) == set(allp["response_a"]) | set(allp["response_b"])
 
 
 def test_bad_input_is_named(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="prompt 1"):
         generate(["ok", 42], model=MODEL, cache=tmp_path / "g.sqlite")
-    with pytest.raises(ValueError, match="model=... .n answers each. or models"):
+    with pytest.raises(ValueError, match=r"model=\.\.\. \(n answers each\) or models"):
         generate(["ok"], cache=tmp_path / "g.sqlite")
     with pytest.raises(ValueError, match="n must be ≥ 2"):
         generate(["ok"], model=MODEL, n=1, cache=tmp_path / "g.sqlite")
     (tmp_path / "bad.sqlite").write_bytes(b"not a database at all" * 100)
-    with pytest.raises(ValueError, match="bad.sqlite: not a usable SQLite file"):
+    with pytest.raises(ValueError, match=r"bad\.sqlite: not a usable SQLite file"):
         generate(["ok"], model=MODEL, cache=tmp_path / "bad.sqlite")
     with LocalTogether() as api, pytest.raises(GenerateError, match="acme/none"):
         generate(["ok"], model="acme/none", cache=tmp_path / "g.sqlite", client=api.client(),
