@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["WinStats", "bootstrap_ci", "lc_win_rate", "pair_scores", "wilson", "win_stats"]
 
@@ -53,7 +54,7 @@ def wilson(p: float, n: int, z: float = Z95) -> tuple[float, float]:
 
 
 def bootstrap_ci(
-    scores: Sequence[float], reps: int = 2000, seed: int = 0, level: float = 0.95
+    scores: ArrayLike, reps: int = 2000, seed: int = 0, level: float = 0.95
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean score (pairs resampled)."""
     x = np.asarray(scores, dtype=float)
@@ -95,7 +96,7 @@ def _fit(y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
     return theta, phi
 
 
-def lc_win_rate(scores: Sequence[float], length_diff: Sequence[float]) -> float:
+def lc_win_rate(scores: ArrayLike, length_diff: ArrayLike) -> float:
     """AlpacaEval 2's length-controlled win rate: σ(θ) of the fit described above."""
     y = np.asarray(scores, dtype=float)
     d = np.asarray(length_diff, dtype=float)
@@ -126,8 +127,8 @@ class WinStats:
 
 
 def win_stats(
-    scores: Sequence[float],
-    length_diff: Sequence[float],
+    scores: ArrayLike,
+    length_diff: ArrayLike,
     *,
     ci: str = "wilson",
     reps: int = 1000,
