@@ -12,6 +12,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from prefnb.compare import CompareResult, compare_models
+    from prefnb.deploy import Endpoint, chat, endpoints
     from prefnb.export import ExportError, ExportResult, export_dpo, export_sft
     from prefnb.formats import (
         FormatError,
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
         write_trl,
     )
     from prefnb.formats.binarize import binarize
+    from prefnb.generate import generate
     from prefnb.judge import JudgeRun, judge, judge_report, route
     from prefnb.labeler import Labeler
     from prefnb.labels import LabelStore, LabelStoreError, apply_labels, audit_stats
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
         pairs_frame,
     )
     from prefnb.plots import MetricsExplorer, plot_dataset, plot_metrics
+    from prefnb.plots.sweep import plot_sweep
     from prefnb.sample import load_sample
     from prefnb.training_metrics import metrics
     from prefnb.validation import Finding, ValidationError, ValidationReport, validate
@@ -88,6 +92,13 @@ _EXPORTS: dict[str, str] = {
     "judge": "prefnb.judge",
     "judge_report": "prefnb.judge",
     "route": "prefnb.judge",
+    "generate": "prefnb.generate",
+    "CompareResult": "prefnb.compare",
+    "compare_models": "prefnb.compare",
+    "Endpoint": "prefnb.deploy",
+    "chat": "prefnb.deploy",
+    "endpoints": "prefnb.deploy",
+    "plot_sweep": "prefnb.plots.sweep",
 }
 
 
@@ -106,6 +117,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "LABELS",
+    "CompareResult",
+    "Endpoint",
     "ExportError",
     "ExportResult",
     "Finding",
@@ -125,10 +138,14 @@ __all__ = [
     "apply_labels",
     "audit_stats",
     "binarize",
+    "chat",
     "check_pairs",
+    "compare_models",
     "detect_format",
+    "endpoints",
     "export_dpo",
     "export_sft",
+    "generate",
     "jobs",
     "judge",
     "judge_report",
@@ -140,6 +157,7 @@ __all__ = [
     "pairs_frame",
     "plot_dataset",
     "plot_metrics",
+    "plot_sweep",
     "read_pairs",
     "route",
     "stats",
