@@ -123,10 +123,16 @@ def resolve(state: State, model: str) -> Served:
         return Served(model, 0.0, 1.0, m, m.context_length, "serverless")
     endpoints = getattr(state, "endpoints", {})
     now = state.clock.now()
+    idle = None
     for ep in endpoints.values():
-        if model in (ep.name, ep.model) and ep.state_at(now) == "STARTED":
-            served = _tuned_or_base(state, ep.model)
-            return Served(model, served[0], served[1], None, 8192, f"endpoint {ep.id}")
+        if model in (ep.name, ep.model):
+            if ep.state_at(now) == "STARTED":
+                served = _tuned_or_base(state, ep.model)
+                return Served(model, served[0], served[1], None, 8192, f"endpoint {ep.id}")
+            idle = idle or ep
+    if idle is not None and model == idle.name:
+        raise ApiError(400, f"Endpoint {idle.name} is {idle.state_at(now)}: start it to send "
+                       "requests (simulated)", param="model")  # fmt: skip
     for rec in state.jobs.values():
         if model == rec.model_output_name:
             if rec.job.status_at(now) != "completed":
