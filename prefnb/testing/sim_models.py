@@ -9,7 +9,7 @@ a fresh draw.
 Each answer has a hidden quality, ``z + skill`` with ``z ~ N(0, 1)`` drawn per answer, which
 is told to the simulated judge (:meth:`SimJudge.know`) so the judge prefers better answers.
 ``skill`` is 0 for a base model, +0.4 for each SFT stage and, for DPO,
-``0.9·exp(-ln(β/0.1)² / (2·1.2²))`` on top of the parent: β = 0.1 is best and the sweep chart
+``0.9·exp(-ln(β/0.1)² / (2·0.8²))`` on top of the parent: β = 0.1 is best and the sweep chart
 has a real shape. So the true probability that model A's answer beats B's is
 ``Φ((skill_A − skill_B) / √2)`` (:func:`true_win_rate`). DPO answers are also longer (by
 ``1 + 0.6·gain``), the length exploitation a length-controlled win rate has to see through.
@@ -68,7 +68,7 @@ _WORDS = [
 def dpo_gain(beta: float) -> float:
     """Skill a DPO stage adds at ``beta`` (peaks at β = 0.1)."""
     b = max(float(beta), 1e-6)
-    return 0.9 * math.exp(-(math.log(b / 0.1) ** 2) / (2 * 1.2**2))
+    return 0.9 * math.exp(-(math.log(b / 0.1) ** 2) / (2 * 0.8**2))
 
 
 def true_win_rate(skill_a: float, skill_b: float) -> float:
