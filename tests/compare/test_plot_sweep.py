@@ -26,7 +26,7 @@ def test_beta_sweep_chart_has_win_rates_with_cis_beside_accuracy_and_kl(
             base_model=BASE,
             client=client,
             progress=False,
-        )  # fmt: skip
+        )
         for b in betas
     ]
     for j in jobs:
@@ -41,7 +41,7 @@ def test_beta_sweep_chart_has_win_rates_with_cis_beside_accuracy_and_kl(
             cache=tmp_path / "g.sqlite",
             client=client,
             progress=False,
-        )  # fmt: skip
+        )
         for j in jobs
     ]
     fig = prefnb.plot_sweep(jobs, evals, client=client)
