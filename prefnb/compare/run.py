@@ -21,6 +21,7 @@ Example (against LocalTogether, offline):
 from __future__ import annotations
 
 import html
+import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -204,6 +205,7 @@ def compare_models(
     store: LabelStore | str | os.PathLike[str] = "labels.sqlite",
     cache: str | os.PathLike[str] = "generations.sqlite",
     backend: Literal["chat", "evaluations"] = "chat",
+    engine: Literal["generate", "evaluations"] = "generate",
     rubric: str | None = None,
     temperature: float = 0.7,
     max_tokens: int = 1024,
@@ -231,6 +233,10 @@ def compare_models(
     a bootstrap CI, the judge's position consistency, n and the cost (generation + judge).
     ``max_cost`` bounds each of the two steps' estimates.
 
+    ``engine="evaluations"`` instead runs one Together Evaluations ``compare`` job with both
+    models as model requests: Together generates and judges (two passes); a re-run adopts the
+    same job. Its cost is an estimate (characters ÷ 4 × prices) since the job reports none.
+
     ``res.pairs`` is a blind pair table for :class:`prefnb.Labeler`; ``res.human(store)``
     reports the people's win rate beside the judge's, with their agreement.
 
@@ -241,6 +247,13 @@ def compare_models(
     name_a, name_b = model_name(model_a), model_name(model_b)
     if name_a == name_b:
         raise ValueError(f"compare_models: model_a and model_b are the same model ({name_a})")
+    if engine == "evaluations":
+        return _via_evaluations(prompts, name_a, name_b, judge, rubric, temperature,
+                                max_tokens, ci, client, poll, progress, blind_seed)  # fmt: skip
+    if engine != "generate":
+        raise ValueError(
+            f"compare_models: engine must be 'generate' or 'evaluations', got {engine!r}"
+        )
     gen = generate(
         prompts, models=[model_a, model_b], temperature=temperature, max_tokens=max_tokens,
         seed=seed, mode=mode, cache=cache, max_cost=max_cost, client=client,
@@ -263,16 +276,7 @@ def compare_models(
         frame = pd.DataFrame(columns=["pair_id", "prompt", "response_a", "response_b",
                                       "verdict_ab", "verdict_ba", "judge_label",
                                       "consistent"])  # fmt: skip
-    ba = frame["verdict_ba"] if both_orders else frame["verdict_ab"]
-    frame["score"] = pair_scores(list(frame["verdict_ab"]), list(ba))
-    frame["length_diff"] = [len(a) - len(b) for a, b in
-                            zip(frame["response_a"], frame["response_b"], strict=True)]  # fmt: skip
-    judged = frame[frame["score"].notna()]
-    stats = win_stats(judged["score"].astype(float), judged["length_diff"].astype(float), ci=ci)
-    both = frame[frame["verdict_ab"].notna() & frame["verdict_ba"].notna()]
-    consistency = (
-        float((both["verdict_ab"] == both["verdict_ba"]).mean()) if len(both) else math.nan
-    )
+    stats, consistency = _summarise(frame, both_orders, ci)
     return CompareResult(
         model_a=name_a,
         model_b=name_b,
@@ -292,3 +296,57 @@ def compare_models(
         },
         blind_seed=blind_seed,
     )
+
+
+def _summarise(frame: pd.DataFrame, both_orders: bool, ci: str) -> tuple[WinStats, float]:
+    ba = frame["verdict_ba"] if both_orders else frame["verdict_ab"]
+    frame["score"] = pair_scores(list(frame["verdict_ab"]), list(ba))
+    frame["length_diff"] = [len(a) - len(b) for a, b in
+                            zip(frame["response_a"], frame["response_b"], strict=True)]  # fmt: skip
+    judged = frame[frame["score"].notna()]
+    stats = win_stats(judged["score"].astype(float), judged["length_diff"].astype(float), ci=ci)
+    both = frame[frame["verdict_ab"].notna() & frame["verdict_ba"].notna()]
+    consistency = (
+        float((both["verdict_ab"] == both["verdict_ba"]).mean()) if len(both) else math.nan
+    )
+    return stats, consistency
+
+
+def _via_evaluations(
+    prompts: Any, name_a: str, name_b: str, judge: str, rubric: str | None,
+    temperature: float, max_tokens: int, ci: str, client: Any, poll: float, progress: bool,
+    blind_seed: int,
+) -> CompareResult:  # fmt: skip
+    from prefnb.compare.evaluations import run_compare_job
+    from prefnb.generate.requests import price_of
+    from prefnb.generate.run import _prompts
+    from prefnb.judge.cost import price_for
+    from prefnb.launch.credentials import resolve_client
+    from prefnb.launch.progress import ProgressLine
+
+    client = resolve_client(client)
+    msgs = _prompts(prompts)
+    bar = ProgressLine("Compare", 1, enabled=progress)
+    frame, eval_id = run_compare_job(
+        msgs, name_a, name_b, judge=judge, rubric=rubric, temperature=temperature,
+        max_tokens=max_tokens, client=client, poll=poll,
+        progress=lambda text: bar.update(0, text),
+    )  # fmt: skip
+    bar.close(f"evaluation {eval_id}: completed")
+    stats, consistency = _summarise(frame, True, ci)
+    judge_price = price_for(judge)
+    cost = 0.0
+    for rec in frame.to_dict("records"):
+        n_prompt = math.ceil(len(json.dumps(rec["prompt"])) / 4)
+        n_a, n_b = math.ceil(len(rec["response_a"]) / 4), math.ceil(len(rec["response_b"]) / 4)
+        cost += 2 * judge_price.cost_usd(n_prompt + n_a + n_b, 60)
+        for name, n_out in ((name_a, n_a), (name_b, n_b)):
+            p = price_of(name)
+            cost += p.cost_usd(n_prompt, n_out) if p is not None else 0.0
+    return CompareResult(
+        model_a=name_a, model_b=name_b, judge=judge, stats=stats,
+        position_consistency=consistency, cost_usd=cost, frame=frame,
+        params={"temperature": temperature, "max_tokens": max_tokens, "engine": "evaluations",
+                "eval_id": eval_id},
+        blind_seed=blind_seed,
+    )  # fmt: skip

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import secrets
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -86,6 +87,9 @@ class Served:
     price: ServerlessModel | None  # None: a dedicated endpoint (billed by the hour)
     context_length: int
     via: str  # "serverless", "serverless-lora" or "endpoint <id>"
+    #: What answers are drawn from: the training recipe, not the random job id, so the same
+    #: recipe answers the same way in every run (tests do not depend on luck).
+    identity: str = ""
 
 
 def _uniform(*parts: object) -> float:
@@ -111,6 +115,21 @@ def _job_skill(state: State, rec: JobRecord, depth: int = 0) -> tuple[float, flo
     return parent_skill + SFT_GAIN, parent_len
 
 
+def _job_identity(state: State, rec: JobRecord, depth: int = 0) -> str:
+    request = rec.job.request
+    method = request.get("training_method") or {"method": "sft"}
+    parent = ""
+    ref = request.get("from_checkpoint")
+    if ref and depth < 8:
+        try:
+            parent = _job_identity(state, state.resolve_checkpoint(str(ref))[0], depth + 1)
+        except ApiError:
+            parent = str(ref)
+    recipe = {k: request.get(k) for k in ("learning_rate", "n_epochs", "suffix")}
+    recipe["data"] = [rec.n_lines, rec.file_bytes]  # the file's id is random; its size is not
+    return json.dumps([rec.model, method, recipe, parent], sort_keys=True, default=str)
+
+
 def _is_lora(rec: JobRecord) -> bool:
     ttype = rec.job.request.get("training_type") or {"type": "Lora"}
     return str(ttype.get("type", "Lora")).lower() == "lora"
@@ -127,8 +146,8 @@ def resolve(state: State, model: str) -> Served:
     for ep in endpoints.values():
         if model in (ep.name, ep.model):
             if ep.state_at(now) == "STARTED":
-                served = _tuned_or_base(state, ep.model)
-                return Served(model, served[0], served[1], None, 8192, f"endpoint {ep.id}")
+                skill, length, ident = _tuned_or_base(state, ep.model)
+                return Served(model, skill, length, None, 8192, f"endpoint {ep.id}", ident)
             idle = idle or ep
     if idle is not None and model == idle.name:
         raise ApiError(400, f"Endpoint {idle.name} is {idle.state_at(now)}: start it to send "
@@ -147,7 +166,8 @@ def resolve(state: State, model: str) -> Served:
                     param="model",
                 )
             skill, length = _job_skill(state, rec)
-            return Served(model, skill, length, price, 8192, "serverless-lora")
+            ident = _job_identity(state, rec)
+            return Served(model, skill, length, price, 8192, "serverless-lora", ident)
     raise ApiError(
         404,
         f"Unable to access model {model}. Please visit https://api.together.ai/models to "
@@ -156,11 +176,11 @@ def resolve(state: State, model: str) -> Served:
     )
 
 
-def _tuned_or_base(state: State, model: str) -> tuple[float, float]:
+def _tuned_or_base(state: State, model: str) -> tuple[float, float, str]:
     for rec in state.jobs.values():
         if model == rec.model_output_name:
-            return _job_skill(state, rec)
-    return 0.0, 1.0
+            return (*_job_skill(state, rec), _job_identity(state, rec))
+    return 0.0, 1.0, model
 
 
 def _check(body: Any) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
@@ -223,7 +243,7 @@ def answer(
         draw = f"seed={seed}:t={temperature}"
     else:
         draw = secrets.token_hex(8)
-    base = served.name
+    base = served.identity or served.name
     z = _NORMAL.inv_cdf(_uniform("quality", base, convo, draw))
     n_sent = max(1, round((1 + 4 * _uniform("len", base, convo, draw)) * served.length_factor))
     topic = _prompt_text(messages).strip().splitlines()[0][:60] if messages else ""
@@ -236,11 +256,14 @@ def answer(
     return " ".join(parts), z + served.skill
 
 
-def complete(state: State, body: Any, *, source: str, discount: float = 1.0) -> dict[str, Any]:
+def complete(
+    state: State, body: Any, *, source: str, discount: float = 1.0, judged_as: str | None = None
+) -> dict[str, Any]:
     """Answer one chat request (online or a batch line): the ``ChatCompletion`` JSON.
 
     Raises :class:`ApiError` as Together would (unknown model, context too long...); bills
     ``state.charges`` (× ``discount``: the Batch API's 50 %) for a serverless answer.
+    ``judged_as``: a prompt text the judge will also see this answer under.
     """
     from prefnb.testing.chat import Charge
 
@@ -261,6 +284,8 @@ def complete(state: State, body: Any, *, source: str, discount: float = 1.0) -> 
     if max_tokens is not None and _tokens(text) > max_tokens:
         text, finish = text[: max_tokens * 4], "length"
     state.judge.know(_prompt_text(messages), text, quality)
+    if judged_as is not None:  # an evaluation shows its judge the dataset's prompt column
+        state.judge.know(judged_as, text, quality)
     n_out = _tokens(text)
     if served.price is not None:
         cost = served.price.cost_usd(n_in, n_out) * discount
@@ -319,3 +344,63 @@ def post_model_chat(state: State, body: Any) -> Response:
     if isinstance(body, dict) and body.get("stream"):
         return Response(200, _stream(done), content_type="text/event-stream")
     return Response(200, done)
+
+
+_VAR = re.compile(r"\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}")
+_REQUEST_KEYS = ("model", "model_source", "system_template", "input_template")
+
+
+def check_model_request(state: State, spec: dict[str, Any], key: str) -> None:
+    """Validate an evaluation's model request object (``model_a``/``model_b``/...)."""
+    for name in _REQUEST_KEYS:
+        if not isinstance(spec.get(name), str) or not spec.get(name):
+            raise ApiError(400, f"parameters.{key}.{name} is required", param=f"{key}.{name}")
+    if spec["model_source"] not in ("serverless", "dedicated"):
+        raise ApiError(400, f"parameters.{key}.model_source: LocalTogether simulates serverless "
+                       "and dedicated models", param=f"{key}.model_source")  # fmt: skip
+    for name in ("max_tokens", "temperature"):
+        value = spec.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ApiError(400, f"parameters.{key}.{name} is required (a number)",
+                           param=f"{key}.{name}")  # fmt: skip
+    resolve(state, spec["model"])  # 404/400 now, as Together refuses an unknown model
+
+
+def _render(template: str, row: dict[str, Any]) -> str:
+    return _VAR.sub(lambda m: str(row.get(m.group(1), "")), template)
+
+
+def model_request_outputs(
+    state: State, source: str, rows: list[dict[str, Any]], params: dict[str, Any]
+) -> tuple[list[dict[str, Any]], str, str, set[str]]:
+    """For a compare whose ``model_a``/``model_b`` are model requests, generate each row's
+    answers (into ``model_a_output``/``model_b_output``). Returns (rows, column of A, column of
+    B, dataset columns the requests' templates use)."""
+    out_rows = [dict(r) for r in rows]
+    cols: list[str] = []
+    used: set[str] = set()
+    for key in ("model_a", "model_b"):
+        spec = params[key]
+        if isinstance(spec, str):
+            cols.append(spec)
+            continue
+        col = f"{key}_output"
+        cols.append(col)
+        used |= set(_VAR.findall(spec["system_template"] + spec["input_template"]))
+        for row in out_rows:
+            body = {
+                "model": spec["model"],
+                "messages": [
+                    {"role": "system", "content": _render(spec["system_template"], row)},
+                    {"role": "user", "content": _render(spec["input_template"], row)},
+                ],
+                "max_tokens": int(spec["max_tokens"]),
+                "temperature": float(spec["temperature"]),
+            }
+            try:
+                done = complete(state, body, source=source, judged_as=str(row.get("prompt", "")))
+                row[col] = done["choices"][0]["message"]["content"]
+            except ApiError as err:
+                row[col] = ""
+                row[f"{key}_error"] = err.message
+    return out_rows, cols[0], cols[1], used

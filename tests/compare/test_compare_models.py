@@ -95,3 +95,32 @@ def test_a_failing_model_is_reported_not_dropped(api: LocalTogether, tmp_path: P
     assert res.summary["n"] == 5
     assert res.summary["failed"] == 1
     assert "failed" in res._repr_html_()
+
+
+def test_evaluations_engine_generates_and_judges_in_one_compare_job(
+    api: LocalTogether, tmp_path: Path
+) -> None:
+    sft, dpo = sft_and_dpo(api)
+    res = prefnb.compare_models(
+        heldout(150), model_a=dpo, model_b=sft, judge=JUDGE, engine="evaluations",
+        client=api.client(), poll=0.01, progress=False,
+    )  # fmt: skip
+    (create,) = api.requests_to("POST /v1/evaluation")
+    params = create.body["parameters"]
+    assert params["model_a"]["model"] == dpo.model_output_name
+    assert params["model_b"]["input_template"] == "{{prompt}}"
+    assert api.requests_to(CHAT) == []  # Together generated and judged: no chat requests
+    s = res.summary
+    assert s["n"] == 150
+    truth = true_win_rate(SFT_GAIN + dpo_gain(0.1), SFT_GAIN)
+    assert s["ci_low"] <= truth <= s["ci_high"]
+    assert s["position_consistency"] == 1.0
+    assert s["cost_usd"] > 0
+    assert res.frame["response_a"].str.len().gt(0).all()
+    # a re-run adopts the same job
+    again = prefnb.compare_models(
+        heldout(150), model_a=dpo, model_b=sft, judge=JUDGE, engine="evaluations",
+        client=api.client(), poll=0.01, progress=False,
+    )  # fmt: skip
+    assert len(api.requests_to("POST /v1/evaluation")) == 1
+    assert again.summary["win_rate"] == s["win_rate"]
