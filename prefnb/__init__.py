@@ -9,6 +9,8 @@ Example:
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
         write_trl,
     )
     from prefnb.formats.binarize import binarize
-    from prefnb.generate import generate
+    from prefnb.generation import generate
     from prefnb.judge import JudgeRun, judge, judge_report, route
     from prefnb.labeler import Labeler
     from prefnb.labels import LabelStore, LabelStoreError, apply_labels, audit_stats
@@ -92,7 +94,7 @@ _EXPORTS: dict[str, str] = {
     "judge": "prefnb.judge",
     "judge_report": "prefnb.judge",
     "route": "prefnb.judge",
-    "generate": "prefnb.generate",
+    "generate": "prefnb.generation",
     "CompareResult": "prefnb.compare",
     "compare_models": "prefnb.compare",
     "Endpoint": "prefnb.deploy",
@@ -100,6 +102,20 @@ _EXPORTS: dict[str, str] = {
     "endpoints": "prefnb.deploy",
     "plot_sweep": "prefnb.plots.sweep",
 }
+
+
+class _Package(types.ModuleType):
+    """``prefnb.judge`` and ``prefnb.generate`` are functions that share their name with a
+    subpackage; importing the subpackage (``from prefnb.judge.run import ...``) makes Python
+    set ``prefnb.judge`` to the module, shadowing the function. Keep the function."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and name in _EXPORTS:
+            return  # the subpackage stays importable through sys.modules
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from prefnb.compare.stats import WinStats, pair_scores, wilson, win_stats
-from prefnb.generate.requests import model_name
-from prefnb.generate.run import generate
+from prefnb.generation.requests import model_name
+from prefnb.generation.run import generate
 from prefnb.judge.run import JudgeRun, judge_annotator
 from prefnb.judge.run import judge as run_judge
 from prefnb.labels.agreement import cohen_kappa
@@ -318,8 +318,8 @@ def _via_evaluations(
     blind_seed: int,
 ) -> CompareResult:  # fmt: skip
     from prefnb.compare.evaluations import run_compare_job
-    from prefnb.generate.requests import price_of
-    from prefnb.generate.run import _prompts
+    from prefnb.generation.requests import price_of
+    from prefnb.generation.run import _prompts
     from prefnb.judge.cost import price_for
     from prefnb.launch.credentials import resolve_client
     from prefnb.launch.progress import ProgressLine

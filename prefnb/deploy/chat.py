@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from prefnb.generate.requests import model_name
+from prefnb.generation.requests import model_name
 from prefnb.launch.credentials import resolve_client
 from prefnb.launch.progress import in_kernel
 from prefnb.pairs import normalize_prompt

@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import Any
 
 from prefnb.deploy import exit_warning
-from prefnb.generate.requests import model_name
+from prefnb.generation.requests import model_name
 from prefnb.launch.credentials import resolve_client
 from prefnb.launch.errors import api_errors
 from prefnb.launch.progress import ProgressLine

@@ -62,7 +62,6 @@ _WORDS = [
     "another way to see it is through the trade-off between bias and variance here",
     "to summarise, the answer depends on the assumptions, which are stated above",
     "note also that edge cases deserve a test of their own before trusting the result",
-    "",
 ]
 
 
@@ -249,8 +248,8 @@ def answer(
     topic = _prompt_text(messages).strip().splitlines()[0][:60] if messages else ""
     parts = [f"About “{topic}”:" if topic else "Answer:"]
     for k in range(n_sent):
-        parts.append(_WORDS[int(_uniform("w", base, convo, draw, k) * len(_WORDS)) % len(_WORDS)]
-                     .strip().capitalize() + ".")  # fmt: skip
+        pick = _WORDS[int(_uniform("w", base, convo, draw, k) * len(_WORDS)) % len(_WORDS)]
+        parts.append(pick[:1].upper() + pick[1:] + ".")
     tag = hashlib.blake2b(f"{base}\x1f{convo}\x1f{draw}".encode(), digest_size=3).hexdigest()
     parts.append(f"(simulated answer {tag})")
     return " ".join(parts), z + served.skill

@@ -19,9 +19,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from prefnb.generate.cache import GenerationCache
-from prefnb.generate.online import GenerateError, row_of
-from prefnb.generate.requests import Task
+from prefnb.generation.cache import GenerationCache
+from prefnb.generation.online import GenerateError, row_of
+from prefnb.generation.requests import Task
 from prefnb.testing.serverless_models import ServerlessModel
 
 __all__ = ["BATCH_DISCOUNT", "batch_lines", "create_batch", "run_batch"]

@@ -22,10 +22,17 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from prefnb.generate.batch import BATCH_DISCOUNT, run_batch
-from prefnb.generate.cache import GenerationCache
-from prefnb.generate.online import GenerateError, run_online
-from prefnb.generate.requests import CostError, GenCost, build_tasks, estimate, model_name, price_of
+from prefnb.generation.batch import BATCH_DISCOUNT, run_batch
+from prefnb.generation.cache import GenerationCache
+from prefnb.generation.online import GenerateError, run_online
+from prefnb.generation.requests import (
+    CostError,
+    GenCost,
+    build_tasks,
+    estimate,
+    model_name,
+    price_of,
+)
 from prefnb.launch.progress import ProgressLine
 from prefnb.pairs import normalize_prompt, pairs_frame
 from prefnb.testing.serverless_models import ServerlessModel

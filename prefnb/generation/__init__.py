@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from prefnb.generate.cache import GenerationCache
-from prefnb.generate.online import GenerateError
-from prefnb.generate.requests import CostError, GenCost
-from prefnb.generate.run import generate
+from prefnb.generation.cache import GenerationCache
+from prefnb.generation.online import GenerateError
+from prefnb.generation.requests import CostError, GenCost
+from prefnb.generation.run import generate
 
 __all__ = ["CostError", "GenCost", "GenerateError", "GenerationCache", "generate"]

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import prefnb
-from prefnb.generate import CostError, GenerateError, GenerationCache, generate
+from prefnb.generation import CostError, GenerateError, GenerationCache, generate
 from prefnb.testing import LocalTogether
 
 MODEL = "openai/gpt-oss-20b"
@@ -166,8 +166,8 @@ def test_batch_in_flight_is_adopted_by_a_rerun(tmp_path: Path) -> None:
             def stop(pct: float, text: str) -> None:
                 raise TimeoutError(text)
 
-            from prefnb.generate.batch import run_batch
-            from prefnb.generate.requests import build_tasks
+            from prefnb.generation.batch import run_batch
+            from prefnb.generation.requests import build_tasks
 
             tasks = build_tasks([[{"role": "user", "content": p}] for p in prompts(4)], [MODEL],
                                 n=2, temperature=0.8, max_tokens=1024, seed=0)  # fmt: skip
@@ -185,7 +185,7 @@ _CHILD = textwrap.dedent(
     """
     import sys
     import together
-    from prefnb.generate import generate
+    from prefnb.generation import generate
     client = together.Together(api_key="sim-local-key", base_url=sys.argv[1])
     ps = [f"Question {i}: how does step {i} work?" for i in range(int(sys.argv[3]))]
     generate(ps, model="openai/gpt-oss-20b", n=2, cache=sys.argv[2], client=client,

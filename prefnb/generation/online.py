@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from prefnb.generate.requests import Task
+from prefnb.generation.requests import Task
 from prefnb.judge.chat_backend import backoff_delay
 from prefnb.testing.serverless_models import ServerlessModel
 
