@@ -154,10 +154,9 @@ def generate(
         failures: dict[str, str] = {}
         t0 = time.monotonic()
         if todo:
-            if client is None:
-                import together
+            from prefnb.launch.credentials import resolve_client
 
-                client = together.Together()
+            client = resolve_client(client)  # TOGETHER_API_KEY / TOGETHER_BASE_URL when None
             bar = ProgressLine("Generate", len(todo) if mode == "online" else 100,
                                enabled=progress)  # fmt: skip
             if mode == "online":
