@@ -277,3 +277,32 @@ def test_canary_key_appears_nowhere(tmp_path: Path, capfd: pytest.CaptureFixture
     texts = [out, err, bodies, a.to_json(), b.to_json(), repr(a.attrs), repr(b.attrs)]
     texts += [p.read_bytes().decode("latin-1") for p in tmp_path.glob("*.sqlite*")]
     assert all(canary not in t for t in texts)
+
+
+def test_faults_on_the_batch_routes_are_ridden_out(tmp_path: Path) -> None:
+    with LocalTogether(speed=1000) as api:
+        api.inject("GET /v1/batches/*", status=503, times=2)
+        api.inject("GET /v1/files/*/content", status=502, times=1)
+        api.inject("POST /v1/batches", status=429, times=1)  # refused before creating: retried
+        cands = generate(prompts(6), model=MODEL, mode="batch", cache=tmp_path / "g.sqlite",
+                         client=api.client(), poll=0.01, progress=False)  # fmt: skip
+        assert len(api.state.batches) == 1
+    assert len(cands) == 6
+    assert cands.attrs["failures"].empty
+
+
+def test_a_failed_batch_is_reported(tmp_path: Path) -> None:
+    with LocalTogether(speed=1000) as api:
+        real = api._dispatch
+
+        def cancel_on_create(req):  # type: ignore[no-untyped-def]
+            resp = real(req)
+            if req.method == "POST" and req.path == "/v1/batches":
+                for rec in api.state.batches.values():
+                    rec.cancelled_at = api.clock.now()
+            return resp
+
+        api._dispatch = cancel_on_create  # type: ignore[method-assign]
+        with pytest.raises(GenerateError, match="ended CANCELLED"):
+            generate(prompts(3), model=MODEL, mode="batch", cache=tmp_path / "g.sqlite",
+                     client=api.client(), poll=0.01, progress=False)  # fmt: skip
