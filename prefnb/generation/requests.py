@@ -98,7 +98,12 @@ class GenCost:
 
     def __str__(self) -> str:
         usd = "unknown" if self.usd is None else f"≤ ${self.usd:,.4f}"
-        extra = f" (no per-token price for {', '.join(self.unpriced)})" if self.unpriced else ""
+        extra = (
+            f" (no per-token price for {', '.join(self.unpriced)}: a dedicated endpoint bills "
+            "by the hour instead; pass price={model: (in, out)} to estimate tokens)"
+            if self.unpriced
+            else ""
+        )
         return (
             f"{self.requests:,} requests, ~{self.input_tokens:,} input + ≤ "
             f"{self.max_output_tokens:,} output tokens: {usd}{extra}"
