@@ -134,11 +134,21 @@ class Endpoint:
                 self.client.patch(f"/v1/endpoints/{self.id}", body={"state": state}, cast_to=object)
             )
 
-    def stop(self) -> Endpoint:
-        """Stop the endpoint (billing stops once it is STOPPED). No-op for serverless LoRA."""
-        if not self.serverless:
-            self._set_state("STOPPED")
-            exit_warning.unregister(str(self.id))
+    def stop(
+        self, wait: bool = False, *, poll: float = 2.0, timeout: float | None = 600
+    ) -> Endpoint:
+        """Stop the endpoint (billing stops once it is STOPPED); ``wait`` blocks until it is.
+        No-op for serverless LoRA."""
+        if self.serverless:
+            return self
+        self._set_state("STOPPED")
+        exit_warning.unregister(str(self.id))
+        t0 = time.monotonic()
+        while wait and self.state != "STOPPED":
+            if timeout is not None and time.monotonic() - t0 > timeout:
+                raise TimeoutError(f"endpoint {self.id} still {self.state} after {timeout} s")
+            time.sleep(poll)
+            self.refresh()
         return self
 
     def start(self, wait: bool = True, progress: bool = True) -> Endpoint:

@@ -188,3 +188,10 @@ def test_running_message_and_repr_without_requests() -> None:
     assert "~$3.36/hour" in text
     ep = Endpoint({"id": "e", "model": "m", "state": "STOPPED"}, client=object())
     assert "hourly price unknown" in repr(ep)
+
+
+def test_stop_can_wait_until_billing_ends(api: LocalTogether) -> None:
+    job = sft(api, DEDICATED_BASE)
+    ep = job.deploy(progress=False)
+    ep.stop(wait=True, poll=0.01)
+    assert ep.state == "STOPPED"
