@@ -9,9 +9,13 @@ Example:
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from prefnb.compare import CompareResult, compare_models
+    from prefnb.deploy import Endpoint, chat, endpoints
     from prefnb.export import ExportError, ExportResult, export_dpo, export_sft
     from prefnb.formats import (
         FormatError,
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
         write_trl,
     )
     from prefnb.formats.binarize import binarize
+    from prefnb.generation import generate
     from prefnb.judge import JudgeRun, judge, judge_report, route
     from prefnb.labeler import Labeler
     from prefnb.labels import LabelStore, LabelStoreError, apply_labels, audit_stats
@@ -55,6 +60,7 @@ if TYPE_CHECKING:
         pairs_frame,
     )
     from prefnb.plots import MetricsExplorer, plot_dataset, plot_metrics
+    from prefnb.plots.sweep import plot_sweep
     from prefnb.sample import load_sample
     from prefnb.training_metrics import metrics
     from prefnb.validation import Finding, ValidationError, ValidationReport, validate
@@ -119,7 +125,28 @@ _EXPORTS: dict[str, str] = {
     "judge": "prefnb.judge",
     "judge_report": "prefnb.judge",
     "route": "prefnb.judge",
+    "generate": "prefnb.generation",
+    "CompareResult": "prefnb.compare",
+    "compare_models": "prefnb.compare",
+    "Endpoint": "prefnb.deploy",
+    "chat": "prefnb.deploy",
+    "endpoints": "prefnb.deploy",
+    "plot_sweep": "prefnb.plots.sweep",
 }
+
+
+class _Package(types.ModuleType):
+    """``prefnb.judge`` and ``prefnb.generate`` are functions that share their name with a
+    subpackage; importing the subpackage (``from prefnb.judge.run import ...``) makes Python
+    set ``prefnb.judge`` to the module, shadowing the function. Keep the function."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and name in _EXPORTS:
+            return  # the subpackage stays importable through sys.modules
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:
@@ -138,7 +165,9 @@ def __dir__() -> list[str]:
 __all__ = [
     "LABELS",
     "AuthenticationFailed",
+    "CompareResult",
     "DataRejected",
+    "Endpoint",
     "ExportError",
     "ExportResult",
     "FileValidationFailed",
@@ -167,10 +196,14 @@ __all__ = [
     "apply_labels",
     "audit_stats",
     "binarize",
+    "chat",
     "check_pairs",
+    "compare_models",
     "detect_format",
+    "endpoints",
     "export_dpo",
     "export_sft",
+    "generate",
     "jobs",
     "judge",
     "judge_report",
@@ -183,6 +216,7 @@ __all__ = [
     "pairs_frame",
     "plot_dataset",
     "plot_metrics",
+    "plot_sweep",
     "read_pairs",
     "route",
     "stats",

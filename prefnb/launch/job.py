@@ -371,7 +371,25 @@ class Job:
             with stream as resp:
                 return _save(resp, target, self.id, progress=progress)
 
-        # -- derived ----------------------------------------------------------------------------
+    # -- derived ----------------------------------------------------------------------------
+
+    def deploy(
+        self,
+        hardware: str | None = None,
+        min_replicas: int = 1,
+        max_replicas: int = 1,
+        **options: Any,
+    ) -> Any:
+        """Serve this job's output model: serverless LoRA where its base model offers it,
+        else a dedicated endpoint (price shown first); see :func:`prefnb.deploy.deploy`.
+
+        Example:
+            >>> with job.deploy() as ep:  # doctest: +SKIP
+            ...     prefnb.chat(ep, "Explain DPO in two sentences.")
+        """
+        from prefnb.deploy import deploy  # the deploy module is optional weight for a Job
+
+        return deploy(self, hardware, min_replicas, max_replicas, **options)
 
     def snapshot(self, *, events: int = 3, now: float | None = None) -> JobSnapshot:
         """What a monitor shows, from the last fetched state (no request).

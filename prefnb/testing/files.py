@@ -210,6 +210,10 @@ def post_preprocess(state: State, req: Request, file_id: str) -> Response:
     f = state.file(file_id)
     if f.data is None:
         raise ApiError(400, f"File {file_id} has no content: PUT it to the upload URL first")
+    if f.check is None and f.purpose == "batch-api":
+        # Batch input is requests, not training data: its lines are checked by POST /v1/batches.
+        f.check = FileCheck(True, len(f.data.splitlines()), "BATCH")
+        f.processing_started = state.clock.now()
     if f.check is None:
         f.check = check_training_file(f.data, f.filename)
         f.processing_started = state.clock.now()

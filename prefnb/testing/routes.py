@@ -39,6 +39,15 @@ from prefnb.testing.fine_tunes import (
     post_estimate_price,
     post_fine_tunes,
 )
+from prefnb.testing.sim_batches import get_batch, get_batches, post_batch_cancel, post_batches
+from prefnb.testing.sim_endpoints import (
+    delete_endpoint,
+    get_endpoint,
+    get_endpoints,
+    get_hardware,
+    patch_endpoint,
+    post_endpoints,
+)
 from prefnb.testing.wire import Response
 
 Handler = Callable[..., Response]
@@ -119,6 +128,16 @@ ROUTES: list[tuple[str, re.Pattern[str], str | None, Handler, bool]] = [
         ("GET", r"/v1/evaluation", None, get_evaluations, True),
         ("GET", r"/v1/evaluation/(?P<eval_id>[^/]+)/status", None, get_evaluation_status, True),
         ("GET", r"/v1/evaluation/(?P<eval_id>[^/]+)", None, get_evaluation, True),
+        ("POST", r"/v1/batches", None, post_batches, True),
+        ("GET", r"/v1/batches", None, get_batches, True),
+        ("GET", r"/v1/batches/(?P<batch_id>[^/]+)", None, get_batch, True),
+        ("POST", r"/v1/batches/(?P<batch_id>[^/]+)/cancel", None, post_batch_cancel, True),
+        ("POST", r"/v1/endpoints", None, post_endpoints, True),
+        ("GET", r"/v1/endpoints", None, get_endpoints, True),
+        ("GET", r"/v1/endpoints/(?P<endpoint_id>[^/]+)", None, get_endpoint, True),
+        ("PATCH", r"/v1/endpoints/(?P<endpoint_id>[^/]+)", None, patch_endpoint, True),
+        ("DELETE", r"/v1/endpoints/(?P<endpoint_id>[^/]+)", None, delete_endpoint, True),
+        ("GET", r"/v1/hardware", None, get_hardware, True),
     )
 ]
 

@@ -124,6 +124,12 @@ class SimJudge:
             n += 1
         return n
 
+    def know(self, prompt: str, text: str, quality: float) -> None:
+        """Remember the hidden quality of a simulated model's answer ``text`` to ``prompt``
+        (higher is better), so verdicts on generated pairs follow the models' skill."""
+        with self._lock:
+            self._truth[(_sha(prompt), _sha(text))] = float(quality)
+
     def _quality(self, prompt_sha: str, text_sha: str) -> float:
         known = self._truth.get((prompt_sha, text_sha))
         return known if known is not None else int(text_sha[:12], 16) / 16.0**12

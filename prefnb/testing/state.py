@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from prefnb.testing.chat import Charge
     from prefnb.testing.evaluations import EvalRecord
     from prefnb.testing.files import StoredFile
+    from prefnb.testing.sim_batches import BatchRecord
+    from prefnb.testing.sim_endpoints import EndpointRecord
     from prefnb.testing.sim_judge import SimJudge
 
 
@@ -41,6 +43,10 @@ class State:
         self.judge: SimJudge
         self.evals: dict[str, EvalRecord] = {}
         self.charges: list[Charge] = []
+        # Batches and dedicated endpoints (prefnb.testing.sim_batches / sim_endpoints).
+        self.batches: dict[str, BatchRecord] = {}
+        self.endpoints: dict[str, EndpointRecord] = {}
+        self.deleted_endpoints: dict[str, EndpointRecord] = {}
 
     # files
     def file(self, file_id: str) -> StoredFile:

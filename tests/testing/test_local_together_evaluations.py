@@ -130,7 +130,7 @@ def test_refuses_bad_requests(tmp_path: Path) -> None:
         generating["model_a"] = {"model": MODEL, "model_source": "serverless"}
         for p, match in (
             (bad_judge, "not available"),
-            (generating, "pre-generated"),
+            (generating, "model_a.system_template is required"),  # model requests: issue 13
             (params("file-missing"), "not found"),
         ):
             with pytest.raises(together.APIStatusError, match=match):

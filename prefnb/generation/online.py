@@ -1,0 +1,184 @@
+"""``mode="online"``: chat completions on ``concurrency`` threads, each answer cached at once.
+
+Workers hand each answer to the calling thread, which commits everything answered while the
+previous commit ran in one transaction (a group commit); a worker sends its next request only
+once its answer is committed, so a killed kernel loses at most one answer per worker. 429s,
+5xx and dropped connections are retried with exponential back-off and jitter (``Retry-After``
+honoured); the SDK's own retries are off so every attempt is counted. Other 4xx answers are
+that request's failure, reported, not cached (a re-run tries again).
+
+Example:
+    >>> OnlineStats().requests
+    0
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from prefnb.generation.requests import Task
+from prefnb.judge.chat_backend import backoff_delay
+from prefnb.testing.serverless_models import ServerlessModel
+
+__all__ = ["GenerateError", "OnlineStats", "row_of", "run_online"]
+
+FLUSH_S: Final = 0.05
+
+
+class GenerateError(RuntimeError):
+    """Generation cannot go on (a refused key, an unknown model, a failed batch)."""
+
+
+@dataclass
+class OnlineStats:
+    requests: int = 0
+    retries: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+def row_of(task: Task, body: Any, price: ServerlessModel | None, discount: float) -> dict[str, Any]:
+    """A cache row from a ``ChatCompletion`` (object or JSON dict)."""
+    if hasattr(body, "to_dict"):
+        body = body.to_dict()
+    choice = (body.get("choices") or [{}])[0]
+    text = (choice.get("message") or {}).get("content")
+    if not isinstance(text, str):
+        raise ValueError("the completion has no text")
+    usage = body.get("usage") or {}
+    n_in, n_out = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+    return {
+        "key": task.key,
+        "model": task.model,
+        "text": text,
+        "finish_reason": choice.get("finish_reason"),
+        "input_tokens": n_in,
+        "output_tokens": n_out,
+        "cost_usd": price.cost_usd(n_in, n_out) * discount if price is not None else 0.0,
+    }
+
+
+def _retry_after(exc: Any) -> float | None:
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    try:
+        return float(headers.get("retry-after")) if headers is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def run_online(
+    tasks: Sequence[Task],
+    *,
+    client: Any,
+    prices: dict[str, ServerlessModel | None],
+    concurrency: int,
+    max_attempts: int,
+    commit: Callable[[list[dict[str, Any]]], None],
+    progress: Callable[[int], None],
+) -> OnlineStats:
+    import together
+
+    quiet = client.with_options(max_retries=0)
+    stats = OnlineStats()
+    lock = threading.Lock()
+    stop = threading.Event()
+    fatal: list[BaseException] = []
+    inbox: queue.Queue[tuple[dict[str, Any], threading.Event]] = queue.Queue()
+    finished = [0]
+
+    def one(t: Task) -> dict[str, Any] | None:
+        for attempt in range(max_attempts):
+            if stop.is_set():
+                return None
+            with lock:
+                stats.requests += 1
+            try:
+                # The raw body: building the SDK's pydantic objects costs more CPU than the
+                # rest of the request, and only the text and usage are kept.
+                raw = quiet.chat.completions.with_raw_response.create(**t.body)
+                resp = json.loads(raw.http_response.content)
+            except (together.RateLimitError, together.InternalServerError,
+                    together.APIConnectionError) as exc:  # fmt: skip
+                wait = backoff_delay(attempt, _retry_after(exc))
+            except (together.AuthenticationError, together.PermissionDeniedError) as exc:
+                stop.set()
+                fatal.append(GenerateError(f"Together refused the API key: {exc.message}"))
+                return None
+            except together.NotFoundError as exc:
+                stop.set()
+                fatal.append(GenerateError(f"model {t.model!r}: {exc.message}"))
+                return None
+            except together.APIStatusError as exc:
+                with lock:
+                    stats.failures[t.key] = f"HTTP {exc.status_code}: {exc.message}"
+                return None
+            else:
+                try:
+                    return row_of(t, resp, prices.get(t.model), 1.0)
+                except (ValueError, AttributeError, TypeError) as exc:
+                    with lock:
+                        stats.failures[t.key] = str(exc)
+                    return None
+            if attempt + 1 < max_attempts:
+                with lock:
+                    stats.retries += 1
+                time.sleep(wait)
+        with lock:
+            stats.failures[t.key] = f"gave up after {max_attempts} attempts (429/5xx/dropped)"
+        return None
+
+    def worker(t: Task) -> None:
+        try:
+            row = one(t)
+        finally:
+            with lock:
+                finished[0] += 1
+        if row is not None:
+            done = threading.Event()
+            inbox.put((row, done))
+            done.wait()  # next request only once this answer is on disk
+
+    def drain(block: bool) -> list[tuple[dict[str, Any], threading.Event]]:
+        got = []
+        try:
+            got.append(inbox.get(timeout=FLUSH_S) if block else inbox.get_nowait())
+            while True:
+                got.append(inbox.get_nowait())
+        except queue.Empty:
+            pass
+        return got
+
+    def flush(items: list[tuple[dict[str, Any], threading.Event]]) -> None:
+        try:
+            if items:
+                commit([r for r, _ in items])
+        finally:
+            for _, ev in items:
+                ev.set()
+
+    pool = cf.ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="generate")
+    futures: list[cf.Future[None]] = []
+    try:
+        futures = [pool.submit(worker, t) for t in tasks]
+        while not fatal:
+            flush(drain(block=True))
+            with lock:
+                n_done = finished[0]
+            progress(n_done)
+            if n_done == len(futures) and inbox.empty():
+                break
+    finally:
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        while not all(f.done() for f in futures):  # keep what was answered (it is paid)
+            flush(drain(block=True))
+        flush(drain(block=False))
+    if fatal:
+        raise fatal[0]
+    return stats

@@ -1,0 +1,43 @@
+"""Fixtures: fine-tuned SFT and DPO models trained at LocalTogether (serverless LoRA base)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import prefnb
+from prefnb.testing import LocalTogether
+
+BASE = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"  # offers serverless LoRA
+JUDGE = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
+
+
+@pytest.fixture(autouse=True)
+def prefnb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "prefnb-home"
+    monkeypatch.setenv("PREFNB_HOME", str(home))
+    monkeypatch.delenv("TOGETHER_API_KEY", raising=False)
+    monkeypatch.delenv("TOGETHER_BASE_URL", raising=False)
+    return home
+
+
+@pytest.fixture
+def api() -> Iterator[LocalTogether]:
+    with LocalTogether(speed=500) as server:
+        yield server
+
+
+def sft_and_dpo(api: LocalTogether, beta: float = 0.1) -> tuple[Any, Any]:
+    client = api.client()
+    sft, dpo = prefnb.launch_sft_then_dpo(
+        prefnb.load_sample(), model=BASE, dpo={"dpo_beta": beta}, client=client,
+        progress=False, wait=True,
+    )  # fmt: skip
+    return sft, dpo
+
+
+def heldout(n: int) -> list[str]:
+    return [f"Held-out question {i}: explain idea {i} simply." for i in range(n)]
