@@ -16,10 +16,15 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
 import math
 import multiprocessing
 import os
+import shutil
+import tempfile
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +221,52 @@ def _check_parallel(
     return n_lines
 
 
+def _check_gzip(
+    path: Path, cfg: _Config, progress: Progress | None, workers: int | None
+) -> tuple[LineChecker, int, list[Finding]]:
+    """Check a gzip-compressed file by its decompressed content, as the CLI does.
+
+    Together's upload takes plain ``.jsonl`` only, so the compression itself is an error;
+    the content is still checked (from a temporary copy, which keeps the block reader and
+    the worker pool as they are) and every finding names the ``.gz`` file.
+    """
+    name = str(path)
+    gz = Finding(
+        "error",
+        "file.gzip",
+        f"{name} is gzip-compressed; Together wants a plain .jsonl file: decompress it "
+        f"(gunzip -k {name}) before uploading. Its content was checked decompressed.",
+        file=name,
+    )
+    with tempfile.TemporaryDirectory(prefix="prefnb-validate-") as tmp:
+        inner = Path(tmp) / path.name[: -len(".gz")]
+        try:
+            with gzip.open(path, "rb") as src, open(inner, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except (OSError, EOFError, zlib.error) as exc:
+            bad = Finding(
+                "error",
+                "file.gzip_corrupt",
+                f"{name} ends with .gz but cannot be decompressed ({exc}): a truncated "
+                "download or not a gzip file.",
+                file=name,
+            )
+            return _new_checker(cfg, name), 0, [bad]
+        checker, n, pre = _check_file(inner, cfg, progress, workers)
+        if checker is None:
+            checker = _new_checker(cfg, name)
+        tmp_name = str(inner)
+
+        def rename(f: Finding) -> Finding:
+            if f.file != tmp_name:
+                return f
+            return dataclasses.replace(f, file=name, message=f.message.replace(tmp_name, name))
+
+        checker.file = name
+        checker.findings = [rename(f) for f in checker.findings]
+        return checker, n, [gz, *map(rename, pre)]
+
+
 def _check_records(
     records: Iterable[tuple[Any, str | None]], checker: LineChecker
 ) -> tuple[int, list[str | None]]:
@@ -259,6 +310,9 @@ def _run(
 ) -> tuple[LineChecker, int, list[Finding], list[str | None] | None, str | None]:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
+        if path.name.lower().endswith(".gz") and path.is_file():
+            checker, n, pre = _check_gzip(path, cfg, progress, workers)
+            return checker, n, pre, None, str(path)
         checker, n, pre = _check_file(path, cfg, progress, workers)
         if checker is None:
             checker = _new_checker(cfg, str(path))
@@ -308,7 +362,8 @@ def validate(
     """Check preference data; return a :class:`~prefnb.validation.ValidationReport`.
 
     ``source`` is a path to a JSONL file (streamed: memory holds one 256 KiB block, the
-    longest line and ~40 bytes per line of statistics), a pair-table
+    longest line and ~40 bytes per line of statistics; a ``.gz`` file is checked decompressed,
+    with a ``file.gzip`` error since Together wants plain ``.jsonl``), a pair-table
     DataFrame (rows labeled a/b become preference lines, others are skipped; ``line`` is the
     1-based row position) or an iterable of line dicts (``line`` = 1-based position).
     ``profile`` is ``"together"`` (Together's preference format as documented today),
