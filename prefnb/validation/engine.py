@@ -311,12 +311,12 @@ def _run(
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.name.lower().endswith(".gz") and path.is_file():
-            checker, n, pre = _check_gzip(path, cfg, progress, workers)
-            return checker, n, pre, None, str(path)
-        checker, n, pre = _check_file(path, cfg, progress, workers)
-        if checker is None:
-            checker = _new_checker(cfg, str(path))
-        return checker, n, pre, None, str(path)
+            gz_checker, n, pre = _check_gzip(path, cfg, progress, workers)
+            return gz_checker, n, pre, None, str(path)
+        file_checker, n, pre = _check_file(path, cfg, progress, workers)
+        if file_checker is None:
+            file_checker = _new_checker(cfg, str(path))
+        return file_checker, n, pre, None, str(path)
     checker = _new_checker(cfg, None)
     if isinstance(source, pd.DataFrame):
         n = 0
