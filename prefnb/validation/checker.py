@@ -539,13 +539,14 @@ class _Batch:
         decides.)
         """
         arr = np.frombuffer(data, dtype=np.uint8)
-        quote = arr == 34
-        raw = int(np.count_nonzero(quote))
-        backslash = arr == 92
-        if not backslash.any():
+        raw = int(np.count_nonzero(arr == 34))
+        if b"\\" not in data:  # memchr: most blocks of plain text hold no escape at all
             return raw == self.structural
-        if not np.count_nonzero(backslash[:-1] & backslash[1:]):
-            return raw == self.structural + int(np.count_nonzero(backslash[:-1] & quote[1:]))
+        # backslashes are rare: look at the byte after each one instead of shifting and
+        # comparing whole arrays (two full passes instead of five)
+        after = arr[np.flatnonzero(arr[:-1] == 92) + 1]
+        if not np.count_nonzero(after == 92):
+            return raw == self.structural + int(np.count_nonzero(after == 34))
         return raw == self.structural + sum(
             self.line_quotes(i) - 8 * len(self.inputs[i]) - 24 for i in range(len(self.recs))
         )
