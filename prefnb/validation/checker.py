@@ -29,7 +29,7 @@ import msgspec
 import numpy as np
 
 from prefnb._json import lone_surrogate
-from prefnb.validation.lines import LONG_LINE_BYTES, count_byte, split_lines
+from prefnb.validation.lines import LONG_LINE_BYTES, split_lines
 from prefnb.validation.profiles import openai_problems, strict_problems
 from prefnb.validation.report import Finding, Severity
 from prefnb.validation.together import MSG_JSON, Problem, check_line
@@ -325,12 +325,8 @@ class LineChecker:
         first_line: int,
         start: int,
         at_eof: bool,
-        n_lines: int | None = None,
     ) -> int:
-        """Check a block of whole lines; returns the number of lines in it.
-
-        ``n_lines``, when the caller already counted them, saves a scan.
-        """
+        """Check a block of whole lines; returns the number of lines in it."""
         crlf = lone_cr = 0
         if b"\r" in data:
             crlf = data.count(b"\r\n")
@@ -350,8 +346,8 @@ class LineChecker:
             and not self.full
         )
         if fast:
-            if n_lines is not None and len(data) <= 2 * _SUB_BLOCK:
-                return self._fast_sub(data, first_line, start, at_eof, n_lines)
+            if len(data) <= 2 * _SUB_BLOCK:
+                return self._fast_sub(data, first_line, start, at_eof)
             return self._fast_block(data, first_line, start, at_eof)
         lines, offsets, _ = split_lines(data)
         last = len(lines) - 1
@@ -381,11 +377,17 @@ class LineChecker:
             pos = end
         return n_lines
 
-    def _fast_sub(
-        self, sub: bytes, first_line: int, start: int, at_eof: bool, n: int | None = None
-    ) -> int:
-        if n is None:
-            n = count_byte(sub, 10) + (0 if sub.endswith(b"\n") else 1)
+    def _fast_sub(self, sub: bytes, first_line: int, start: int, at_eof: bool) -> int:
+        arr = np.frombuffer(sub, dtype=np.uint8)
+        ends = np.flatnonzero(arr == 10)
+        terminated = sub.endswith(b"\n")
+        n = len(ends) + (0 if terminated else 1)
+        # decode_lines skips blank lines and decodes every value of a line ("{..} {..}"
+        # gives two records), so the record count can only vouch for the lines when no
+        # line is blank. Every line must start with a byte above space ('{' in practice);
+        # one starting with whitespace or a control byte is left to the line-by-line path.
+        if arr[0] <= 32 or bool(np.any(arr[ends[:-1] + 1 if terminated else ends + 1] <= 32)):
+            return self._line_by_line(sub, first_line, start, at_eof)
         try:
             recs = _DECODER.decode_lines(sub)
         except (msgspec.DecodeError, ValueError):  # ValueError: msgspec's UnicodeDecodeError

@@ -104,15 +104,15 @@ def _check_range(args: tuple[int, int]) -> tuple[LineChecker, int]:
     checker = _new_checker(st["config"], st["file"], st["dataset_format"])
     n = 0
     with open(st["path"], "rb") as fh:
-        for block in iter_blocks(fh, start=start, end=end):
+        # the checker finds the line ends of each block itself: no counting pass here
+        for block in iter_blocks(fh, start=start, end=end, count_lines=False):
             if checker.full:
                 break
             n += checker.check_block(
                 block.data,
-                first_line=block.first_line,
+                first_line=n + 1,
                 start=block.start,
                 at_eof=block.at_eof and end == st["size"],
-                n_lines=block.n_lines,
             )
     return checker, n
 
@@ -168,15 +168,13 @@ def _check_file(
     parallel = n_workers > 1 and size >= PARALLEL_MIN_BYTES and cfg.tokenizer is None
     done = 0
     with open(path, "rb") as fh:
-        for block in iter_blocks(fh):
-            checker.check_block(
+        for block in iter_blocks(fh, count_lines=False):
+            n_lines += checker.check_block(
                 block.data,
-                first_line=block.first_line,
+                first_line=n_lines + 1,
                 start=block.start,
                 at_eof=block.at_eof,
-                n_lines=block.n_lines,
             )
-            n_lines = block.first_line - 1 + block.n_lines
             done = block.start + len(block.data)
             if progress is not None:
                 progress(done, size)

@@ -170,11 +170,15 @@ def _cut(buf: bytes) -> int:
     return max(nl, cr) + 1
 
 
-def iter_blocks(fh: BinaryIO, *, start: int = 0, end: int | None = None) -> Iterator[Block]:
+def iter_blocks(
+    fh: BinaryIO, *, start: int = 0, end: int | None = None, count_lines: bool = True
+) -> Iterator[Block]:
     """Blocks of whole lines from ``fh`` between byte ``start`` and ``end`` (or EOF).
 
     Line numbers count from 1 at ``start``. Only the last block can end without a line end
-    (``at_eof``); a block holds at least one line however long it is.
+    (``at_eof``); a block holds at least one line however long it is. With
+    ``count_lines=False`` blocks are not scanned for line ends (a consumer that splits them
+    anyway saves a pass): ``first_line`` and ``n_lines`` are then 0.
     """
     fh.seek(start)
     remaining = None if end is None else end - start
@@ -188,7 +192,8 @@ def iter_blocks(fh: BinaryIO, *, start: int = 0, end: int | None = None) -> Iter
         if not chunk:
             if parts:
                 data = b"".join(parts)
-                yield Block(data, pos, line, True, _count_lines(data))
+                n = _count_lines(data) if count_lines else 0
+                yield Block(data, pos, line if count_lines else 0, True, n)
             return
         cut = _cut(chunk)
         if cut == 0:  # no line end yet: a long line, keep reading
@@ -197,8 +202,8 @@ def iter_blocks(fh: BinaryIO, *, start: int = 0, end: int | None = None) -> Iter
         parts.append(chunk[:cut])
         data = b"".join(parts)
         parts = [chunk[cut:]] if cut < len(chunk) else []
-        n = _count_lines(data)
-        yield Block(data, pos, line, False, n)
+        n = _count_lines(data) if count_lines else 0
+        yield Block(data, pos, line if count_lines else 0, False, n)
         pos += len(data)
         line += n
 
