@@ -29,7 +29,7 @@ import msgspec
 import numpy as np
 
 from prefnb._json import lone_surrogate
-from prefnb.validation.lines import LONG_LINE_BYTES, split_lines
+from prefnb.validation.lines import LONG_LINE_BYTES, line_heads, split_lines
 from prefnb.validation.profiles import openai_problems, strict_problems
 from prefnb.validation.report import Finding, Severity
 from prefnb.validation.together import MSG_JSON, Problem, check_line
@@ -378,15 +378,11 @@ class LineChecker:
         return n_lines
 
     def _fast_sub(self, sub: bytes, first_line: int, start: int, at_eof: bool) -> int:
-        arr = np.frombuffer(sub, dtype=np.uint8)
-        ends = np.flatnonzero(arr == 10)
-        terminated = sub.endswith(b"\n")
-        n = len(ends) + (0 if terminated else 1)
         # decode_lines skips blank lines and decodes every value of a line ("{..} {..}"
-        # gives two records), so the record count can only vouch for the lines when no
-        # line is blank. Every line must start with a byte above space ('{' in practice);
-        # one starting with whitespace or a control byte is left to the line-by-line path.
-        if arr[0] <= 32 or bool(np.any(arr[ends[:-1] + 1 if terminated else ends + 1] <= 32)):
+        # gives two records): its record count vouches for the lines only when none is
+        # blank. A line starting with whitespace goes the line-by-line way.
+        n, clean_heads = line_heads(sub)
+        if not clean_heads:
             return self._line_by_line(sub, first_line, start, at_eof)
         try:
             recs = _DECODER.decode_lines(sub)

@@ -584,3 +584,20 @@ def test_a_repeat_labeled_otherwise_names_the_first_row_and_its_label(tmp_path: 
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     with pytest.raises(FormatError, match=r"line 3.*same pair as .*line 1 .*labeled 'b' there 'a'"):
         read_pairs(path)
+
+
+def test_two_values_on_a_line_are_a_bad_row_even_beside_a_blank_line(tmp_path: Path) -> None:
+    # the block decoder reads "{..} {..}" as two records and skips blank lines: equal
+    # counts must not let the pair through under the wrong line numbers
+    rows = [
+        json.dumps({"prompt": f"q{i}", "chosen": "a", "rejected": "b"}).encode() for i in range(50)
+    ]
+    rows[5] = rows[5] + b" " + rows[6]
+    rows[30] = b""
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    with pytest.raises(FormatError, match=r"line 6: invalid JSON"):
+        read_pairs(path)
+    df = read_pairs(path, on_bad_rows="skip")
+    assert len(df) == 48
+    assert [b["line"] for b in df.attrs["prefnb_bad_rows"]] == [6]
