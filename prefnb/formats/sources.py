@@ -363,15 +363,14 @@ def _jsonl_items(path: Path, name: str) -> Iterator[Item]:
                     data = data[len(_BOM) :]
                 if b"\r" not in data:
                     # equal counts prove one value per line only with no blank line about
-                    n, clean_heads = line_heads(data)
-                    recs: list[Any] | None = None
-                    if clean_heads:
-                        try:
-                            recs = _BLOCK_DECODER.decode_lines(data)
-                        except (msgspec.DecodeError, ValueError):
-                            recs = None  # a line it refuses: decode line by line
+                    recs: list[Any] | None
+                    try:
+                        recs = _BLOCK_DECODER.decode_lines(data)
+                    except (msgspec.DecodeError, ValueError):
+                        recs = None  # a line it refuses: decode line by line
+                    n, clean_heads = line_heads(data, len(recs) if recs is not None else None)
                     line += n
-                    if recs is not None and len(recs) == n:
+                    if recs is not None and clean_heads and len(recs) == n:
                         # C-level iterators: no Python frame per row
                         yield from zip(range(first, first + n), recs, itertools.repeat(None))
                         continue

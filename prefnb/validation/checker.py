@@ -378,17 +378,15 @@ class LineChecker:
         return n_lines
 
     def _fast_sub(self, sub: bytes, first_line: int, start: int, at_eof: bool) -> int:
-        # decode_lines skips blank lines and decodes every value of a line ("{..} {..}"
-        # gives two records): its record count vouches for the lines only when none is
-        # blank. A line starting with whitespace goes the line-by-line way.
-        n, clean_heads = line_heads(sub)
-        if not clean_heads:
-            return self._line_by_line(sub, first_line, start, at_eof)
         try:
             recs = _DECODER.decode_lines(sub)
         except (msgspec.DecodeError, ValueError):  # ValueError: msgspec's UnicodeDecodeError
             recs = None
-        if recs is None or len(recs) != n:
+        # decode_lines skips blank lines and decodes every value of a line ("{..} {..}"
+        # gives two records): its record count vouches for the lines only when none is
+        # blank. A line starting with whitespace goes the line-by-line way.
+        n, clean_heads = line_heads(sub, len(recs)) if recs is not None else (0, False)
+        if recs is None or not clean_heads or len(recs) != n:
             # a line the typed decoder refuses, or a blank line: decode line by line, in
             # order, since a slow line may set the dataset format for the next ones
             return self._line_by_line(sub, first_line, start, at_eof)

@@ -312,3 +312,26 @@ def test_two_values_on_a_line_are_not_hidden_by_a_blank_line(tmp_path: Path, bla
         (201, "together.blank_line"),
     ]
     assert report.stats["n_pairs"] == 298
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a": 1}\n{"b": 2}\n',
+        b'{"a": 1}\n{"b": 2}',
+        b'{"a": 1}\n\n{"b": 2}\n',
+        b'{"a": 1}\n {"b": 2}\n',
+        b' {"a": 1}\n',
+        b'{"a": 1}\n\t',
+        b"\n",
+        b"x",
+        b'{"a": "' + b"y" * 5000 + b'"}\n{}\n',
+    ],
+)
+def test_line_heads_find_loop_and_numpy_agree(data: bytes) -> None:
+    from prefnb.validation.lines import line_heads, split_lines
+
+    n, clean = line_heads(data)
+    assert n == len(split_lines(data)[0])
+    assert clean == all(line[:1] > b" " for line in split_lines(data)[0])
+    assert line_heads(data, 0) == (n, clean)  # expect 0 lines: the find loop
