@@ -59,7 +59,26 @@ _READ_SCRIPT = (
 import sys
 import prefnb
 df = prefnb.read_pairs(sys.argv[1])
-print(hwm(), df.memory_usage(deep=True).sum() / 1e6)
+peak = hwm()
+# memory_usage(deep=True) counts an object column's top-level objects only (a prompt's list,
+# not its message dicts and strings): walk them for what the frame really holds
+seen, nested = set(), 0
+stack = [v for c in df.columns if df[c].dtype == object for v in df[c].values]
+while stack:
+    o = stack.pop()
+    if id(o) in seen:
+        continue
+    seen.add(id(o))
+    if isinstance(o, (list, tuple, dict)):
+        nested += sys.getsizeof(o)
+        stack.extend(o.values() if isinstance(o, dict) else o)
+        if isinstance(o, dict):
+            stack.extend(o)
+    elif isinstance(o, str):
+        nested += sys.getsizeof(o)
+deep = df.memory_usage(deep=True).sum()
+top = sum(sys.getsizeof(v) for c in df.columns if df[c].dtype == object for v in df[c].values)
+print(peak, deep / 1e6, (deep - top + nested) / 1e6)
 """
 )
 _FLOOR_SCRIPT = (
@@ -71,12 +90,12 @@ print(hwm(), 0)
 )
 
 
-def _peak_rss(script: str, path: Path) -> tuple[float, float]:
-    """(peak RSS in MB, the number the script printed) of ``script`` in a fresh interpreter."""
+def _peak_rss(script: str, path: Path) -> list[float]:
+    """[peak RSS in MB, the numbers the script printed …] of ``script`` in a fresh interpreter."""
     out = subprocess.run(
         [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
     ).stdout.split()
-    return float(out[0]), float(out[1])
+    return [float(x) for x in out]
 
 
 def _time(fn: Callable[[], object]) -> float:
@@ -142,14 +161,21 @@ def main() -> None:
         print(f"load average after: {os.getloadavg()[0]:.1f}")
         print("\n".join(goals))
         print("\npeak memory of one read in a fresh process (MB, above an import-only floor):")
-        print(f"  {'format':<10} {'file':>8} {'frame (deep)':>13} {'read_pairs':>11}")
+        print(
+            "  (frame (deep) is pandas' memory_usage(deep=True); frame (all) adds the message\n"
+            "  dicts and strings inside the prompt lists, which pandas does not count)"
+        )
+        print(
+            f"  {'format':<10} {'file':>8} {'frame (deep)':>13} {'frame (all)':>12} "
+            f"{'read_pairs':>11} {'/ frame (all)':>14}"
+        )
         for fmt in ("together", "trl", "hh"):
             path = Path(tmp) / f"{fmt}.jsonl"
-            floor = _peak_rss(_FLOOR_SCRIPT, path)
-            peak, frame = _peak_rss(_READ_SCRIPT, path)
+            floor = _peak_rss(_FLOOR_SCRIPT, path)[0]
+            peak, frame, frame_all = _peak_rss(_READ_SCRIPT, path)
             print(
-                f"  {fmt:<10} {path.stat().st_size / 1e6:8.0f} {frame:13.0f} "
-                f"{peak - floor[0]:11.0f}"
+                f"  {fmt:<10} {path.stat().st_size / 1e6:8.0f} {frame:13.0f} {frame_all:12.0f} "
+                f"{peak - floor:11.0f} {(peak - floor) / frame_all:13.2f}x"
             )
 
 

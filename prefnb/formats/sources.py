@@ -351,22 +351,26 @@ _BLOCK_DECODER: Final = msgspec.json.Decoder(dict[str, Any])
 
 
 def _jsonl_items(path: Path, name: str) -> Iterator[Item]:
-    from prefnb.validation.lines import iter_blocks, split_lines
+    from prefnb.validation.lines import iter_blocks, line_heads, split_lines
 
     with _open(path) as fh:
         try:
-            for block in iter_blocks(fh):
+            line = 1  # the first line of the block (line_heads counts them: no extra pass)
+            for block in iter_blocks(fh, count_lines=False):
+                first = line
                 data = block.data
                 if block.start == 0 and data.startswith(_BOM):
                     data = data[len(_BOM) :]
                 if b"\r" not in data:
-                    n = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+                    # equal counts prove one value per line only with no blank line about
+                    recs: list[Any] | None
                     try:
                         recs = _BLOCK_DECODER.decode_lines(data)
                     except (msgspec.DecodeError, ValueError):
-                        recs = None
-                    if recs is not None and len(recs) == n:
-                        first = block.first_line
+                        recs = None  # a line it refuses: decode line by line
+                    n, clean_heads = line_heads(data, len(recs) if recs is not None else None)
+                    line += n
+                    if recs is not None and clean_heads and len(recs) == n:
                         # C-level iterators: no Python frame per row
                         yield from zip(range(first, first + n), recs, itertools.repeat(None))
                         continue
@@ -376,8 +380,9 @@ def _jsonl_items(path: Path, name: str) -> Iterator[Item]:
                 else:
                     # \r\n and a lone \r end lines too, as in Together's (text-mode) check
                     lines = split_lines(data)[0]
+                    line += len(lines)
                 for i, raw in enumerate(lines):
-                    item = _line_item(raw, block.first_line + i, name)
+                    item = _line_item(raw, first + i, name)
                     if item is not None:
                         yield item
         except (OSError, EOFError) as exc:

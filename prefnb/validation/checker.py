@@ -29,7 +29,7 @@ import msgspec
 import numpy as np
 
 from prefnb._json import lone_surrogate
-from prefnb.validation.lines import LONG_LINE_BYTES, count_byte, split_lines
+from prefnb.validation.lines import LONG_LINE_BYTES, line_heads, split_lines
 from prefnb.validation.profiles import openai_problems, strict_problems
 from prefnb.validation.report import Finding, Severity
 from prefnb.validation.together import MSG_JSON, Problem, check_line
@@ -325,12 +325,8 @@ class LineChecker:
         first_line: int,
         start: int,
         at_eof: bool,
-        n_lines: int | None = None,
     ) -> int:
-        """Check a block of whole lines; returns the number of lines in it.
-
-        ``n_lines``, when the caller already counted them, saves a scan.
-        """
+        """Check a block of whole lines; returns the number of lines in it."""
         crlf = lone_cr = 0
         if b"\r" in data:
             crlf = data.count(b"\r\n")
@@ -350,8 +346,8 @@ class LineChecker:
             and not self.full
         )
         if fast:
-            if n_lines is not None and len(data) <= 2 * _SUB_BLOCK:
-                return self._fast_sub(data, first_line, start, at_eof, n_lines)
+            if len(data) <= 2 * _SUB_BLOCK:
+                return self._fast_sub(data, first_line, start, at_eof)
             return self._fast_block(data, first_line, start, at_eof)
         lines, offsets, _ = split_lines(data)
         last = len(lines) - 1
@@ -381,16 +377,16 @@ class LineChecker:
             pos = end
         return n_lines
 
-    def _fast_sub(
-        self, sub: bytes, first_line: int, start: int, at_eof: bool, n: int | None = None
-    ) -> int:
-        if n is None:
-            n = count_byte(sub, 10) + (0 if sub.endswith(b"\n") else 1)
+    def _fast_sub(self, sub: bytes, first_line: int, start: int, at_eof: bool) -> int:
         try:
             recs = _DECODER.decode_lines(sub)
         except (msgspec.DecodeError, ValueError):  # ValueError: msgspec's UnicodeDecodeError
             recs = None
-        if recs is None or len(recs) != n:
+        # decode_lines skips blank lines and decodes every value of a line ("{..} {..}"
+        # gives two records): its record count vouches for the lines only when none is
+        # blank. A line starting with whitespace goes the line-by-line way.
+        n, clean_heads = line_heads(sub, len(recs)) if recs is not None else (0, False)
+        if recs is None or not clean_heads or len(recs) != n:
             # a line the typed decoder refuses, or a blank line: decode line by line, in
             # order, since a slow line may set the dataset format for the next ones
             return self._line_by_line(sub, first_line, start, at_eof)
@@ -539,13 +535,14 @@ class _Batch:
         decides.)
         """
         arr = np.frombuffer(data, dtype=np.uint8)
-        quote = arr == 34
-        raw = int(np.count_nonzero(quote))
-        backslash = arr == 92
-        if not backslash.any():
+        raw = int(np.count_nonzero(arr == 34))
+        if b"\\" not in data:  # memchr: most blocks of plain text hold no escape at all
             return raw == self.structural
-        if not np.count_nonzero(backslash[:-1] & backslash[1:]):
-            return raw == self.structural + int(np.count_nonzero(backslash[:-1] & quote[1:]))
+        # backslashes are rare: look at the byte after each one instead of shifting and
+        # comparing whole arrays (two full passes instead of five)
+        after = arr[np.flatnonzero(arr[:-1] == 92) + 1]
+        if not np.count_nonzero(after == 92):
+            return raw == self.structural + int(np.count_nonzero(after == 34))
         return raw == self.structural + sum(
             self.line_quotes(i) - 8 * len(self.inputs[i]) - 24 for i in range(len(self.recs))
         )

@@ -16,10 +16,15 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
 import math
 import multiprocessing
 import os
+import shutil
+import tempfile
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,15 +104,15 @@ def _check_range(args: tuple[int, int]) -> tuple[LineChecker, int]:
     checker = _new_checker(st["config"], st["file"], st["dataset_format"])
     n = 0
     with open(st["path"], "rb") as fh:
-        for block in iter_blocks(fh, start=start, end=end):
+        # the checker finds the line ends of each block itself: no counting pass here
+        for block in iter_blocks(fh, start=start, end=end, count_lines=False):
             if checker.full:
                 break
             n += checker.check_block(
                 block.data,
-                first_line=block.first_line,
+                first_line=n + 1,
                 start=block.start,
                 at_eof=block.at_eof and end == st["size"],
-                n_lines=block.n_lines,
             )
     return checker, n
 
@@ -163,15 +168,13 @@ def _check_file(
     parallel = n_workers > 1 and size >= PARALLEL_MIN_BYTES and cfg.tokenizer is None
     done = 0
     with open(path, "rb") as fh:
-        for block in iter_blocks(fh):
-            checker.check_block(
+        for block in iter_blocks(fh, count_lines=False):
+            n_lines += checker.check_block(
                 block.data,
-                first_line=block.first_line,
+                first_line=n_lines + 1,
                 start=block.start,
                 at_eof=block.at_eof,
-                n_lines=block.n_lines,
             )
-            n_lines = block.first_line - 1 + block.n_lines
             done = block.start + len(block.data)
             if progress is not None:
                 progress(done, size)
@@ -214,6 +217,52 @@ def _check_parallel(
             if progress is not None:
                 progress(end, size)
     return n_lines
+
+
+def _check_gzip(
+    path: Path, cfg: _Config, progress: Progress | None, workers: int | None
+) -> tuple[LineChecker, int, list[Finding]]:
+    """Check a gzip-compressed file by its decompressed content, as the CLI does.
+
+    Together's upload takes plain ``.jsonl`` only, so the compression itself is an error;
+    the content is still checked (from a temporary copy, which keeps the block reader and
+    the worker pool as they are) and every finding names the ``.gz`` file.
+    """
+    name = str(path)
+    gz = Finding(
+        "error",
+        "file.gzip",
+        f"{name} is gzip-compressed; Together wants a plain .jsonl file: decompress it "
+        f"(gunzip -k {name}) before uploading. Its content was checked decompressed.",
+        file=name,
+    )
+    with tempfile.TemporaryDirectory(prefix="prefnb-validate-") as tmp:
+        inner = Path(tmp) / path.name[: -len(".gz")]
+        try:
+            with gzip.open(path, "rb") as src, open(inner, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except (OSError, EOFError, zlib.error) as exc:
+            bad = Finding(
+                "error",
+                "file.gzip_corrupt",
+                f"{name} ends with .gz but cannot be decompressed ({exc}): a truncated "
+                "download or not a gzip file.",
+                file=name,
+            )
+            return _new_checker(cfg, name), 0, [bad]
+        checker, n, pre = _check_file(inner, cfg, progress, workers)
+        if checker is None:
+            checker = _new_checker(cfg, name)
+        tmp_name = str(inner)
+
+        def rename(f: Finding) -> Finding:
+            if f.file != tmp_name:
+                return f
+            return dataclasses.replace(f, file=name, message=f.message.replace(tmp_name, name))
+
+        checker.file = name
+        checker.findings = [rename(f) for f in checker.findings]
+        return checker, n, [gz, *map(rename, pre)]
 
 
 def _check_records(
@@ -259,10 +308,13 @@ def _run(
 ) -> tuple[LineChecker, int, list[Finding], list[str | None] | None, str | None]:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        checker, n, pre = _check_file(path, cfg, progress, workers)
-        if checker is None:
-            checker = _new_checker(cfg, str(path))
-        return checker, n, pre, None, str(path)
+        if path.name.lower().endswith(".gz") and path.is_file():
+            gz_checker, n, pre = _check_gzip(path, cfg, progress, workers)
+            return gz_checker, n, pre, None, str(path)
+        file_checker, n, pre = _check_file(path, cfg, progress, workers)
+        if file_checker is None:
+            file_checker = _new_checker(cfg, str(path))
+        return file_checker, n, pre, None, str(path)
     checker = _new_checker(cfg, None)
     if isinstance(source, pd.DataFrame):
         n = 0
@@ -308,7 +360,8 @@ def validate(
     """Check preference data; return a :class:`~prefnb.validation.ValidationReport`.
 
     ``source`` is a path to a JSONL file (streamed: memory holds one 256 KiB block, the
-    longest line and ~40 bytes per line of statistics), a pair-table
+    longest line and ~40 bytes per line of statistics; a ``.gz`` file is checked decompressed,
+    with a ``file.gzip`` error since Together wants plain ``.jsonl``), a pair-table
     DataFrame (rows labeled a/b become preference lines, others are skipped; ``line`` is the
     1-based row position) or an iterable of line dicts (``line`` = 1-based position).
     ``profile`` is ``"together"`` (Together's preference format as documented today),

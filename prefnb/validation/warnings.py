@@ -144,7 +144,13 @@ def near_identical(a: str, b: str) -> bool:
     la, lb = len(a), len(b)
     if abs(la - lb) > max(8, (la + lb) // 20):  # cheap gates before normalizing all
         return False
-    wa, wb = a.split(None, 1), b.split(None, 1)
+    # first words from a short head: splitting the whole text copies it all. A head that
+    # splits in two has the whole text's first word; otherwise split the whole text.
+    wa, wb = a[:64].split(None, 1), b[:64].split(None, 1)
+    if len(wa) != 2:
+        wa = a.split(None, 1)
+    if len(wb) != 2:
+        wb = b.split(None, 1)
     if len(wa) == len(wb) == 2 and wa[0].casefold() != wb[0].casefold():
         return False  # first words differ (and neither is the last, punctuated, word)
     return _normalize(a) == _normalize(b)

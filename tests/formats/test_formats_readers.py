@@ -544,3 +544,60 @@ def test_sharegpt_style_messages() -> None:
     conversational = read_pairs(rows[1:])
     assert conversational.loc[0, "prompt"] == msgs(("system", "s"), ("user", "2+2?"))
     assert conversational.loc[0, "response_b"] == "22"
+
+
+def test_optional_columns_appear_in_first_seen_order_and_missing_ones_are_nan(
+    tmp_path: Path,
+) -> None:
+    # rows are kept column by column while reading: a column first seen on a later row
+    # is NaN above it, and one a row lacks is NaN there
+    rows = [
+        {"prompt": "q0", "response_a": "x", "response_b": "y", "label": "a"},
+        {"prompt": "q1", "response_a": "x", "response_b": "y", "note": "n1", "label": "b"},
+        {"annotator": "bo", "prompt": "q2", "response_a": "x", "response_b": "y"},
+        {"prompt": "q1", "response_a": "x", "response_b": "y", "label": "b"},  # a repeat
+        {"prompt": "q3", "response_a": "x", "response_b": "y", "label": "tie", "note": "n3"},
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    df = read_pairs(path)
+    check_pairs(df)
+    assert list(df.columns) == [
+        "pair_id", "prompt", "response_a", "response_b", "label", "note", "annotator"
+    ]  # fmt: skip
+    assert len(df) == 4
+    assert df["label"].tolist() == ["a", "b", None, "tie"]
+    assert df["note"].isna().tolist() == [True, False, True, False]
+    assert df["note"].tolist()[3] == "n3"
+    assert df["annotator"].isna().tolist() == [True, True, False, True]
+    assert df["response_a"].tolist() == ["x"] * 4
+    assert df.equals(read_pairs(rows))
+
+
+def test_a_repeat_labeled_otherwise_names_the_first_row_and_its_label(tmp_path: Path) -> None:
+    rows = [
+        {"prompt": "q0", "response_a": "x", "response_b": "y", "label": "a"},
+        {"prompt": "q1", "response_a": "x", "response_b": "y", "label": "a"},
+        {"prompt": "q0", "response_a": "x", "response_b": "y", "label": "b"},
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with pytest.raises(FormatError, match=r"line 3.*same pair as .*line 1 .*labeled 'b' there 'a'"):
+        read_pairs(path)
+
+
+def test_two_values_on_a_line_are_a_bad_row_even_beside_a_blank_line(tmp_path: Path) -> None:
+    # the block decoder reads "{..} {..}" as two records and skips blank lines: equal
+    # counts must not let the pair through under the wrong line numbers
+    rows = [
+        json.dumps({"prompt": f"q{i}", "chosen": "a", "rejected": "b"}).encode() for i in range(50)
+    ]
+    rows[5] = rows[5] + b" " + rows[6]
+    rows[30] = b""
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    with pytest.raises(FormatError, match=r"line 6: invalid JSON"):
+        read_pairs(path)
+    df = read_pairs(path, on_bad_rows="skip")
+    assert len(df) == 48
+    assert [b["line"] for b in df.attrs["prefnb_bad_rows"]] == [6]

@@ -154,3 +154,57 @@ def test_concurrent_validations_in_threads_do_not_mix(tmp_path: Path) -> None:
     with ThreadPoolExecutor(4) as pool:
         reports = list(pool.map(validate, [good, bad] * 4))
     assert [r.ok for r in reports] == [True, False] * 4
+
+
+def _gzip(path: Path, data: bytes) -> Path:
+    import gzip
+
+    with gzip.open(path, "wb") as fh:
+        fh.write(data)
+    return path
+
+
+def test_gz_file_is_checked_decompressed_with_a_gzip_error(tmp_path: Path) -> None:
+    bad = line()
+    bad["preferred_output"][0]["role"] = "user"
+    plain = write(tmp_path / "plain.jsonl", [line("a"), bad, line("a")])
+    gz = _gzip(tmp_path / "train.jsonl.gz", plain.read_bytes())
+    report = validate(gz)
+    want = validate(plain)
+    assert report.n_rows == 3
+    assert report.source == str(gz)
+    assert [f.code for f in report.errors] == ["file.gzip"] + [f.code for f in want.errors]
+    assert "plain .jsonl" in report.errors[0].message
+    assert f"gunzip -k {gz}" in report.errors[0].message
+    # the content's findings are the plain file's, named after the .gz file
+    assert [(f.code, f.line) for f in report.findings[1:]] == [
+        (f.code, f.line) for f in want.findings
+    ]
+    assert {f.file for f in report.findings} == {str(gz)}
+    assert report.stats["n_pairs"] == want.stats["n_pairs"] == 2
+    assert "warning.duplicate_pairs" in {f.code for f in report.warnings}
+
+
+def test_gz_of_a_clean_file_is_not_ok_and_no_temp_path_leaks(tmp_path: Path) -> None:
+    gz = _gzip(tmp_path / "data.jsonl.gz", b'{"not": "preference"}\n')
+    report = validate(gz, profile="strict")
+    assert not report.ok
+    assert report.errors[0].code == "file.gzip"
+    assert all("prefnb-validate-" not in f.message for f in report.findings)
+    assert all(f.file == str(gz) for f in report.findings)
+    ok = _gzip(tmp_path / "ok.jsonl.gz", (json.dumps(line()) + "\n").encode())
+    clean = validate(ok)
+    assert [f.code for f in clean.errors] == ["file.gzip"]
+    assert clean.stats["n_pairs"] == 1
+
+
+def test_corrupt_gz_is_a_finding_not_a_traceback(tmp_path: Path) -> None:
+    gz = tmp_path / "broken.jsonl.gz"
+    gz.write_bytes(b"this is not gzip at all\n")
+    report = validate(gz)
+    assert [f.code for f in report.errors] == ["file.gzip_corrupt"]
+    assert str(gz) in report.errors[0].message
+    full = _gzip(tmp_path / "cut.jsonl.gz", (json.dumps(line()) + "\n").encode() * 50)
+    cut = tmp_path / "cut2.jsonl.gz"
+    cut.write_bytes(full.read_bytes()[:-12])
+    assert [f.code for f in validate(cut).errors] == ["file.gzip_corrupt"]

@@ -292,3 +292,46 @@ def test_repeated_keys_are_found_among_thousands_of_clean_lines(
         (1234, "json.duplicate_key")
     ]
     assert report.stats["n_pairs"] == 2000
+
+
+@pytest.mark.parametrize("blank", [b"", b"   ", b"\t", b" \r"])
+def test_two_values_on_a_line_are_not_hidden_by_a_blank_line(tmp_path: Path, blank: bytes) -> None:
+    # the block decoder reads "{..} {..}" as two records and skips blank lines, so a
+    # record count that matches the line count proved nothing when both happen in a block
+    one = json.dumps(pref("q", "a", "b")).encode()
+    lines = [json.dumps(pref(f"q{i}", "a", "b")).encode() for i in range(300)]
+    lines[10] = one + b" " + one
+    lines[200] = blank
+    p = tmp_path / "two.jsonl"
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    report = validate(p)
+    assert not report.ok
+    assert report.n_rows == 300
+    assert [(f.line, f.code) for f in report.errors] == [
+        (11, "together.json"),
+        (201, "together.blank_line"),
+    ]
+    assert report.stats["n_pairs"] == 298
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a": 1}\n{"b": 2}\n',
+        b'{"a": 1}\n{"b": 2}',
+        b'{"a": 1}\n\n{"b": 2}\n',
+        b'{"a": 1}\n {"b": 2}\n',
+        b' {"a": 1}\n',
+        b'{"a": 1}\n\t',
+        b"\n",
+        b"x",
+        b'{"a": "' + b"y" * 5000 + b'"}\n{}\n',
+    ],
+)
+def test_line_heads_find_loop_and_numpy_agree(data: bytes) -> None:
+    from prefnb.validation.lines import line_heads, split_lines
+
+    n, clean = line_heads(data)
+    assert n == len(split_lines(data)[0])
+    assert clean == all(line[:1] > b" " for line in split_lines(data)[0])
+    assert line_heads(data, 0) == (n, clean)  # expect 0 lines: the find loop

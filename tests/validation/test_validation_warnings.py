@@ -128,3 +128,30 @@ def test_dataframe_warnings_carry_pair_ids() -> None:
     )
     w = warned(validate(df))["warning.identical_outputs"]
     assert w.pair_id == df.loc[0, "pair_id"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Hello  world.", "hello world"),
+        ("x" * 70 + " tail", "X" * 70 + " TAIL!"),  # first word longer than the head
+        ("x" * 70 + " tail", "y" * 70 + " tail"),
+        (" " * 80 + "Word rest", " " * 79 + "word rest."),  # blanks longer than the head
+        (" " * 80 + "Word rest", " " * 79 + "other rest."),
+        ("word", "WORD."),  # one word each
+        ("word\u2003next", "WORD next"),  # a Unicode space splits words too
+        ("a" * 63 + " b", "A" * 63 + "  b."),  # the head ends right after the space
+        ("a" * 64 + " b", "A" * 64 + " b"),
+        ("first second", "First third"),
+    ],
+)
+def test_near_identical_matches_its_definition(a: str, b: str) -> None:
+    from prefnb.validation.warnings import near_identical
+
+    def norm(t: str) -> str:
+        return " ".join(t.split()).casefold().rstrip(".!?;:")
+
+    # the length gate is part of the definition; the first-word gate is only a shortcut
+    close = abs(len(a) - len(b)) <= max(8, (len(a) + len(b)) // 20)
+    assert near_identical(a, b) == (a != b and close and norm(a) == norm(b))
+    assert near_identical(b, a) == near_identical(a, b)
