@@ -341,6 +341,10 @@ class Labeler(anywidget.AnyWidget):
         if self._mode == "adjudicate":
             self._adjudicate(msg, pos)
             return
+        # Team work: a label whose lease ran out is checked against the pair's quota first
+        # (see TeamWindow.confirm); it is stored either way.
+        confirm = getattr(self._window, "confirm", None)
+        within_quota = audit or confirm is None or confirm(pos)
         event_id = self._store.record(
             pair_id=msg["pair_id"],
             annotator=self.annotator,
@@ -355,6 +359,31 @@ class Labeler(anywidget.AnyWidget):
         if not audit:
             self._window.set_label(pos, {"label": msg["verdict"], "strength": msg.get("strength")})
         self._saved(msg, event_id)
+        if not within_quota:
+            # seq None: a warning about a label that was stored, not a failed write.
+            warning: ErrorReply = {
+                "type": "error",
+                "view": str(msg["view"]),
+                "seq": None,
+                "req": None,
+                "message": (
+                    f"Saved, but your claim on this pair had expired and other annotators "
+                    f"have since taken it: your label is kept as an extra one beyond the "
+                    f"overlap of {getattr(self._window, 'overlap', 1)}."
+                ),
+            }
+            self._push(warning)
+        wrap = getattr(self._window, "wrap_after", None)
+        cursor = wrap(pos) if wrap is not None and not audit else None
+        if cursor is not None:
+            # The forward queue is done and pairs behind are short of their quota: go there.
+            jump: JumpPush = {
+                "type": "jump",
+                "view": str(msg["view"]),
+                "req": None,
+                "cursor": cursor,
+            }
+            self._push(jump)
         delay = self._window.audit_delay(msg["pair_id"]) if first_label else None
         if delay is not None:
             push: AuditPush = {
