@@ -404,7 +404,9 @@ class Labeler(anywidget.AnyWidget):
             note=note,
             session=self._session,
         )
-        self._window.set_label(pos, {"label": msg["verdict"], "strength": msg.get("strength")})
+        self._window.set_label(
+            pos, {"label": msg["verdict"], "strength": msg.get("strength"), "note": note}
+        )
         self._saved(msg, event_id)
 
     def release(self) -> int:
@@ -457,6 +459,22 @@ class Labeler(anywidget.AnyWidget):
         note = msg["note"]
         if not isinstance(note, str):
             raise TypeError("note must be a string")
+        decided = self._window.item(pos) if self._mode == "adjudicate" else None
+        if decided is not None and decided["label"] is not None:
+            # A note on a decision is part of it: re-issue the adjudication with the note
+            # (append-only, the latest per pair is the decision; its basis is read again).
+            event_id = self._store.adjudicate(
+                msg["pair_id"],
+                self.annotator,
+                decided["label"],
+                strength=decided["strength"],
+                note=note or None,
+                session=self._session,
+            )
+            self._window.update_current(pos, note=note)
+            self._saved(msg, event_id)
+            return
+        # Otherwise a note event (before a verdict in adjudication, the verdict carries it).
         event_id = self._store.record(
             pair_id=msg["pair_id"],
             annotator=self.annotator,

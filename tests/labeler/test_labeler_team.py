@@ -275,3 +275,36 @@ def test_a_late_label_is_kept_and_the_annotator_told(any_store_target: str) -> N
     assert (live["pair_id"].value_counts() <= 1).all()
     assert len(store.events()) == 4  # bo's label and al's three: nothing lost
     store.close()
+
+
+def test_a_note_on_a_decided_pair_is_stored_on_the_adjudication(any_store_target: str) -> None:
+    df = frame(2)
+    with LabelStore(any_store_target) as s:
+        for pid in df.pair_id:
+            s.record(pair_id=pid, annotator="al", kind="label", verdict="a")
+            s.record(pair_id=pid, annotator="bo", kind="label", verdict="b")
+        lead = Wire(Labeler(df, store=s, annotator="lead", mode="adjudicate"))
+        first, second = lead(type="hello")[0]["items"][:2]
+        # Pair 0: verdict, then a note: the note joins the decision (a new adjudication).
+        assert lead.label(first, "b")["type"] == "saved"
+        lead.seq += 1
+        out = lead(type="note", seq=lead.seq, pair_id=first["pair_id"], pos=0,
+                   note="B cites the source")[0]  # fmt: skip
+        assert out["type"] == "saved"
+        # Pair 1: a note first (kept as a note event), then the verdict, which carries it.
+        lead.seq += 1
+        lead(type="note", seq=lead.seq, pair_id=second["pair_id"], pos=1, note="A is shorter")
+        assert lead.label(second, "a")["type"] == "saved"
+        # A verdict changed later keeps the note.
+        assert lead.label(first, "tie")["type"] == "saved"
+        adj = s.adjudications()
+        assert adj[["pair_id", "verdict", "note"]].values.tolist() == [
+            [df.pair_id[1], "a", "A is shorter"],
+            [df.pair_id[0], "tie", "B cites the source"],
+        ]
+        history = s.adjudications(latest=False)
+        assert history["note"].tolist() == [None, "B cites the source", "A is shorter",
+                                            "B cites the source"]  # fmt: skip
+        assert set(history["basis"].iloc[1]) == {"al", "bo"}  # provenance, as for a verdict
+        lead_events = s.events("lead")
+        assert lead_events[["pair_id", "kind"]].values.tolist() == [[df.pair_id[1], "note"]]
