@@ -83,7 +83,10 @@ class Labeler(anywidget.AnyWidget):
         overlap: team labeling: each pair goes to this many annotators; this annotator sees
             only the pairs it claims (``LabelStore.claim``, ahead of the screen, with
             leases of ``lease_s`` seconds). ``None``: every pair, no claims.
-        lease_s: seconds a claimed pair stays reserved for this annotator.
+        lease_s: seconds a claimed pair stays reserved for this annotator. A label made
+            after its lease expired is stored even if others filled the pair meanwhile;
+            the annotator is told it is an extra one (see
+            :class:`prefnb.labeler.team.TeamWindow`).
         mode: ``"label"``, or ``"adjudicate"``: the pairs whose annotators disagree, with
             every annotator's verdict, strength and note; a verdict is stored as an
             adjudication event (see :mod:`prefnb.labeler.team`).
