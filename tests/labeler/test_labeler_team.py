@@ -308,3 +308,31 @@ def test_a_note_on_a_decided_pair_is_stored_on_the_adjudication(any_store_target
         assert set(history["basis"].iloc[1]) == {"al", "bo"}  # provenance, as for a verdict
         lead_events = s.events("lead")
         assert lead_events[["pair_id", "kind"]].values.tolist() == [[df.pair_id[1], "note"]]
+
+
+@pytest.mark.browser
+def test_the_view_wraps_around_in_chromium(page: Any, tmp_path: Path) -> None:
+    df = frame(25)
+    store = LabelStore(tmp_path / "l.sqlite")
+    t0 = time.monotonic()
+    store.claim("bo", df.pair_id[:3], overlap=1, limit=3, lease_s=3)  # bo walks away
+    lab = Labeler(df, store=store, annotator="al", overlap=1, audit_rate=0, seed=1)
+    host(page, lab)
+    page.locator(f"{ROOT}[data-pos='3']").wait_for()
+    assert time.monotonic() - t0 < 3, "the page took longer than bo's lease to open"
+    time.sleep(max(0.0, 3.2 - (time.monotonic() - t0)))
+    page.locator(ROOT).focus()
+    for pos in range(3, 25):
+        page.locator(f"{ROOT}[data-pos='{pos}']").wait_for()
+        page.keyboard.press("1")
+    # Past the last pair: the kernel moves the view back to the pairs bo left behind.
+    page.locator(f"{ROOT}[data-pos='0']").wait_for(timeout=10_000)
+    for pos in range(3):
+        page.locator(f"{ROOT}[data-pos='{pos}']").wait_for()
+        page.keyboard.press("1")
+    page.wait_for_function(
+        "() => document.querySelector('.pl-saved').dataset.state === 'saved'"
+        " && document.querySelector('.pl-stage').innerText.includes('All pairs')"
+    )
+    assert sorted(lab.labels["pair_id"]) == sorted(df.pair_id)
+    store.close()
