@@ -173,14 +173,23 @@ class TeamWindow(_MaskedWindow):
             return True
         return bool(self._claim([str(self._ids.iat[pos])], 1))
 
+    def _left_after(self, pos: int) -> bool:
+        """Whether a claimed, unlabeled row follows ``pos`` (runs after every label: look
+        near ``pos`` first rather than over a million-row mask)."""
+        start = pos + 1
+        for stop in (start + 64, self.total):
+            if (self._mine[start:stop] & ~self._labeled[start:stop]).any():
+                return True
+            start = stop
+        return False
+
     def wrap_after(self, pos: int) -> int | None:
         """After a label at ``pos``: if nothing is left ahead, claim the under-quota pairs
         behind and return the first row of the new round (None: no wrap)."""
-        ahead = slice(pos + 1, None)
-        if (self._mine[ahead] & ~self._labeled[ahead]).any():
+        if self._left_after(pos):
             return None
         self._ensure_ahead(pos, 1)  # leases may have expired ahead too
-        if (self._mine[ahead] & ~self._labeled[ahead]).any():
+        if self._left_after(pos):
             return None
         before = self._mine.copy()
         self._ensure_ahead(-1, 1)
