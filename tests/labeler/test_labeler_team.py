@@ -213,13 +213,16 @@ def test_the_queue_wraps_around_to_pairs_left_short_behind(any_store_target: str
     df = frame(60)
     store = LabelStore(any_store_target)
     # bo and cy take the first pairs, then walk away (short leases).
-    assert len(store.claim("bo", df.pair_id[:10], overlap=2, limit=10, lease_s=0.5)) == 10
-    assert len(store.claim("cy", df.pair_id[:10], overlap=2, limit=10, lease_s=0.5)) == 10
+    t0 = time.monotonic()
+    assert len(store.claim("bo", df.pair_id[:10], overlap=2, limit=10, lease_s=2)) == 10
+    assert len(store.claim("cy", df.pair_id[:10], overlap=2, limit=10, lease_s=2)) == 10
     al = Wire(Labeler(df, store=store, annotator="al", overlap=2, audit_rate=0))
     dee = Wire(Labeler(df, store=store, annotator="dee", overlap=2, audit_rate=0))
     first = al(type="hello")[0]
+    assert time.monotonic() - t0 < 2, "too slow to see bo's and cy's leases live"
     assert first["cursor"] == 10  # pairs 0-9 are full: al's queue starts after them
-    time.sleep(0.6)  # bo's and cy's leases run out while al labels further on
+    # bo's and cy's leases run out while al labels further on.
+    time.sleep(max(0.0, 2.2 - (time.monotonic() - t0)))
     a_done, a_msgs = label_to_end(al, "a", cursor=first["cursor"])
     d_done, _ = label_to_end(dee, "b")
     # Each labels 10..59, then wraps to 0..9 (in frame order), and labels them too.
@@ -336,3 +339,41 @@ def test_the_view_wraps_around_in_chromium(page: Any, tmp_path: Path) -> None:
     )
     assert sorted(lab.labels["pair_id"]) == sorted(df.pair_id)
     store.close()
+
+
+def test_late_labels_at_the_same_instant_claim_one_quota_slot(any_store_target: str) -> None:
+    import threading
+
+    df = frame(1)
+    pid = df.pair_id[0]
+    LabelStore(any_store_target).close()
+    views = []
+    for name in ("al", "bo", "cy", "dee"):
+        # Each took the pair in turn and let its lease run out: all four hold it on screen.
+        w = Wire(Labeler(df, store=LabelStore(any_store_target), annotator=name, overlap=1,
+                         lease_s=0.3, audit_rate=0))  # fmt: skip
+        assert [i["pos"] for i in w(type="hello")[0]["items"]] == [0]
+        views.append(w)
+        time.sleep(0.4)
+    start = threading.Barrier(len(views))
+    replies: dict[str, list[str]] = {}
+
+    def late_label(w: Wire) -> None:
+        item = w.lab._window.item(0)
+        start.wait()
+        out = w(type="label", seq=1, pair_id=pid, pos=0, verdict="a", shown=item["shown"],
+                strength=None, audit=False, duration_ms=5)  # fmt: skip
+        replies[w.lab.annotator] = [m["type"] for m in out]
+
+    threads = [threading.Thread(target=late_label, args=(w,)) for w in views]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r[0] == "saved" for r in replies.values())  # every label kept
+    assert sorted(len(r) for r in replies.values()) == [1, 2, 2, 2]  # one within quota
+    with LabelStore(any_store_target) as s:
+        assert len(s.current()) == 4
+        assert len(s.claims()) == 1  # the quota of claims holds
+    for w in views:
+        w.lab.store.close()
