@@ -235,6 +235,18 @@ class AdjudicationWindow(_MaskedWindow):
             df, labeled={p: v for p, v in latest.items() if p in self._votes}, **window
         )
         self._mine = _member_mask(self._ids, self._votes) if self._votes else self._labeled.copy()
+        # A note typed before any verdict is a note event: show it again (and let the
+        # verdict carry it) when the lead comes back to an undecided pair.
+        drafts = store.events(annotator)
+        drafts = drafts[(drafts["kind"] == "note") & drafts["pair_id"].isin(self._votes.keys())]
+        wanted = set(drafts["pair_id"])
+        positions = (
+            {str(p): i for i, p in enumerate(self._ids.tolist()) if p in wanted} if wanted else {}
+        )
+        for pid, note in zip(drafts["pair_id"], drafts["note"], strict=True):
+            pos = positions.get(pid)
+            if pos is not None and not self._labeled[pos]:
+                self.update_current(pos, note=note)
 
     def item(self, pos: int, *, audit_shown: Any = None) -> Item:
         out = super().item(pos, audit_shown=audit_shown)

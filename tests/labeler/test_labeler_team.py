@@ -313,6 +313,24 @@ def test_a_note_on_a_decided_pair_is_stored_on_the_adjudication(any_store_target
         assert lead_events[["pair_id", "kind"]].values.tolist() == [[df.pair_id[1], "note"]]
 
 
+def test_a_note_before_the_verdict_comes_back_in_a_new_session(any_store_target: str) -> None:
+    df = frame(2)
+    with LabelStore(any_store_target) as s:
+        s.record(pair_id=df.pair_id[1], annotator="al", kind="label", verdict="a")
+        s.record(pair_id=df.pair_id[1], annotator="bo", kind="label", verdict="b")
+        lead = Wire(Labeler(df, store=s, annotator="lead", mode="adjudicate"))
+        item = lead(type="hello")[0]["items"][0]
+        lead.seq += 1
+        lead(type="note", seq=lead.seq, pair_id=item["pair_id"], pos=1, note="ask al")
+        # The notebook is closed; the lead comes back later and decides.
+        again = Wire(Labeler(df, store=s, annotator="lead", mode="adjudicate"))
+        item = again(type="hello")[0]["items"][0]
+        assert item["note"] == "ask al"
+        assert item["label"] is None
+        assert again.label(item, "b")["type"] == "saved"
+        assert s.adjudications()["note"].tolist() == ["ask al"]
+
+
 @pytest.mark.browser
 def test_the_view_wraps_around_in_chromium(page: Any, tmp_path: Path) -> None:
     df = frame(25)
