@@ -1,6 +1,9 @@
 """Labeler speed in real headless Chromium, printed beside its budgets and a same-run floor.
 
 Run: ``.venv/bin/python bench/labeler.py`` (about a minute; ``--labels N``, ``--rows N``).
+Team mode: ``.venv/bin/python bench/labeler.py --team`` runs only 1. and 2. for the solo
+Labeler beside team Labelers (overlap 2, claims prefetched) on SQLite and on a throwaway
+PostgreSQL cluster over loopback (:mod:`prefnb.testing.pg_cluster`), in one run.
 
 1. keypress → next pair painted, over 200 labels of ~4 KB markdown responses. Measured in the
    page: from the keydown event's ``timeStamp`` until a MutationObserver has seen the next
@@ -175,8 +178,16 @@ def bench_floor(browser: Any, n: int) -> tuple[list[float], list[float]]:
 
 
 def bench_labeler(
-    browser: Any, n: int, workdir: Path
+    browser: Any,
+    n: int,
+    workdir: Path,
+    *,
+    store: Any = None,
+    name: str = "labeler",
+    **team: Any,
 ) -> tuple[list[float], list[float], list[float], list[float], list[float]]:
+    """The Labeler in Chromium on ``store`` (default: a new SQLite file); ``team``: the
+    Labeler's team options (``overlap``, ``lease_s``)."""
     df = pairs_frame(
         [
             {
@@ -187,7 +198,8 @@ def bench_labeler(
             for i in range(n + 40)
         ]
     )
-    lab = Labeler(df, store=workdir / "latency.sqlite", annotator="bench", seed=1)
+    target = workdir / f"{name}.sqlite" if store is None else store
+    lab = Labeler(df, store=target, annotator="bench", seed=1, **team)
     commits: list[float] = []
     record = lab.store.record
 
@@ -226,7 +238,7 @@ def bench_labeler(
     host(page, lab)
     page.locator(".prefnb-labeler[data-pos='0']").wait_for()
     page.wait_for_timeout(500)
-    lat, dom = press_and_measure(page, n, "labeler")
+    lat, dom = press_and_measure(page, n, name)
     page.wait_for_function(
         "() => document.querySelector('.pl-saved').dataset.state === 'saved'", timeout=60_000
     )
@@ -278,7 +290,6 @@ def bench_million(browser: Any, rows: int, workdir: Path) -> dict[str, float]:
     gc.collect()
     rss2 = rss_bytes()
     page.close()
-    lab.close()
     # Reopening after a fifth of the frame is labeled (seeded untimed, in one transaction):
     # the widget must find this annotator's labels among the rows and resume after them.
     done = rows // 5
@@ -299,7 +310,6 @@ def bench_million(browser: Any, rows: int, workdir: Path) -> dict[str, float]:
     page.locator(f".prefnb-labeler[data-pos='{done}']").wait_for()
     t_resume_paint = time.perf_counter() - t0
     page.close()
-    lab.close()
     return {
         "construct_s": t_construct,
         "first_paint_s": t_paint,
@@ -472,6 +482,67 @@ def bench_lab(browser: Any, n: int, workdir: Path) -> tuple[list[float], list[fl
             proc.wait(10)
 
 
+def bench_team(browser: Any, n: int, workdir: Path) -> dict[str, Any]:
+    """Solo Labeler, then team Labelers (overlap 2, claims prefetched) on SQLite and on a
+    throwaway PostgreSQL cluster over loopback, in the same browser: one row each."""
+    from prefnb.testing.pg_cluster import INSTALL_HINT, PgCluster, find_pg_bin
+
+    runs: dict[str, Any] = {}
+    runs["solo"] = bench_labeler(browser, n, workdir, name="solo")
+    runs["solo_load"] = load()
+    runs["team-sqlite"] = bench_labeler(
+        browser, n, workdir, name="team-sqlite", overlap=2, lease_s=1800
+    )
+    runs["team-sqlite_load"] = load()
+    if find_pg_bin() is None:
+        print(f"PostgreSQL skipped: {INSTALL_HINT}")
+        return runs
+    with PgCluster() as pg:
+        url = pg.label_store_url("bench_labeler")
+        with LabelStore(url) as store:
+            runs["team-postgresql"] = bench_labeler(
+                browser, n, workdir, store=store, name="team-postgresql", overlap=2, lease_s=1800
+            )
+            runs["team-postgresql_load"] = load()
+    return runs
+
+
+def print_team(runs: dict[str, Any], n: int, gap_ms: int) -> None:
+    print(
+        f"Labeler bench, team mode: {n} labels, ~4 KB markdown responses, headless Chromium, "
+        f"next key {gap_ms} ms (+ 0-16.7 ms jitter) after each paint; overlap 2, claims "
+        "prefetched with the browser's look-ahead"
+    )
+    print(f"load average (1 min) on {os.cpu_count()} cores: {runs['start_load']} at the start")
+    print(f"{'measure (ms)':40} {'p50':>6} {'p95':>6} {'max':>6} {'load':>5}  vs solo")
+    solo_paint, _, solo_commit, solo_handler, _ = runs["solo"]
+    for key, what in (
+        ("solo", "solo Labeler, SQLite"),
+        ("team-sqlite", "team Labeler (overlap 2), SQLite"),
+        ("team-postgresql", "team Labeler (overlap 2), PostgreSQL over loopback"),
+    ):
+        if key not in runs:
+            continue
+        print(what)
+        paint, _dom, commit, handler, stored = runs[key]
+        for label, values, base in (
+            ("keypress → next pair painted", paint, solo_paint),
+            ("keypress → label committed", commit, solo_commit),
+            ("kernel handler for one label", handler, solo_handler),
+            ("  of which LabelStore.record", stored, None),
+        ):
+            ratio = (
+                ""
+                if base is None or key == "solo"
+                else f"p50 {pct(values, 50) / pct(base, 50):.2f}×, "
+                f"p95 {pct(values, 95) / pct(base, 95):.2f}×"
+            )
+            print(
+                f"  {label:38} {pct(values, 50):6.1f} {pct(values, 95):6.1f} "
+                f"{max(values):6.1f} {runs[key + '_load']:>5}  {ratio}"
+            )
+
+
 def load() -> str:
     """The 1-minute load average, to print beside every figure it may have moved."""
     return f"{os.getloadavg()[0]:.1f}"
@@ -496,12 +567,25 @@ def main() -> None:
         default="random",
         help="key timing vs the 60 Hz frame clock (fixed: the old, worst-phase method)",
     )
+    parser.add_argument(
+        "--team",
+        action="store_true",
+        help="only keypress latencies of the solo Labeler beside team Labelers (SQLite, "
+        "PostgreSQL) in one run",
+    )
     args = parser.parse_args()
     GAP_MS[0] = args.gap_ms
     PHASE[0] = args.phase
     from playwright.sync_api import sync_playwright
 
     loads: dict[str, str] = {"start": load()}
+    if args.team:
+        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            runs = {"start_load": loads["start"], **bench_team(browser, args.labels, Path(tmp))}
+            browser.close()
+        print_team(runs, args.labels, args.gap_ms)
+        return
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         workdir = Path(tmp)
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)

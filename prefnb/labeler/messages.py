@@ -251,7 +251,10 @@ class SavedReply(TypedDict):
 
 
 class ErrorReply(TypedDict):
-    """A request failed; ``seq``/``req`` say which. Nothing was stored."""
+    """A request failed; ``seq``/``req`` say which. Nothing was stored.
+
+    With ``seq`` and ``req`` both None it is a warning the browser shows as it is (e.g. a
+    team label stored beyond its pair's quota after its lease expired)."""
 
     type: Literal["error"]
     view: str | None

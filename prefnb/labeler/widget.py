@@ -83,7 +83,10 @@ class Labeler(anywidget.AnyWidget):
         overlap: team labeling: each pair goes to this many annotators; this annotator sees
             only the pairs it claims (``LabelStore.claim``, ahead of the screen, with
             leases of ``lease_s`` seconds). ``None``: every pair, no claims.
-        lease_s: seconds a claimed pair stays reserved for this annotator.
+        lease_s: seconds a claimed pair stays reserved for this annotator. A label made
+            after its lease expired is stored even if others filled the pair meanwhile;
+            the annotator is told it is an extra one (see
+            :class:`prefnb.labeler.team.TeamWindow`).
         mode: ``"label"``, or ``"adjudicate"``: the pairs whose annotators disagree, with
             every annotator's verdict, strength and note; a verdict is stored as an
             adjudication event (see :mod:`prefnb.labeler.team`).
@@ -344,6 +347,10 @@ class Labeler(anywidget.AnyWidget):
         if self._mode == "adjudicate":
             self._adjudicate(msg, pos)
             return
+        # Team work: a label whose lease ran out is checked against the pair's quota first
+        # (see TeamWindow.confirm); it is stored either way.
+        confirm = getattr(self._window, "confirm", None)
+        within_quota = audit or confirm is None or confirm(pos)
         event_id = self._store.record(
             pair_id=msg["pair_id"],
             annotator=self.annotator,
@@ -358,6 +365,31 @@ class Labeler(anywidget.AnyWidget):
         if not audit:
             self._window.set_label(pos, {"label": msg["verdict"], "strength": msg.get("strength")})
         self._saved(msg, event_id)
+        if not within_quota:
+            # seq None: a warning about a label that was stored, not a failed write.
+            warning: ErrorReply = {
+                "type": "error",
+                "view": str(msg["view"]),
+                "seq": None,
+                "req": None,
+                "message": (
+                    f"Saved, but your claim on this pair had expired and other annotators "
+                    f"have since taken it: your label is kept as an extra one beyond the "
+                    f"overlap of {getattr(self._window, 'overlap', 1)}."
+                ),
+            }
+            self._push(warning)
+        wrap = getattr(self._window, "wrap_after", None)
+        cursor = wrap(pos) if wrap is not None and not audit else None
+        if cursor is not None:
+            # The forward queue is done and pairs behind are short of their quota: go there.
+            jump: JumpPush = {
+                "type": "jump",
+                "view": str(msg["view"]),
+                "req": None,
+                "cursor": cursor,
+            }
+            self._push(jump)
         delay = self._window.audit_delay(msg["pair_id"]) if first_label else None
         if delay is not None:
             push: AuditPush = {
@@ -378,7 +410,9 @@ class Labeler(anywidget.AnyWidget):
             note=note,
             session=self._session,
         )
-        self._window.set_label(pos, {"label": msg["verdict"], "strength": msg.get("strength")})
+        self._window.set_label(
+            pos, {"label": msg["verdict"], "strength": msg.get("strength"), "note": note}
+        )
         self._saved(msg, event_id)
 
     def release(self) -> int:
@@ -431,6 +465,22 @@ class Labeler(anywidget.AnyWidget):
         note = msg["note"]
         if not isinstance(note, str):
             raise TypeError("note must be a string")
+        decided = self._window.item(pos) if self._mode == "adjudicate" else None
+        if decided is not None and decided["label"] is not None:
+            # A note on a decision is part of it: re-issue the adjudication with the note
+            # (append-only, the latest per pair is the decision; its basis is read again).
+            event_id = self._store.adjudicate(
+                msg["pair_id"],
+                self.annotator,
+                decided["label"],
+                strength=decided["strength"],
+                note=note or None,
+                session=self._session,
+            )
+            self._window.update_current(pos, note=note)
+            self._saved(msg, event_id)
+            return
+        # Otherwise a note event (before a verdict in adjudication, the verdict carries it).
         event_id = self._store.record(
             pair_id=msg["pair_id"],
             annotator=self.annotator,

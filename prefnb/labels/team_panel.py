@@ -146,14 +146,21 @@ class TeamPanel(anywidget.AnyWidget):
         path = Path(self._store.path)
         files = (path, path.with_name(path.name + "-wal"))
 
-        def signature() -> tuple[tuple[int, int], ...]:
-            out = []
+        def signature() -> tuple[object, ...]:
+            out: list[object] = []
             for f in files:
                 try:
                     st = f.stat()
                     out.append((st.st_mtime_ns, st.st_size))
                 except OSError:
                     out.append((0, 0))
+            # A WAL rewritten from its start keeps its size, and file times tick in coarse
+            # steps (a jiffy): a commit can leave both unchanged. The store's own change
+            # marks (one indexed query) catch that.
+            try:
+                out.append(self._store.last_change())
+            except LabelStoreError:
+                out.append(None)
             return tuple(out)
 
         seen = signature()

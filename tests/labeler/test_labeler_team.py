@@ -178,3 +178,220 @@ def test_adjudication_view_in_chromium(page: Any, tmp_path: Path) -> None:
     page.wait_for_function("() => document.querySelector('.pl-saved').dataset.state === 'saved'")
     with LabelStore(tmp_path / "l.sqlite") as s:
         assert s.adjudications()["adjudicator"].tolist() == ["lead"]
+
+
+def label_to_end(
+    w: Wire, verdict: str = "a", cursor: int | None = None
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """Label every pair the view offers from ``cursor`` (None: say hello first), as a person
+    pressing one key per pair would, following the kernel's jumps; return the positions
+    labeled and every message seen."""
+    seen: list[dict[str, Any]] = []
+    if cursor is None:
+        seen.append(w(type="hello")[0])
+        cursor = seen[0]["cursor"]
+    done: list[int] = []
+    while cursor < len(w.lab._df):
+        reply = w(type="fetch", req=1, anchor=cursor - 1, direction=1, count=1,
+                  unlabeled_only=True)[0]  # fmt: skip
+        if not reply["items"]:
+            break
+        item = reply["items"][0]
+        w.seq += 1
+        out = w(type="label", seq=w.seq, pair_id=item["pair_id"], pos=item["pos"],
+                verdict=verdict, shown=item["shown"], strength=None, audit=False,
+                duration_ms=5)  # fmt: skip
+        assert out[0]["type"] == "saved"
+        seen += out
+        done.append(item["pos"])
+        jumps = [m["cursor"] for m in out if m["type"] == "jump"]
+        cursor = jumps[-1] if jumps else item["pos"] + 1
+    return done, seen
+
+
+def test_the_queue_wraps_around_to_pairs_left_short_behind(any_store_target: str) -> None:
+    df = frame(60)
+    store = LabelStore(any_store_target)
+    # bo and cy take the first pairs, then walk away (short leases).
+    t0 = time.monotonic()
+    assert len(store.claim("bo", df.pair_id[:10], overlap=2, limit=10, lease_s=2)) == 10
+    assert len(store.claim("cy", df.pair_id[:10], overlap=2, limit=10, lease_s=2)) == 10
+    al = Wire(Labeler(df, store=store, annotator="al", overlap=2, audit_rate=0))
+    dee = Wire(Labeler(df, store=store, annotator="dee", overlap=2, audit_rate=0))
+    first = al(type="hello")[0]
+    assert time.monotonic() - t0 < 2, "too slow to see bo's and cy's leases live"
+    assert first["cursor"] == 10  # pairs 0-9 are full: al's queue starts after them
+    # bo's and cy's leases run out while al labels further on.
+    time.sleep(max(0.0, 2.2 - (time.monotonic() - t0)))
+    a_done, a_msgs = label_to_end(al, "a", cursor=first["cursor"])
+    d_done, _ = label_to_end(dee, "b")
+    # Each labels 10..59, then wraps to 0..9 (in frame order), and labels them too.
+    assert a_done == list(range(10, 60)) + list(range(10))
+    assert d_done == list(range(60))  # dee started after the leases ran out: no wrap needed
+    assert [m["cursor"] for m in a_msgs if m["type"] == "jump"] == [0]
+    counts = store.current()["pair_id"].value_counts()
+    assert len(counts) == 60
+    assert set(counts) == {2}  # overlap 2: every pair ends with exactly two labels
+    store.close()
+
+
+def test_one_annotator_never_wraps(tmp_path: Path) -> None:
+    df = frame(30)
+    al = Wire(Labeler(df, store=tmp_path / "l.sqlite", annotator="al", overlap=1, audit_rate=0))
+    done, msgs = label_to_end(al)
+    assert done == list(range(30))
+    assert not [m for m in msgs if m["type"] in ("jump", "error")]
+
+
+def test_a_late_label_is_kept_and_the_annotator_told(any_store_target: str) -> None:
+    df = frame(4)
+    store = LabelStore(any_store_target)
+    al = Wire(Labeler(df, store=store, annotator="al", overlap=1, lease_s=0.4, audit_rate=0))
+    items = al(type="hello")[0]["items"]
+    assert [i["pos"] for i in items] == [0, 1, 2, 3]
+    time.sleep(0.6)  # al's leases expire; bo takes pair 0 and labels it
+    assert store.claim("bo", [df.pair_id[0]], overlap=1) == [df.pair_id[0]]
+    store.record(pair_id=df.pair_id[0], annotator="bo", kind="label", verdict="b")
+    out = al(type="label", seq=1, pair_id=items[0]["pair_id"], pos=0, verdict="a",
+             shown=items[0]["shown"], strength=None, audit=False, duration_ms=5)  # fmt: skip
+    assert out[0]["type"] == "saved"  # never lose a person's label...
+    assert out[1]["type"] == "error"  # ...but say it is an extra one
+    assert out[1]["seq"] is None
+    assert "kept as an extra one" in out[1]["message"]
+    assert sorted(store.current()["annotator"][store.current()["pair_id"] == df.pair_id[0]]) == [
+        "al",
+        "bo",
+    ]
+    # Pair 1: al's lease expired too, but nobody took it: the label renews the claim and
+    # nobody else can claim the pair past its quota.
+    out = al(type="label", seq=2, pair_id=items[1]["pair_id"], pos=1, verdict="a",
+             shown=items[1]["shown"], strength=None, audit=False, duration_ms=5)  # fmt: skip
+    assert [m["type"] for m in out] == ["saved"]
+    assert store.claim("bo", [df.pair_id[1]], overlap=1) == []
+    # Pair 2: al's lease expired and bo holds it now (a live claim, no label yet): al's
+    # late label is kept and flagged, and live claims still never exceed the quota.
+    assert store.claim("bo", [df.pair_id[2]], overlap=1) == [df.pair_id[2]]
+    out = al(type="label", seq=3, pair_id=items[2]["pair_id"], pos=2, verdict="a",
+             shown=items[2]["shown"], strength=None, audit=False, duration_ms=5)  # fmt: skip
+    assert [m["type"] for m in out] == ["saved", "error"]
+    live = store.claims()
+    assert (live["pair_id"].value_counts() <= 1).all()
+    assert len(store.events()) == 4  # bo's label and al's three: nothing lost
+    store.close()
+
+
+def test_a_note_on_a_decided_pair_is_stored_on_the_adjudication(any_store_target: str) -> None:
+    df = frame(2)
+    with LabelStore(any_store_target) as s:
+        for pid in df.pair_id:
+            s.record(pair_id=pid, annotator="al", kind="label", verdict="a")
+            s.record(pair_id=pid, annotator="bo", kind="label", verdict="b")
+        lead = Wire(Labeler(df, store=s, annotator="lead", mode="adjudicate"))
+        first, second = lead(type="hello")[0]["items"][:2]
+        # Pair 0: verdict, then a note: the note joins the decision (a new adjudication).
+        assert lead.label(first, "b")["type"] == "saved"
+        lead.seq += 1
+        out = lead(type="note", seq=lead.seq, pair_id=first["pair_id"], pos=0,
+                   note="B cites the source")[0]  # fmt: skip
+        assert out["type"] == "saved"
+        # Pair 1: a note first (kept as a note event), then the verdict, which carries it.
+        lead.seq += 1
+        lead(type="note", seq=lead.seq, pair_id=second["pair_id"], pos=1, note="A is shorter")
+        assert lead.label(second, "a")["type"] == "saved"
+        # A verdict changed later keeps the note.
+        assert lead.label(first, "tie")["type"] == "saved"
+        adj = s.adjudications()
+        assert adj[["pair_id", "verdict", "note"]].values.tolist() == [
+            [df.pair_id[1], "a", "A is shorter"],
+            [df.pair_id[0], "tie", "B cites the source"],
+        ]
+        history = s.adjudications(latest=False)
+        assert history["note"].tolist() == [None, "B cites the source", "A is shorter",
+                                            "B cites the source"]  # fmt: skip
+        assert set(history["basis"].iloc[1]) == {"al", "bo"}  # provenance, as for a verdict
+        lead_events = s.events("lead")
+        assert lead_events[["pair_id", "kind"]].values.tolist() == [[df.pair_id[1], "note"]]
+
+
+def test_a_note_before_the_verdict_comes_back_in_a_new_session(any_store_target: str) -> None:
+    df = frame(2)
+    with LabelStore(any_store_target) as s:
+        s.record(pair_id=df.pair_id[1], annotator="al", kind="label", verdict="a")
+        s.record(pair_id=df.pair_id[1], annotator="bo", kind="label", verdict="b")
+        lead = Wire(Labeler(df, store=s, annotator="lead", mode="adjudicate"))
+        item = lead(type="hello")[0]["items"][0]
+        lead.seq += 1
+        lead(type="note", seq=lead.seq, pair_id=item["pair_id"], pos=1, note="ask al")
+        # The notebook is closed; the lead comes back later and decides.
+        again = Wire(Labeler(df, store=s, annotator="lead", mode="adjudicate"))
+        item = again(type="hello")[0]["items"][0]
+        assert item["note"] == "ask al"
+        assert item["label"] is None
+        assert again.label(item, "b")["type"] == "saved"
+        assert s.adjudications()["note"].tolist() == ["ask al"]
+
+
+@pytest.mark.browser
+def test_the_view_wraps_around_in_chromium(page: Any, tmp_path: Path) -> None:
+    df = frame(25)
+    store = LabelStore(tmp_path / "l.sqlite")
+    t0 = time.monotonic()
+    store.claim("bo", df.pair_id[:3], overlap=1, limit=3, lease_s=3)  # bo walks away
+    lab = Labeler(df, store=store, annotator="al", overlap=1, audit_rate=0, seed=1)
+    host(page, lab)
+    page.locator(f"{ROOT}[data-pos='3']").wait_for()
+    assert time.monotonic() - t0 < 3, "the page took longer than bo's lease to open"
+    time.sleep(max(0.0, 3.2 - (time.monotonic() - t0)))
+    page.locator(ROOT).focus()
+    for pos in range(3, 25):
+        page.locator(f"{ROOT}[data-pos='{pos}']").wait_for()
+        page.keyboard.press("1")
+    # Past the last pair: the kernel moves the view back to the pairs bo left behind.
+    page.locator(f"{ROOT}[data-pos='0']").wait_for(timeout=10_000)
+    for pos in range(3):
+        page.locator(f"{ROOT}[data-pos='{pos}']").wait_for()
+        page.keyboard.press("1")
+    page.wait_for_function(
+        "() => document.querySelector('.pl-saved').dataset.state === 'saved'"
+        " && document.querySelector('.pl-stage').innerText.includes('All pairs')"
+    )
+    assert sorted(lab.labels["pair_id"]) == sorted(df.pair_id)
+    store.close()
+
+
+def test_late_labels_at_the_same_instant_claim_one_quota_slot(any_store_target: str) -> None:
+    import threading
+
+    df = frame(1)
+    pid = df.pair_id[0]
+    LabelStore(any_store_target).close()
+    views = []
+    for name in ("al", "bo", "cy", "dee"):
+        # Each took the pair in turn and let its lease run out: all four hold it on screen.
+        w = Wire(Labeler(df, store=LabelStore(any_store_target), annotator=name, overlap=1,
+                         lease_s=0.3, audit_rate=0))  # fmt: skip
+        assert [i["pos"] for i in w(type="hello")[0]["items"]] == [0]
+        views.append(w)
+        time.sleep(0.4)
+    start = threading.Barrier(len(views))
+    replies: dict[str, list[str]] = {}
+
+    def late_label(w: Wire) -> None:
+        item = w.lab._window.item(0)
+        start.wait()
+        out = w(type="label", seq=1, pair_id=pid, pos=0, verdict="a", shown=item["shown"],
+                strength=None, audit=False, duration_ms=5)  # fmt: skip
+        replies[w.lab.annotator] = [m["type"] for m in out]
+
+    threads = [threading.Thread(target=late_label, args=(w,)) for w in views]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r[0] == "saved" for r in replies.values())  # every label kept
+    assert sorted(len(r) for r in replies.values()) == [1, 2, 2, 2]  # one within quota
+    with LabelStore(any_store_target) as s:
+        assert len(s.current()) == 4
+        assert len(s.claims()) == 1  # the quota of claims holds
+    for w in views:
+        w.lab.store.close()
