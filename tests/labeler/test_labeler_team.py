@@ -9,9 +9,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from labeler_host import host
 
 from prefnb.labeler import Labeler
-from prefnb.labeler.static_host import host
 from prefnb.labels import LabelStore
 from prefnb.pairs import pairs_frame
 
