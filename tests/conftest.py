@@ -42,6 +42,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def prefnb_home_for_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Billable creates write intents to the job ledger in ``$PREFNB_HOME``: never the real
+    ``~/.prefnb`` from a test (tests that check the ledger set their own per test)."""
+    old = os.environ.get("PREFNB_HOME")
+    os.environ["PREFNB_HOME"] = str(tmp_path_factory.mktemp("prefnb-home"))
+    yield
+    if old is None:
+        os.environ.pop("PREFNB_HOME", None)
+    else:
+        os.environ["PREFNB_HOME"] = old
+
+
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A session-wide headless Chromium (Playwright ``Browser``)."""

@@ -219,28 +219,41 @@ class Endpoint:
 
 
 def create_endpoint(client: Any, body: dict[str, Any]) -> dict[str, Any]:
-    """Create one dedicated endpoint, never twice: no SDK retries; after a timeout, dropped
-    connection or 5xx, list endpoints and adopt the one with this request's unique
-    ``display_name``; create again only when none exists. (The lead wires this to
-    ``prefnb.launch.billable``.)"""
-    import together
+    """Create one dedicated endpoint, never twice, through
+    :func:`prefnb.launch.billable.create_once` (intent in the job ledger, no SDK retries;
+    after a timeout, a dropped connection or a 5xx the account's endpoints are listed and the
+    one with this request's unique ``display_name`` adopted before anything is sent again)."""
+    from prefnb.launch.billable import Intent, create_once
+    from prefnb.launch.credentials import client_base_url, service_name
+    from prefnb.launch.ledger import Ledger
 
     quiet = client.with_options(max_retries=0)
-    for _attempt in range(4):
-        try:
-            return _as_dict(quiet.post("/v1/endpoints", body=body, cast_to=object))
-        except (together.APIConnectionError, together.InternalServerError,
-                together.RateLimitError):  # fmt: skip
-            time.sleep(0.5)
-            listing = _as_dict(client.get("/v1/endpoints", cast_to=object,
-                                          options={"params": {"type": "dedicated"}}))  # fmt: skip
-            for item in listing.get("data") or []:
-                if item.get("model") != body["model"]:
-                    continue
-                full = _as_dict(client.get(f"/v1/endpoints/{item['id']}", cast_to=object))
-                if full.get("display_name") == body["display_name"]:
-                    return full
-    raise DeployError("could not create the endpoint: Together did not answer")
+
+    def listing() -> list[dict[str, Any]]:
+        found = _as_dict(quiet.get("/v1/endpoints", cast_to=object,
+                                   options={"params": {"type": "dedicated"}}))  # fmt: skip
+        out = []
+        for item in found.get("data") or []:
+            if item.get("model") != body["model"]:
+                continue
+            # the listing leaves display_name out: read each candidate whole
+            out.append(_as_dict(quiet.get(f"/v1/endpoints/{item['id']}", cast_to=object)))
+        return out
+
+    return create_once(
+        ledger=Ledger(),
+        intent=Intent(
+            kind="endpoint",
+            key=str(body["display_name"]),
+            base_url=client_base_url(client),
+            match={"display_name": body["display_name"], "model": body["model"]},
+        ),
+        send=lambda: _as_dict(quiet.post("/v1/endpoints", body=body, cast_to=object)),
+        listing=listing,
+        adopt=dict,
+        object_id=lambda d: str(d["id"]),
+        service=service_name(client),
+    )
 
 
 def _hardware(client: Any, model: str) -> list[dict[str, Any]]:

@@ -39,27 +39,46 @@ def batch_lines(tasks: Sequence[Task]) -> bytes:
 
 
 def create_batch(client: Any, input_file_id: str, model: str) -> str:
-    """Create one batch, never twice: no SDK retries; on a timeout, dropped connection or
-    5xx, list the account's batches and adopt one made from this input file, and create again
-    only when none exists. (The lead wires this to ``prefnb.launch.billable``.)"""
-    import together
+    """Create one batch, never twice, through :func:`prefnb.launch.billable.create_once` (the
+    one rule for every billable create): an intent in the job ledger first, no SDK retries,
+    and after a timeout, a dropped connection or a 5xx the account's batches are listed and
+    one made from this input file adopted before anything is sent again. A kernel killed
+    mid-create is reconciled the same way when the cell is re-run."""
+    from prefnb.launch.billable import Intent, create_once
+    from prefnb.launch.credentials import client_base_url, service_name
+    from prefnb.launch.ledger import Ledger
 
     quiet = client.with_options(max_retries=0)
-    for _attempt in range(4):
-        try:
-            made = quiet.batches.create(
-                endpoint="/v1/chat/completions", input_file_id=input_file_id, model_id=model
-            )
-            if made.job is None or not made.job.id:
-                raise GenerateError("Together's batch create answer has no job id")
-            return str(made.job.id)
-        except (together.APIConnectionError, together.InternalServerError,
-                together.RateLimitError):  # fmt: skip
-            time.sleep(0.5)
-            for job in client.with_options(max_retries=3).batches.list() or []:
-                if job.input_file_id == input_file_id and job.id:
-                    return str(job.id)
-    raise GenerateError(f"could not create a batch for {input_file_id} (Together unreachable)")
+
+    def send() -> str:
+        made = quiet.batches.create(
+            endpoint="/v1/chat/completions", input_file_id=input_file_id, model_id=model
+        )
+        if made.job is None or not made.job.id:
+            raise GenerateError("Together's batch create answer has no job id")
+        return str(made.job.id)
+
+    def listing() -> list[dict[str, Any]]:
+        return [
+            {"id": str(j.id), "input_file_id": j.input_file_id, "created_at": j.created_at}
+            for j in quiet.batches.list() or []
+            if j.id
+        ]
+
+    return create_once(
+        ledger=Ledger(),
+        intent=Intent(
+            kind="batch",
+            key=f"{input_file_id}:{model}",
+            base_url=client_base_url(client),
+            match={"input_file_id": input_file_id},
+        ),
+        send=send,
+        listing=listing,
+        adopt=lambda obj: str(obj["id"]),
+        object_id=str,
+        service=service_name(client),
+    )
 
 
 def run_batch(
