@@ -22,8 +22,9 @@ def test_there_are_js_unit_tests() -> None:
 def test_js_unit_tests_pass_under_node_test() -> None:
     if shutil.which("node") is None:
         pytest.fail("node is required (README: Node ≥ 18 builds the widget bundle)")
-    if not (ROOT / "node_modules" / "diff").exists():
-        pytest.skip("front-end packages are not installed: run `npm install`")
+    if not (ROOT / "js" / "node_modules" / "diff").exists():
+        # README's install builds the bundle, which installs them: never skip silently
+        pytest.fail("front-end packages are not installed: run `npm --prefix js install`")
     proc = subprocess.run(
         ["node", "--test", *map(str, TESTS)],
         cwd=ROOT,

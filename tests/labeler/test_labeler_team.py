@@ -353,7 +353,7 @@ def test_the_view_wraps_around_in_chromium(page: Any, tmp_path: Path) -> None:
         page.keyboard.press("1")
     page.wait_for_function(
         "() => document.querySelector('.pl-saved').dataset.state === 'saved'"
-        " && document.querySelector('.pl-stage').innerText.includes('All pairs')"
+        " && document.querySelector('.pl-stage').innerText.includes('every pair has a label')"
     )
     assert sorted(lab.labels["pair_id"]) == sorted(df.pair_id)
     store.close()
