@@ -30,6 +30,7 @@ __all__ = [
     "InitReply",
     "Item",
     "ItemsReply",
+    "JudgeView",
     "JumpPush",
     "KernelMessage",
     "LabelRequest",

@@ -101,7 +101,7 @@ class Labeler(anywidget.AnyWidget):
     annotator = traitlets.Unicode("").tag(sync=True)
     total = traitlets.Int(0).tag(sync=True)
     guidelines = traitlets.Unicode("").tag(sync=True)
-    show_judge = traitlets.Unicode("after").tag(sync=True)
+    show_judge = traitlets.Enum(SHOW_JUDGE, default_value="after").tag(sync=True)
     #: How long the browser waits for the kernel to confirm a write before it says so and
     #: sends it again (doubling the wait each time, up to 8×).
     reply_timeout_ms = traitlets.Int(10_000).tag(sync=True)

@@ -73,6 +73,12 @@ def python_side() -> dict[str, Any]:
         if is_typeddict(obj):
             hints = typing.get_type_hints(obj)
             out[name] = {field: describe(t) for field, t in hints.items()}
+            # NotRequired is a JS optional field (`x?:`). Read from the annotations: with
+            # postponed annotations, Python 3.11 lists such keys as required.
+            extras = typing.get_type_hints(obj, include_extras=True)
+            for field, t in extras.items():
+                if get_origin(t) is typing.NotRequired:
+                    out[name][field] = sorted([*out[name][field], "undefined"])
         elif get_origin(obj) in (Union, types.UnionType) and all(
             is_typeddict(a) for a in get_args(obj)
         ):
@@ -109,7 +115,9 @@ def test_describe_would_see_a_drifted_field() -> None:
 def test_js_reads_only_declared_traits(js: dict[str, Any]) -> None:
     kinds = {traitlets.Unicode: ["string"], traitlets.Int: ["number"], traitlets.Bool: ["boolean"]}
     declared = {
-        name: kinds[type(trait)]
+        name: sorted(f'"{v}"' for v in trait.values)  # an Enum: its values, as literals
+        if isinstance(trait, traitlets.Enum)
+        else kinds[type(trait)]
         for name, trait in Labeler.class_own_traits(sync=True).items()
         if not name.startswith("_")
     }
