@@ -255,6 +255,12 @@ def _timeline_panel(events: pd.DataFrame, has_store: bool, colors: list[str]) ->
         # ticks every 2 minutes: plotly's own choice for a short span may leave one tick
         panel.x["dtick"] = int((_MIN_TIME_SPAN / 5).total_seconds() * 1000)
     panel.x["hoverformat"] = "%Y-%m-%d %H:%M:%S"
+    if (last + pad).normalize() == (first - pad).normalize():
+        # Within one day, plotly puts the date under the first tick as a second line, which
+        # pushes the axis title into the panel below (seen at 700 px): the date goes into the
+        # axis title instead, the ticks stay one line.
+        panel.x["tickformat"] = "%H:%M"
+        panel.x["title"] = {"text": f"Time labeled ({first:%b %-d, %Y}, UTC)"}
     for i, (who, g) in enumerate(labels.groupby("annotator", sort=True)):
         g = g.sort_values("created_at")
         color = colors[(i + 3) % len(colors)]
