@@ -21,15 +21,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from prefnb.generation.requests import Task
+from prefnb.group_commit import Inbox, commit_all, drain
 from prefnb.judge.chat_backend import backoff_delay
 from prefnb.testing.serverless_models import ServerlessModel
 
 __all__ = ["GenerateError", "OnlineStats", "row_of", "run_online"]
-
-FLUSH_S: Final = 0.05
 
 
 class GenerateError(RuntimeError):
@@ -89,7 +88,7 @@ def run_online(
     lock = threading.Lock()
     stop = threading.Event()
     fatal: list[BaseException] = []
-    inbox: queue.Queue[tuple[dict[str, Any], threading.Event]] = queue.Queue()
+    inbox: Inbox = queue.Queue()
     finished = [0]
 
     def one(t: Task) -> dict[str, Any] | None:
@@ -144,30 +143,12 @@ def run_online(
             inbox.put((row, done))
             done.wait()  # next request only once this answer is on disk
 
-    def drain(block: bool) -> list[tuple[dict[str, Any], threading.Event]]:
-        got = []
-        try:
-            got.append(inbox.get(timeout=FLUSH_S) if block else inbox.get_nowait())
-            while True:
-                got.append(inbox.get_nowait())
-        except queue.Empty:
-            pass
-        return got
-
-    def flush(items: list[tuple[dict[str, Any], threading.Event]]) -> None:
-        try:
-            if items:
-                commit([r for r, _ in items])
-        finally:
-            for _, ev in items:
-                ev.set()
-
     pool = cf.ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="generate")
     futures: list[cf.Future[None]] = []
     try:
         futures = [pool.submit(worker, t) for t in tasks]
         while not fatal:
-            flush(drain(block=True))
+            commit_all(drain(inbox, block=True), commit)
             with lock:
                 n_done = finished[0]
             progress(n_done)
@@ -177,8 +158,8 @@ def run_online(
         stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
         while not all(f.done() for f in futures):  # keep what was answered (it is paid)
-            flush(drain(block=True))
-        flush(drain(block=False))
+            commit_all(drain(inbox, block=True), commit)
+        commit_all(drain(inbox, block=False), commit)
     if fatal:
         raise fatal[0]
     return stats

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from prefnb.group_commit import Inbox, commit_all, drain
 from prefnb.judge.prompt import judge_messages
 from prefnb.judge.tasks import Pass
 from prefnb.judge.verdict import parse_verdict, to_position
@@ -34,7 +35,6 @@ from prefnb.testing.serverless_models import ServerlessModel
 
 __all__ = ["ChatStats", "JudgeError", "backoff_delay", "run_chat"]
 
-FLUSH_S: Final = 0.05
 _MAX_TOKENS: Final = 512
 
 
@@ -172,7 +172,7 @@ def run_chat(
             )
         return None
 
-    inbox: queue.Queue[tuple[dict[str, Any], threading.Event]] = queue.Queue()
+    inbox: Inbox = queue.Queue()
 
     finished = [0]
     last = threading.local()  # each worker's answer still waiting for its commit
@@ -195,24 +195,6 @@ def run_chat(
             inbox.put((row, committed))
             last.event = committed
 
-    def drain(block: bool) -> list[tuple[dict[str, Any], threading.Event]]:
-        got = []
-        try:
-            got.append(inbox.get(timeout=FLUSH_S) if block else inbox.get_nowait())
-            while True:
-                got.append(inbox.get_nowait())
-        except queue.Empty:
-            pass
-        return got
-
-    def commit(items: list[tuple[dict[str, Any], threading.Event]]) -> None:
-        try:
-            if items:
-                flush([row for row, _ in items])
-        finally:
-            for _, ev in items:
-                ev.set()
-
     pool = cf.ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="judge")
     futures: list[cf.Future[None]] = []
     try:
@@ -220,8 +202,8 @@ def run_chat(
         committed_n = 0
         while committed_n < len(futures) and not fatal:
             # Group commit: everything answered while the last commit ran goes in one.
-            items = drain(block=True)
-            commit(items)
+            items = drain(inbox, block=True)
+            commit_all(items, flush)
             with lock:
                 done_n = finished[0]
             committed_n = done_n - inbox.qsize()
@@ -233,8 +215,8 @@ def run_chat(
         pool.shutdown(wait=False, cancel_futures=True)
         # Whatever was answered is paid for: keep it even when the run is interrupted.
         while not all(f.done() for f in futures):
-            commit(drain(block=True))
-        commit(drain(block=False))
+            commit_all(drain(inbox, block=True), flush)
+        commit_all(drain(inbox, block=False), flush)
     if fatal:
         raise fatal[0]
     return stats

@@ -29,7 +29,6 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -37,6 +36,7 @@ import together
 
 from prefnb.launch.errors import LaunchError, TogetherUnavailable
 from prefnb.launch.ledger import Ledger
+from prefnb.launch.times import epoch_seconds
 
 __all__ = ["CLOCK_SLACK_S", "CREATE_ATTEMPTS", "Intent", "ambiguous", "create_once"]
 
@@ -70,22 +70,8 @@ class Intent:
             return False
         if any(obj.get(k) != self.match[k] for k in shown):
             return False
-        created = _epoch(obj.get("created_at"))
+        created = epoch_seconds(obj.get("created_at"))
         return created is None or created >= since - CLOCK_SLACK_S
-
-
-def _epoch(value: object) -> float | None:
-    if isinstance(value, datetime):  # the SDK's to_dict() keeps datetimes
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str) and value:
-        try:
-            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
-    return None
 
 
 def ambiguous(exc: BaseException) -> bool:
@@ -206,4 +192,4 @@ def _reconcile(
     ]
     if not candidates:
         return None
-    return max(candidates, key=lambda o: _epoch(o.get("created_at")) or 0.0)
+    return max(candidates, key=lambda o: epoch_seconds(o.get("created_at")) or 0.0)

@@ -20,7 +20,6 @@ import os
 import re
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
@@ -30,6 +29,7 @@ from prefnb.launch.credentials import resolve_client, service_name
 from prefnb.launch.errors import JobFailed, LaunchError, TogetherUnavailable, api_errors
 from prefnb.launch.ledger import Ledger
 from prefnb.launch.progress import ProgressLine
+from prefnb.launch.times import epoch_seconds
 
 __all__ = ["TERMINAL", "Checkpoint", "Job", "JobSnapshot", "safe_url"]
 
@@ -82,22 +82,6 @@ def safe_url(url: object) -> str | None:
     return None
 
 
-def _parse_time(value: object) -> float | None:
-    if isinstance(value, datetime):  # the SDK's to_dict() keeps datetimes
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str) and value:
-        try:
-            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=UTC)
-        return dt.timestamp()
-    return None
-
-
 def cli_progress(info: dict[str, Any], now: float) -> tuple[float, float] | None:
     """(fraction done, seconds left) as together 3.1.1's CLI computes them, or None.
 
@@ -110,7 +94,7 @@ def cli_progress(info: dict[str, Any], now: float) -> tuple[float, float] | None
     (0.25, 300.0)
     """
     progress = info.get("progress") or {}
-    started = _parse_time(info.get("started_at"))
+    started = epoch_seconds(info.get("started_at"))
     total = progress.get("seconds_remaining")
     if started is None or not progress.get("estimate_available") or now < started:
         return None
