@@ -27,8 +27,9 @@ JS_ONLY = {"LabelerModel"}
 
 @pytest.fixture(scope="module")
 def js() -> dict[str, Any]:
-    if shutil.which("node") is None or not (ROOT / "node_modules" / "typescript").exists():
-        pytest.skip("node and `npm install` are needed to read the JS side")
+    if shutil.which("node") is None or not (ROOT / "js" / "node_modules" / "typescript").exists():
+        # README's install builds the bundle, which installs them: never skip silently
+        pytest.fail("node and `npm --prefix js install` are needed to read the JS side")
     proc = subprocess.run(
         ["node", "js/tools/protocol_shape.mjs"],
         cwd=ROOT,
