@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from lab_support import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROME_ARGS = [
@@ -33,13 +33,6 @@ CHROME_ARGS = [
     "--disable-sync",
 ]
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session", autouse=True)

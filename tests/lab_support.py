@@ -8,6 +8,7 @@ client, and delete its session afterwards so the next test starts with one kerne
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -25,6 +26,13 @@ _READY = """async run => {
     await nb.context.ready; await nb.sessionContext.ready;
     if (run) await app.commands.execute('notebook:run-all-cells');
 }"""
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def write_notebook(path: Path, cells: list[str]) -> None:

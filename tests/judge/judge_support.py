@@ -1,7 +1,7 @@
 """Helpers for judge tests: simulated pairs and the judge model Together's docs use.
 
-(Not a conftest.py: a second module named ``conftest`` would shadow the root one that other
-tests import with ``from conftest import ...``.)
+(Not a conftest.py: test modules cannot import from a conftest reliably, since several modules
+named ``conftest`` shadow one another when folders are collected together.)
 """
 
 from __future__ import annotations

@@ -21,8 +21,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import free_port
-from lab_support import wait_until
+from lab_support import free_port, wait_until
 
 from prefnb.labels import LabelStore
 

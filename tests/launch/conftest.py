@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from launch_support import write_dpo
 
 from prefnb.testing import LocalTogether
-
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_DPO = ROOT / "prefnb" / "data" / "sample_dpo.jsonl"
-MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
 
 
 @pytest.fixture(autouse=True)
@@ -37,19 +33,6 @@ def api() -> Iterator[LocalTogether]:
 @pytest.fixture
 def client(api: LocalTogether) -> Any:
     return api.client()
-
-
-def write_dpo(path: Path, n: int = 8, *, tag: str = "") -> Path:
-    """A small valid DPO JSONL file (``tag`` makes its bytes, hence checksum, unique)."""
-    with path.open("w", encoding="utf-8") as f:
-        for i in range(n):
-            rec = {
-                "input": {"messages": [{"role": "user", "content": f"Question {i}{tag}: 2+{i}?"}]},
-                "preferred_output": [{"role": "assistant", "content": f"It is {2 + i}."}],
-                "non_preferred_output": [{"role": "assistant", "content": "No idea, sorry."}],
-            }
-            f.write(json.dumps(rec) + "\n")
-    return path
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MODEL, write_dpo
+from launch_support import MODEL, write_dpo
 
 import prefnb
 from prefnb.launch import LaunchError, delete_file, jobs, launch_dpo

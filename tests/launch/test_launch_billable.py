@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MODEL
+from launch_support import MODEL
 
 from prefnb.launch import launch_dpo
 from prefnb.launch.billable import Intent, create_once

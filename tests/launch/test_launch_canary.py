@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import MODEL
+from launch_support import MODEL
 
 from prefnb.launch import AuthenticationFailed, Job, JobMonitor, LaunchError, jobs, launch_dpo
 from prefnb.testing import LocalTogether

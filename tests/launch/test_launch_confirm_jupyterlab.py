@@ -7,8 +7,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import MODEL, write_dpo
 from lab_support import kernel_eval, kernel_id, lab_notebook, run_all, wait_until, write_notebook
+from launch_support import MODEL, write_dpo
 
 pytestmark = [pytest.mark.jupyterlab, pytest.mark.browser, pytest.mark.slow]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import MODEL
+from launch_support import MODEL
 
 import prefnb
 from prefnb.launch import LaunchError, launch_dpo, launch_sft, launch_sft_then_dpo

@@ -14,19 +14,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from lab_support import free_port
+from launch_support import ROOT
 
 from prefnb.demo import SIM_KEY
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def status_of(url: str, key: str = "") -> int | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MODEL, write_dpo
+from launch_support import MODEL, write_dpo
 
 import prefnb
 from prefnb.launch import Job, jobs, launch_dpo, launch_sft_then_dpo, sweep

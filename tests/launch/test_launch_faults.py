@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MODEL, write_dpo
+from launch_support import MODEL, write_dpo
 
 from prefnb.launch import (
     AuthenticationFailed,

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import MODEL
+from launch_support import MODEL
 
 from prefnb.launch import Job, JobMonitor, launch_dpo
 from prefnb.testing import LocalTogether

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MODEL, ROOT
+from launch_support import MODEL, ROOT
 
 from prefnb.launch import Job, JobMonitor, launch_dpo
 from prefnb.testing import LocalTogether

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MODEL, write_dpo
+from launch_support import MODEL, write_dpo
 from together.lib.resources.fine_tuning import create_finetune_request
 from together.resources.fine_tuning import FineTuningResource
 

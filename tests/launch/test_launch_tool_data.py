@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import MODEL
+from launch_support import MODEL
 
 from prefnb.launch import launch_dpo
 from prefnb.testing import LocalTogether
