@@ -22,7 +22,8 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
@@ -34,9 +35,9 @@ from prefnb.validation.profiles import openai_problems, strict_problems
 from prefnb.validation.report import Finding, Severity
 from prefnb.validation.together import MSG_JSON, Problem, check_line
 from prefnb.validation.together_current import check_current
-from prefnb.validation.warnings import PairStats, text_of
+from prefnb.validation.warnings import Anchor, PairStats, TextReader, text_of
 
-__all__ = ["LineChecker"]
+__all__ = ["LineChecker", "text_reader"]
 
 _PREF: Final[str] = "preference_openai"
 #: decode_lines is tried on sub-blocks of about this size; a bad line costs one sub-block.
@@ -152,14 +153,19 @@ class LineChecker:
 
     # -- parsed objects ---------------------------------------------------------------------
 
-    def check_obj(self, obj: Any, n: int, pair_id: str | None = None) -> None:
-        """Check one parsed line (from a file, a DataFrame row or a record list)."""
+    def check_obj(
+        self, obj: Any, n: int, pair_id: str | None = None, anchor: Anchor | None = None
+    ) -> None:
+        """Check one parsed line (from a file, a DataFrame row or a record list).
+
+        ``anchor`` says where a file's line can be read again (see :class:`PairStats`).
+        """
         if self.profile == "openai":
             problems = openai_problems(obj, n)
             for p in problems:
                 self._problem(p, n, pair_id, "error")
             if not problems:
-                self._add_stats(obj, n)
+                self._add_stats(obj, n, anchor)
             return
         if self.profile == "together":
             fmt, errors, warns = check_current(obj, n, self.dataset_format)
@@ -170,7 +176,7 @@ class LineChecker:
             for p in warns:
                 self._problem(p, n, pair_id, "warning")
             if not errors and fmt == _PREF:
-                self._add_stats(obj, n)
+                self._add_stats(obj, n, anchor)
             return
         fmt, problem = check_line(obj, n, self.dataset_format)
         if self.dataset_format is None and fmt is not None:
@@ -193,18 +199,17 @@ class LineChecker:
         if self.profile == "strict":
             for p in strict_problems(obj, n):
                 self._problem(p, n, pair_id, "error")
-        self._add_stats(obj, n)
+        self._add_stats(obj, n, anchor)
 
-    def _add_stats(self, obj: Mapping[str, Any], n: int) -> None:
+    def _add_stats(self, obj: Mapping[str, Any], n: int, anchor: Anchor | None) -> None:
         try:
             messages = obj["input"]["messages"]
             key = hash(tuple(_prompt_item(m.get("role"), m.get("content")) for m in messages))
-            pref = text_of(obj["preferred_output"][0].get("content"))
-            rej = text_of(obj["non_preferred_output"][0].get("content"))
+            pref, rej = _output_texts(obj)
         except (AttributeError, IndexError, KeyError, TypeError):
             return  # openai lines may hold tool-call-only outputs: no text to compare
         texts = [text_of(m.get("content")) for m in messages] if self.stats.budget else []
-        self.stats.add(n, key, pref, rej, texts)
+        self.stats.add(n, key, pref, rej, texts, anchor)
 
     # -- raw lines ----------------------------------------------------------------------------
 
@@ -314,7 +319,7 @@ class LineChecker:
                 "parsers keep only the last value (together's check does too).",
                 n,
             )
-        self.check_obj(obj, n)
+        self.check_obj(obj, n, anchor=(n, 1, offset, len(raw)))
 
     # -- blocks -------------------------------------------------------------------------------
 
@@ -391,19 +396,20 @@ class LineChecker:
             # order, since a slow line may set the dataset format for the next ones
             return self._line_by_line(sub, first_line, start, at_eof)
         batch = self._settle(recs, first_line)
+        anchor = (first_line, n, start, len(sub))
         if batch is None:  # the first line chose another format: every line is an error
             bad = list(range(n))
             lines = _split(sub)
         elif batch.no_repeated_keys(sub):
             bad = batch.bad
-            batch.commit(self.stats, None)
+            batch.commit(self.stats, None, anchor)
             if not bad:
                 return n
             lines = _split(sub)
         else:  # some line repeats a key: find it, no re-decoding
             lines = _split(sub)
             repeated = {i for i, raw in enumerate(lines) if raw.count(b'"') != batch.line_quotes(i)}
-            batch.commit(self.stats, repeated)
+            batch.commit(self.stats, repeated, anchor)
             bad = sorted(repeated.union(batch.bad))
         self._slow_lines(lines, bad, first_line, start, at_eof and not sub.endswith(b"\n"))
         return len(lines)
@@ -432,7 +438,7 @@ class LineChecker:
             rec = self._decode_one(raw)
             batch = self._settle([rec], first_line + i) if rec is not None else None
             if batch is not None and not batch.bad and batch.no_repeated_keys(raw):
-                batch.commit(self.stats, None)
+                batch.commit(self.stats, None, (first_line + i, 1, offset, len(raw)))
             else:
                 self.check_raw(
                     raw,
@@ -558,14 +564,17 @@ class _Batch:
             + sum(m.content.count('"') for m in msgs)
         )
 
-    def commit(self, stats: PairStats, drop: set[int] | None) -> None:
-        """Add the lines to ``stats``, except the bad ones and the indexes in ``drop``."""
+    def commit(self, stats: PairStats, drop: set[int] | None, anchor: Anchor) -> None:
+        """Add the lines to ``stats``, except the bad ones and the indexes in ``drop``.
+
+        ``anchor`` is where the batch's lines are in the file.
+        """
         n = len(self.recs)
         keys = list(map(hash, map(tuple, self.inputs)))
         skip = set(self.bad).union(drop or ())
         if not skip:
             lines = list(range(self.first_line, self.first_line + n))
-            stats.add_many(lines, keys, self.prefs, self.rejs, self.texts)
+            stats.add_many(lines, keys, self.prefs, self.rejs, self.texts, anchor)
             return
         keep = [i for i in range(n) if i not in skip]
         stats.add_many(
@@ -574,7 +583,41 @@ class _Batch:
             [self.prefs[i] for i in keep],
             [self.rejs[i] for i in keep],
             [self.texts[i] for i in keep] if self.texts is not None else None,
+            anchor,
         )
+
+
+def _output_texts(obj: Mapping[str, Any]) -> tuple[str, str]:
+    """The texts of a preference line's two outputs, as the statistics compare them."""
+    pref = text_of(obj["preferred_output"][0].get("content"))
+    rej = text_of(obj["non_preferred_output"][0].get("content"))
+    return pref, rej
+
+
+def text_reader(path: str | Path) -> TextReader:
+    """Reads the output texts of checked lines back from ``path`` (see :class:`PairStats`).
+
+    Each region is read once however many of its lines are asked for; the lines were
+    checked before, so they decode (Python's ``json``, as the slow path decodes them).
+    """
+
+    def read(where: Sequence[tuple[int, Anchor]]) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = [("", "")] * len(where)
+        order = sorted(range(len(where)), key=lambda k: (where[k][1][2], where[k][0]))
+        region: Anchor | None = None
+        lines: list[bytes] = []
+        with open(path, "rb") as fh:
+            for k in order:
+                line, anchor = where[k]
+                if anchor != region:
+                    region = anchor
+                    fh.seek(anchor[2])
+                    lines = fh.read(anchor[3]).split(b"\n")
+                obj = json.loads(lines[line - anchor[0]].decode("utf-8"))
+                out[k] = _output_texts(obj)
+        return out
+
+    return read
 
 
 def _prompt_item(role: Any, content: Any) -> Any:

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import math
 from array import array
 from collections.abc import Callable, Iterable, Sequence
@@ -156,12 +157,24 @@ def near_identical(a: str, b: str) -> bool:
     return _normalize(a) == _normalize(b)
 
 
+#: Where the lines of a file region are: (first line, number of lines, byte offset, size).
+Anchor = tuple[int, int, int, int]
+#: Reads the outputs' texts back for the given (line, anchor) pairs, in the order given.
+TextReader = Callable[[Sequence[tuple[int, Anchor]]], list[tuple[str, str]]]
+
+
 @dataclass
 class PairStats:
     """Per-line numbers needed for dataset-level warnings, mergeable across chunks.
 
     Hashes use Python's ``hash``: consistent inside one process and its forked workers,
     which is all the merge needs.
+
+    With ``lazy_pairs`` (files: the lines can be read again) no hash of the two output
+    texts is taken per line, which cost an eighth of validating a file. The prompt's hash
+    and the two lengths are a cheap key; only lines whose cheap key repeats are read back
+    (from ``anchors``, one per checked region) and hashed in full by
+    :meth:`resolve_duplicates`, so the duplicates found are the same.
     """
 
     max_tokens: int | None = None
@@ -178,6 +191,11 @@ class PairStats:
     empty: list[tuple[int, str]] = field(default_factory=list)
     over_tokens: list[tuple[int, str, int]] = field(default_factory=list)
     n_over_tokens: int = 0
+    lazy_pairs: bool = False
+    #: lazy_pairs: the regions the lines came from (see Anchor), in line order
+    anchors: list[Anchor] = field(default_factory=list)
+    #: lazy_pairs: (line, earlier line) of each duplicate pair, once resolved
+    duplicates: list[tuple[int, int]] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -204,16 +222,21 @@ class PairStats:
         preferred: str,
         rejected: str,
         prompt_texts: Iterable[str] = (),
+        anchor: Anchor | None = None,
     ) -> None:
         """Record one preference line: a hash of its prompt and its two output texts.
 
-        ``prompt_texts`` (the prompt messages' texts) is only needed with ``max_tokens``.
+        ``prompt_texts`` (the prompt messages' texts) is only needed with ``max_tokens``;
+        ``anchor`` (where the line can be read again) only with ``lazy_pairs``.
         """
         self.lines.append(line)
         self.preferred_len.append(len(preferred))
         self.rejected_len.append(len(rejected))
         self.prompt_hash.append(prompt_key)
-        self.pair_hash.append(hash((prompt_key, preferred, rejected)))
+        if self.lazy_pairs:
+            self._anchor(anchor)
+        else:
+            self.pair_hash.append(hash((prompt_key, preferred, rejected)))
         for key, text in (("preferred_output", preferred), ("non_preferred_output", rejected)):
             if not text or text.isspace():
                 self.empty.append((line, key))
@@ -241,12 +264,16 @@ class PairStats:
         preferred: list[str],
         rejected: list[str],
         prompt_texts: list[list[str]] | None = None,
+        anchor: Anchor | None = None,
     ) -> None:
-        """:meth:`add` for a batch of lines, with the per-line work done in C where possible."""
+        """:meth:`add` for a batch of lines, with the per-line work done in C where possible.
+
+        ``anchor`` is the region holding all of ``lines`` (``lazy_pairs`` only).
+        """
         if self.budget is not None or self.tokenizer is not None:
             texts = prompt_texts or [[] for _ in lines]
             for row in zip(lines, prompt_keys, preferred, rejected, texts, strict=True):
-                self.add(*row)
+                self.add(*row, anchor=anchor)
             return
         la = array("q", map(len, preferred))
         lb = array("q", map(len, rejected))
@@ -254,7 +281,11 @@ class PairStats:
         self.preferred_len.extend(la)
         self.rejected_len.extend(lb)
         self.prompt_hash.extend(prompt_keys)
-        self.pair_hash.extend(map(hash, zip(prompt_keys, preferred, rejected, strict=True)))
+        if self.lazy_pairs:
+            if lines:
+                self._anchor(anchor)
+        else:
+            self.pair_hash.extend(map(hash, zip(prompt_keys, preferred, rejected, strict=True)))
         if not lines:
             return
         for key, outs, lens in (
@@ -277,10 +308,17 @@ class PairStats:
             elif near_identical(x, y):
                 self.near.append(lines[i])
 
+    def _anchor(self, anchor: Anchor | None) -> None:
+        if anchor is None:
+            raise ValueError("lazy_pairs needs the anchor of every line added")
+        if not self.anchors or self.anchors[-1] != anchor:
+            self.anchors.append(anchor)
+
     def shift(self, offset: int) -> None:
         """Add ``offset`` to every line number (a worker numbered its range from 1)."""
         if offset:
             self.lines = array("q", [n + offset for n in self.lines])
+            self.anchors = [(a + offset, n, o, s) for a, n, o, s in self.anchors]
             self.identical = [n + offset for n in self.identical]
             self.near = [n + offset for n in self.near]
             self.empty = [(n + offset, k) for n, k in self.empty]
@@ -293,11 +331,78 @@ class PairStats:
         self.rejected_len.extend(other.rejected_len)
         self.pair_hash.extend(other.pair_hash)
         self.prompt_hash.extend(other.prompt_hash)
+        self.anchors.extend(other.anchors)
         self.identical.extend(other.identical)
         self.near.extend(other.near)
         self.empty.extend(other.empty)
         self.n_over_tokens += other.n_over_tokens
         self.over_tokens.extend(other.over_tokens[: _EXAMPLES - len(self.over_tokens)])
+
+    def cheap_keys(self) -> np.ndarray:
+        """Per line, a hash of (prompt hash, preferred length, rejected length).
+
+        Equal pairs have equal cheap keys; lines whose key is unique need no more look.
+        """
+        with np.errstate(over="ignore"):
+            key = np.frombuffer(self.prompt_hash, dtype=np.int64).astype(np.uint64)
+            key ^= np.frombuffer(self.preferred_len, dtype=np.int64).astype(np.uint64) * np.uint64(
+                0x9E3779B97F4A7C15
+            )
+            key ^= np.frombuffer(self.rejected_len, dtype=np.int64).astype(np.uint64) * np.uint64(
+                0xC2B2AE3D27D4EB4F
+            )
+        return key
+
+    def resolve_duplicates(self, read: TextReader) -> None:
+        """Find the duplicate pairs of a ``lazy_pairs`` collector (sets ``duplicates``).
+
+        Lines whose cheap key repeats are read back with ``read`` and hashed as the eager
+        path hashes every line, so the result is what :func:`dataset_findings` finds from
+        full hashes: each repeat with the first line (in collection order) it equals.
+        """
+        self.duplicates = []
+        if len(self.lines) < 2:
+            return
+        codes, _uniques = pd.factorize(self.cheap_keys())
+        counts = np.bincount(codes)
+        candidates = np.flatnonzero(counts[codes] > 1).tolist()
+        if not candidates:
+            return
+        starts = [a[0] for a in self.anchors]
+        where: list[tuple[int, Anchor]] = []
+        for i in candidates:
+            line = self.lines[i]
+            k = bisect.bisect_right(starts, line) - 1
+            # a region's single-line anchors (lines the slow path checked) may follow it
+            while not self.anchors[k][0] <= line < self.anchors[k][0] + self.anchors[k][1]:
+                k -= 1
+            where.append((line, self.anchors[k]))
+        texts = read(where)
+        first: dict[int, int] = {}
+        for i, (pref, rej) in zip(candidates, texts, strict=True):
+            h = hash((self.prompt_hash[i], pref, rej))
+            j = first.setdefault(h, i)
+            if j != i:
+                self.duplicates.append((self.lines[i], self.lines[j]))
+
+
+def _duplicate_pairs(stats: PairStats) -> list[tuple[int, int]]:
+    """(line, earlier line) of every pair equal to an earlier one, from the full hashes."""
+    if stats.lazy_pairs:
+        if stats.duplicates is None and len(stats.lines) > 1:
+            raise ValueError("resolve_duplicates() must run before the findings are made")
+        return stats.duplicates or []
+    if len(stats.pair_hash) < 2:
+        return []
+    hashes = np.frombuffer(stats.pair_hash, dtype=np.int64)
+    # factorize numbers values in order of first appearance, with a hash table (O(n));
+    # np.unique's sort was the slowest step of validating a big file
+    codes, _uniques = pd.factorize(hashes)
+    first = np.empty(int(codes.max()) + 1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the earliest index wins
+    lines = np.frombuffer(stats.lines, dtype=np.int64)
+    repeat = np.nonzero(first[codes] != np.arange(len(codes)))[0]
+    return [(int(lines[i]), int(lines[first[codes[i]]])) for i in repeat]
 
 
 def _lines_text(lines: Sequence[int], total: int | None = None) -> str:
@@ -356,17 +461,7 @@ def dataset_findings(
             first_line,
             f"{first_key}[0].content",
         )
-    dups: list[tuple[int, int]] = []
-    if len(stats.pair_hash) > 1:
-        hashes = np.frombuffer(stats.pair_hash, dtype=np.int64)
-        # factorize numbers values in order of first appearance, with a hash table (O(n));
-        # np.unique's sort was the slowest step of validating a big file
-        codes, _uniques = pd.factorize(hashes)
-        first = np.empty(int(codes.max()) + 1, dtype=np.int64)
-        first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the earliest index wins
-        lines = np.frombuffer(stats.lines, dtype=np.int64)
-        repeat = np.nonzero(first[codes] != np.arange(len(codes)))[0]
-        dups = [(int(lines[i]), int(lines[first[codes[i]]])) for i in repeat]
+    dups = _duplicate_pairs(stats)
     if dups:
         shown = ", ".join(f"{a} (= line {b})" for a, b in dups[:_EXAMPLES])
         more = f" and {len(dups) - _EXAMPLES} more" if len(dups) > _EXAMPLES else ""
