@@ -145,6 +145,17 @@ def near_identical(a: str, b: str) -> bool:
     la, lb = len(a), len(b)
     if abs(la - lb) > max(8, (la + lb) // 20):  # cheap gates before normalizing all
         return False
+    # an ASCII letter or digit first stays first when normalized (and only changes case)
+    ca, cb = a[:1], b[:1]
+    if (
+        ca != cb
+        and ca.isascii()
+        and cb.isascii()
+        and ca.isalnum()
+        and cb.isalnum()
+        and ca.lower() != cb.lower()
+    ):
+        return False
     # first words from a short head: splitting the whole text copies it all. A head that
     # splits in two has the whole text's first word; otherwise split the whole text.
     wa, wb = a[:64].split(None, 1), b[:64].split(None, 1)

@@ -143,6 +143,12 @@ def test_dataframe_warnings_carry_pair_ids() -> None:
         ("a" * 63 + " b", "A" * 63 + "  b."),  # the head ends right after the space
         ("a" * 64 + " b", "A" * 64 + " b"),
         ("first second", "First third"),
+        ("Abc def", "abc def!"),  # first letters differ in case only
+        ("1 apple", "2 apple"),  # first characters differ: no more look
+        ("ß x", "ss x"),  # not ASCII: casefold makes them equal
+        ("Été", "été."),
+        (".", "!"),  # punctuation only: both normalize to ""
+        ("?abc", "abc"),
     ],
 )
 def test_near_identical_matches_its_definition(a: str, b: str) -> None:
