@@ -26,13 +26,42 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated, Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import msgspec
 from _synth import WORK, make_file
 
 from prefnb.validation import validate
-from prefnb.validation.checker import _DECODER
 from prefnb.validation.lines import iter_blocks
+
+
+# The baseline's types: the clean preference line, typed (these were the validator's own
+# decoding types when the goal was set; kept here so the baseline does not move with them).
+class _Msg(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class _Out(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
+    role: Literal["assistant"]
+    content: str
+
+
+class _Input(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
+    messages: Annotated[list[_Msg], msgspec.Meta(min_length=1)]
+
+
+_One = Annotated[list[_Out], msgspec.Meta(min_length=1, max_length=1)]
+
+
+class _Line(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
+    input: _Input
+    preferred_output: _One
+    non_preferred_output: _One
+
+
+_DECODER = msgspec.json.Decoder(_Line)
 
 SDK_SCRIPT = r"""
 import os, sys, time

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
@@ -47,7 +48,8 @@ _SUB_BLOCK: Final[int] = 1 << 18
 # The clean shape, as types the decoder checks in C: exactly these keys, string contents,
 # known roles, a non-empty prompt and exactly one assistant message per output.
 # gc=False: these structs never form cycles, so the collector need not track them;
-# frozen=True: _Msg is hashable, so a prompt's hash is hash(tuple(messages)) in C.
+# frozen=True: _Msg is hashable, and messages decode as a tuple, so a prompt's hash is
+# hash(messages), in C with no copy.
 class _Msg(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
     role: Literal["system", "user", "assistant"]
     content: str
@@ -59,10 +61,10 @@ class _Out(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
 
 
 class _Input(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
-    messages: Annotated[list[_Msg], msgspec.Meta(min_length=1)]
+    messages: Annotated[tuple[_Msg, ...], msgspec.Meta(min_length=1)]
 
 
-_One = Annotated[list[_Out], msgspec.Meta(min_length=1, max_length=1)]
+_One = tuple[_Out]  # exactly one
 
 
 class _Line(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
@@ -469,7 +471,7 @@ class LineChecker:
             if self.dataset_format is not None:
                 return None
             self.dataset_format = _PREF
-        inputs = [r.input.messages for r in recs]
+        inputs = list(map(_messages, recs))
         prefs = [r.preferred_output[0].content for r in recs]
         rejs = [r.non_preferred_output[0].content for r in recs]
         # the decoder checked roles, counts and types; left: no role twice in a row, and the
@@ -493,7 +495,10 @@ class LineChecker:
         return batch
 
 
-def _turns_ok(msgs: list[_Msg]) -> bool:
+_messages: Final = attrgetter("input.messages")
+
+
+def _turns_ok(msgs: tuple[_Msg, ...]) -> bool:
     prev = ""
     for m in msgs:
         if m.role == prev:
@@ -517,7 +522,7 @@ class _Batch:
         self,
         recs: list[_Line],
         first_line: int,
-        inputs: list[list[_Msg]],
+        inputs: list[tuple[_Msg, ...]],
         prefs: list[str],
         rejs: list[str],
         bad: list[int],
@@ -570,7 +575,7 @@ class _Batch:
         ``anchor`` is where the batch's lines are in the file.
         """
         n = len(self.recs)
-        keys = list(map(hash, map(tuple, self.inputs)))
+        keys = list(map(hash, self.inputs))
         skip = set(self.bad).union(drop or ())
         if not skip:
             lines = list(range(self.first_line, self.first_line + n))
@@ -635,7 +640,7 @@ def _split(sub: bytes) -> list[bytes]:
     return lines
 
 
-def _strict_ok(msgs: list[_Msg], preferred: str, rejected: str) -> bool:
+def _strict_ok(msgs: tuple[_Msg, ...], preferred: str, rejected: str) -> bool:
     start = 1 if msgs[0].role == "system" else 0
     for i in range(start, len(msgs)):
         if msgs[i].role != ("user" if (i - start) % 2 == 0 else "assistant"):

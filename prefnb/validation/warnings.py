@@ -156,15 +156,17 @@ def near_identical(a: str, b: str) -> bool:
         and ca.lower() != cb.lower()
     ):
         return False
-    # first words from a short head: splitting the whole text copies it all. A head that
-    # splits in two has the whole text's first word; otherwise split the whole text.
-    wa, wb = a[:64].split(None, 1), b[:64].split(None, 1)
-    if len(wa) != 2:
+    # up to three first words from a short head (splitting the whole text copies it all):
+    # every part but the last is a whole word of the text and not its last, punctuated,
+    # word. A head with no whole word (a first word over 64 characters): split the text.
+    wa, wb = a[:64].split(None, 3), b[:64].split(None, 3)
+    if len(wa) < 2:
         wa = a.split(None, 1)
-    if len(wb) != 2:
+    if len(wb) < 2:
         wb = b.split(None, 1)
-    if len(wa) == len(wb) == 2 and wa[0].casefold() != wb[0].casefold():
-        return False  # first words differ (and neither is the last, punctuated, word)
+    for x, y in zip(wa[: min(len(wa), len(wb)) - 1], wb, strict=False):
+        if x != y and x.casefold() != y.casefold():
+            return False
     return _normalize(a) == _normalize(b)
 
 
