@@ -385,18 +385,19 @@ class _Run:
         if self.keys is None or self.checker is None:
             raise RuntimeError("split() needs a validation target and a DPO or SFT checker")
         dups = self._duplicate_lines()
+        profile = self.checker.profile
+        self.checker = None  # its statistics (every line, before the split) are done with
         route = np.zeros(self.result.written, dtype=np.int8)
         route[dups] = _DROP
         kept = np.flatnonzero(route == _TRAIN)
         keys = np.frombuffer(self.keys, dtype=np.uint64)[kept]
         self.keys = None
         groups, inverse, sizes = np.unique(keys, return_inverse=True, return_counts=True)
+        del keys
         to_val = np.zeros(len(groups), dtype=bool)
         to_val[validation_groups(sizes.tolist(), val_fraction, seed)] = True
         route[kept[to_val[inverse]]] = _VALIDATION
-        del keys, inverse, kept
-        profile = self.checker.profile
-        self.checker = None  # its statistics (every line, before the split) are done with
+        del inverse, kept, groups, sizes, to_val
         path, val_path = str(self.result.path), str(self.result.validation_path)
         train = LineChecker(profile, max_errors=2**62, file=path)
         val = LineChecker(profile, max_errors=2**62, file=val_path)
