@@ -301,12 +301,9 @@ class PairStats:
             self.pair_hash.extend(map(hash, zip(prompt_keys, preferred, rejected, strict=True)))
         if not lines:
             return
-        for key, outs, lens in (
-            ("preferred_output", preferred, la),
-            ("non_preferred_output", rejected, lb),
-        ):
-            # str.isspace is False for "": the empty ones are found by length, in C
-            if 0 in lens or any(map(str.isspace, outs)):
+        for key, outs in (("preferred_output", preferred), ("non_preferred_output", rejected)):
+            # str.isspace is False for "": the empty ones are the falsy ones (all() in C)
+            if not all(outs) or any(map(str.isspace, outs)):
                 self.empty.extend(
                     (lines[i], key) for i, t in enumerate(outs) if not t or t.isspace()
                 )
@@ -330,7 +327,7 @@ class PairStats:
     def shift(self, offset: int) -> None:
         """Add ``offset`` to every line number (a worker numbered its range from 1)."""
         if offset:
-            self.lines = array("q", [n + offset for n in self.lines])
+            self.lines = array("q", (np.frombuffer(self.lines, dtype=np.int64) + offset).tobytes())
             self.anchors = [(a + offset, n, o, s) for a, n, o, s in self.anchors]
             self.identical = [n + offset for n in self.identical]
             self.near = [n + offset for n in self.near]
