@@ -88,13 +88,14 @@ def test_equal_contents_are_duplicates_on_every_path(tmp_path: Path) -> None:
     fast = json.dumps(base)
     spaced = json.dumps(base, indent=None, separators=(" ,", " : "))  # same pair, other bytes
     slow = fast.replace('"content": "abc"', '"content": "zzz", "content": "abc"')  # repeated key
-    lines = [fast, json.dumps(_line("q", "abd", "xyz")), spaced, slow, " " + fast]
+    nan = fast[:-1] + ', "score": NaN, "big": 1e400}'  # Python's json only: the slow path
+    lines = [fast, json.dumps(_line("q", "abd", "xyz")), spaced, slow, " " + fast, nan]
     p = tmp_path / "dups.jsonl"
     p.write_text("".join(x + "\n" for x in lines))
     report = validate(p)
     (message,) = _dup_messages(report)
-    assert "3 duplicate pair(s)" in message
-    assert "3 (= line 1), 4 (= line 1), 5 (= line 1)" in message
+    assert "4 duplicate pair(s)" in message
+    assert "3 (= line 1), 4 (= line 1), 5 (= line 1), 6 (= line 1)" in message
     # the same lines as parsed records take the eager path (every pair hashed): same words
     records = [json.loads(x) for x in lines]
     assert _dup_messages(validate(records)) == [message]
