@@ -541,22 +541,33 @@ class _Batch:
 
         Escaped quotes are counted in the raw bytes as ``\\"`` pairs, which is exact when
         the block holds no ``\\\\`` (then every backslash starts a one-character escape);
-        otherwise they are counted in the decoded texts, where each is one ``"``. (A text
-        that spells a quote ``\\u0022`` has no raw quote: the guard fails and the slow path
-        decides.)
+        otherwise by the parity of the backslash run before each quote. (A text that spells
+        a quote ``\\u0022`` has no raw quote: the guard fails and the slow path decides.)
         """
         arr = np.frombuffer(data, dtype=np.uint8)
         raw = int(np.count_nonzero(arr == 34))
-        if b"\\" not in data:  # memchr: most blocks of plain text hold no escape at all
-            return raw == self.structural
+        # raw = structural + escaped + a repeated key's quotes, all counts >= 0: equal means
+        # neither (most blocks of real text escape newlines, not quotes)
+        if raw == self.structural:
+            return True
+        if b"\\" not in data:  # memchr: every quote beyond the structural ones repeats a key
+            return False
         # backslashes are rare: look at the byte after each one instead of shifting and
         # comparing whole arrays (two full passes instead of five)
         after = arr[np.flatnonzero(arr[:-1] == 92) + 1]
         if not np.count_nonzero(after == 92):
             return raw == self.structural + int(np.count_nonzero(after == 34))
-        return raw == self.structural + sum(
-            self.line_quotes(i) - 8 * len(self.inputs[i]) - 24 for i in range(len(self.recs))
-        )
+        # an escaped backslash (\\) may stand before a quote that ends a string: a quote is
+        # escaped when an odd run of backslashes precedes it. Quotes after a backslash are
+        # few; walk back over each one's run (a clean line starts with "{", so it stops).
+        quotes = np.flatnonzero(arr == 34)
+        escaped = 0
+        for q in quotes[arr[quotes - 1] == 92].tolist():
+            k = q - 1
+            while data[k] == 92:
+                k -= 1
+            escaped += (q - 1 - k) & 1
+        return raw == self.structural + escaped
 
     def line_quotes(self, i: int) -> int:
         """The quote bytes line ``i`` must contain."""
