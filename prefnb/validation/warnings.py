@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import math
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -172,8 +172,9 @@ def near_identical(a: str, b: str) -> bool:
 
 #: Where the lines of a file region are: (first line, number of lines, byte offset, size).
 Anchor = tuple[int, int, int, int]
-#: Reads the outputs' texts back for the given (line, anchor) pairs, in the order given.
-TextReader = Callable[[Sequence[tuple[int, Anchor]]], list[tuple[str, str]]]
+#: Reads the outputs' texts back for the given (line, anchor) pairs: yields (index into the
+#: pairs given, preferred text, rejected text), in any order, each once.
+TextReader = Callable[[Sequence[tuple[int, Anchor]]], Iterator[tuple[int, str, str]]]
 
 
 @dataclass
@@ -387,10 +388,12 @@ class PairStats:
             while not self.anchors[k][0] <= line < self.anchors[k][0] + self.anchors[k][1]:
                 k -= 1
             where.append((line, self.anchors[k]))
-        texts = read(where)
+        # hashed as they are read: a file of many repeats never holds their texts at once
+        full = array("q", bytes(8 * len(candidates)))
+        for k, pref, rej in read(where):
+            full[k] = hash((self.prompt_hash[candidates[k]], pref, rej))
         first: dict[int, int] = {}
-        for i, (pref, rej) in zip(candidates, texts, strict=True):
-            h = hash((self.prompt_hash[i], pref, rej))
+        for i, h in zip(candidates, full, strict=True):
             j = first.setdefault(h, i)
             if j != i:
                 self.duplicates.append((self.lines[i], self.lines[j]))
