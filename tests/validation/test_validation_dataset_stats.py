@@ -101,14 +101,15 @@ def test_equal_contents_are_duplicates_on_every_path(tmp_path: Path) -> None:
     assert _dup_messages(validate(records)) == [message]
 
 
+@pytest.mark.parametrize("slow_share", [0.0, 0.1])
 @pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
-def test_lazy_and_eager_duplicates_agree(tmp_path: Path, end: bytes) -> None:
+def test_lazy_and_eager_duplicates_agree(tmp_path: Path, end: bytes, slow_share: float) -> None:
     rng = np.random.default_rng(3)
     texts = ["abc", "abd", "xbc", 'a"c', "héé", "abcd"]
     rows = []
     for _ in range(400):
         r = _line(f"q{rng.integers(3)}", *rng.choice(texts, 2))
-        if rng.random() < 0.1:
+        if rng.random() < slow_share:
             r["id"] = 1  # an unknown key: the slow path adds the line
         rows.append(r)
     p = tmp_path / "many.jsonl"
