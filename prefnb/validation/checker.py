@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from operator import attrgetter
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -74,6 +74,16 @@ class _Line(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
 
 
 _DECODER: Final = msgspec.json.Decoder(_Line)
+
+
+class _Outputs(msgspec.Struct, gc=False):
+    """A checked line's two outputs, read back for the duplicate check (the rest skipped)."""
+
+    preferred_output: _One
+    non_preferred_output: _One
+
+
+_OUTPUTS: Final = msgspec.json.Decoder(_Outputs)
 
 
 class _Dup:
@@ -614,43 +624,47 @@ def text_reader(path: str | Path) -> TextReader:
     """Reads the output texts of checked lines back from ``path`` (see :class:`PairStats`).
 
     Each region is read once however many of its lines are asked for. The lines were
-    checked before, so they decode: with the typed decoder when they are clean (a region
-    most of whose lines are wanted is decoded whole), else with Python's ``json``, as the
-    slow path decoded them; both give the same texts.
+    checked before, so they decode: msgspec reads only the two outputs (a region most of
+    whose lines are wanted is decoded whole); Python's ``json`` reads what msgspec
+    refuses (NaN …), as the slow path did. Both give the same texts.
     """
 
-    def read(where: Sequence[tuple[int, Anchor]]) -> Iterator[tuple[int, str, str]]:
-        regions: dict[Anchor, list[int]] = {}
-        for k, (_line, anchor) in enumerate(where):
-            regions.setdefault(anchor, []).append(k)
+    def read(wanted: list[tuple[Anchor, list[int]]]) -> Iterator[tuple[list[str], list[str]]]:
         with open(path, "rb") as fh:
-            for anchor in sorted(regions, key=lambda a: a[2]):
-                first, n_lines, offset, size = anchor
+            for (_first, n_lines, offset, size), rows in wanted:
                 fh.seek(offset)
                 data = fh.read(size)
-                wanted = regions[anchor]
-                recs: list[_Line] | None = None
-                # most of its lines: decode it whole (one call instead of many)
-                if 2 * len(wanted) >= n_lines > 1:
+                recs: list[_Outputs] | None = None
+                if 2 * len(rows) >= n_lines > 1:  # most of its lines: decode it whole
                     try:
-                        recs = _DECODER.decode_lines(data)
+                        recs = _OUTPUTS.decode_lines(data)
                     except (msgspec.DecodeError, ValueError):
                         recs = None
                     if recs is not None and len(recs) != n_lines:
                         recs = None
-                lines = data.split(b"\n") if recs is None else []
-                for k in wanted:
-                    i = where[k][0] - first
-                    if recs is not None:
-                        rec: _Line | None = recs[i]
-                    else:
-                        rec = LineChecker._decode_one(lines[i])
+                if recs is not None:
+                    picked = [recs[i] for i in rows]
+                    yield (
+                        [r.preferred_output[0].content for r in picked],
+                        [r.non_preferred_output[0].content for r in picked],
+                    )
+                    continue
+                raw = data.split(b"\n")
+                prefs: list[str] = []
+                rejs: list[str] = []
+                for i in rows:
+                    try:
+                        rec: _Outputs | None = _OUTPUTS.decode(raw[i])
+                    except (msgspec.DecodeError, ValueError):
+                        rec = None
                     if rec is not None:
                         pref = rec.preferred_output[0].content
                         rej = rec.non_preferred_output[0].content
                     else:  # a line only Python's json reads (NaN, an extra key …)
-                        pref, rej = _output_texts(json.loads(lines[i].decode("utf-8")))
-                    yield k, pref, rej
+                        pref, rej = _output_texts(json.loads(raw[i].decode("utf-8")))
+                    prefs.append(pref)
+                    rejs.append(rej)
+                yield prefs, rejs
 
     return read
 

@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import bisect
 import math
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -172,9 +171,9 @@ def near_identical(a: str, b: str) -> bool:
 
 #: Where the lines of a file region are: (first line, number of lines, byte offset, size).
 Anchor = tuple[int, int, int, int]
-#: Reads the outputs' texts back for the given (line, anchor) pairs: yields (index into the
-#: pairs given, preferred text, rejected text), in any order, each once.
-TextReader = Callable[[Sequence[tuple[int, Anchor]]], Iterator[tuple[int, str, str]]]
+#: Reads the outputs' texts of lines back: given regions in file order, each with the rows
+#: wanted from it (0 = its first line), yields (preferred texts, rejected texts) per region.
+TextReader = Callable[[list[tuple[Anchor, list[int]]]], Iterator[tuple[list[str], list[str]]]]
 
 
 @dataclass
@@ -206,8 +205,9 @@ class PairStats:
     over_tokens: list[tuple[int, str, int]] = field(default_factory=list)
     n_over_tokens: int = 0
     lazy_pairs: bool = False
-    #: lazy_pairs: the regions the lines came from (see Anchor), in line order
-    anchors: list[Anchor] = field(default_factory=list)
+    #: lazy_pairs: the regions the lines came from, in line order: four numbers per region
+    #: (see Anchor), flat (a file whose every line took the slow path has one per line)
+    anchors: array[int] = field(default_factory=lambda: array("q"))
     #: lazy_pairs: (line, earlier line) of each duplicate pair, once resolved
     duplicates: list[tuple[int, int]] | None = None
 
@@ -322,14 +322,16 @@ class PairStats:
     def _anchor(self, anchor: Anchor | None) -> None:
         if anchor is None:
             raise ValueError("lazy_pairs needs the anchor of every line added")
-        if not self.anchors or self.anchors[-1] != anchor:
-            self.anchors.append(anchor)
+        if tuple(self.anchors[-4:]) != anchor:
+            self.anchors.extend(anchor)
 
     def shift(self, offset: int) -> None:
         """Add ``offset`` to every line number (a worker numbered its range from 1)."""
         if offset:
             self.lines = array("q", (np.frombuffer(self.lines, dtype=np.int64) + offset).tobytes())
-            self.anchors = [(a + offset, n, o, s) for a, n, o, s in self.anchors]
+            anchors = np.frombuffer(self.anchors, dtype=np.int64).copy()
+            anchors[0::4] += offset
+            self.anchors = array("q", anchors.tobytes())
             self.identical = [n + offset for n in self.identical]
             self.near = [n + offset for n in self.near]
             self.empty = [(n + offset, k) for n, k in self.empty]
@@ -375,28 +377,42 @@ class PairStats:
         if len(self.lines) < 2:
             return
         codes, _uniques = pd.factorize(self.cheap_keys())
-        counts = np.bincount(codes)
-        candidates = np.flatnonzero(counts[codes] > 1).tolist()
-        if not candidates:
+        candidates = np.flatnonzero(np.bincount(codes)[codes] > 1)
+        if not len(candidates):
             return
-        starts = [a[0] for a in self.anchors]
-        where: list[tuple[int, Anchor]] = []
-        for i in candidates:
-            line = self.lines[i]
-            k = bisect.bisect_right(starts, line) - 1
-            # a region's single-line anchors (lines the slow path checked) may follow it
-            while not self.anchors[k][0] <= line < self.anchors[k][0] + self.anchors[k][1]:
-                k -= 1
-            where.append((line, self.anchors[k]))
-        # hashed as they are read: a file of many repeats never holds their texts at once
-        full = array("q", bytes(8 * len(candidates)))
-        for k, pref, rej in read(where):
-            full[k] = hash((self.prompt_hash[candidates[k]], pref, rej))
-        first: dict[int, int] = {}
-        for i, h in zip(candidates, full, strict=True):
-            j = first.setdefault(h, i)
-            if j != i:
-                self.duplicates.append((self.lines[i], self.lines[j]))
+        lines = np.frombuffer(self.lines, dtype=np.int64)[candidates]
+        regions = np.frombuffer(self.anchors, dtype=np.int64).reshape(-1, 4)
+        k = np.searchsorted(regions[:, 0], lines, side="right") - 1
+        # a region's single-line anchors (lines the slow path checked) may follow it: the
+        # few lines that fall past the region found walk back to the one holding them
+        for i in np.flatnonzero(lines >= regions[k, 0] + regions[k, 1]).tolist():
+            j, line = int(k[i]), int(lines[i])
+            while not regions[j, 0] <= line < regions[j, 0] + regions[j, 1]:
+                j -= 1
+            k[i] = j
+        # the candidates grouped by region, the regions in file order
+        order = np.argsort(k, kind="stable")
+        used, bounds = np.unique(k[order], return_index=True)
+        pieces = np.split(order, bounds[1:])
+        groups: list[np.ndarray[Any, np.dtype[np.int64]]] = []
+        wanted: list[tuple[Anchor, list[int]]] = []
+        for g in np.argsort(regions[used, 2], kind="stable").tolist():
+            a, n, o, z = (int(x) for x in regions[used[g]])
+            groups.append(pieces[g])
+            wanted.append(((a, n, o, z), (lines[pieces[g]] - a).tolist()))
+        prompts = np.frombuffer(self.prompt_hash, dtype=np.int64)[candidates]
+        full = np.zeros(len(candidates), dtype=np.int64)
+        # hashed a region at a time: a file of many repeats never holds their texts at once
+        for piece, (prefs, rejs) in zip(groups, read(wanted), strict=True):
+            keys = prompts[piece].tolist()
+            full[piece] = np.fromiter(map(hash, zip(keys, prefs, rejs, strict=True)), np.int64)
+        # the first candidate of each full hash is the earliest line with that pair (lines
+        # whose cheap key is unique cannot equal any other)
+        fcodes, _u = pd.factorize(full)
+        first = np.empty(int(fcodes.max()) + 1, dtype=np.int64)
+        first[fcodes[::-1]] = np.arange(len(fcodes) - 1, -1, -1)
+        repeat = np.flatnonzero(first[fcodes] != np.arange(len(fcodes)))
+        self.duplicates = [(int(lines[i]), int(lines[first[fcodes[i]]])) for i in repeat]
 
 
 def _duplicate_pairs(stats: PairStats) -> list[tuple[int, int]]:

@@ -125,5 +125,5 @@ def test_resolve_duplicates_is_required_for_lazy_stats() -> None:
     stats.add(2, 0, "a", "b", anchor=(2, 1, 11, 10))
     with pytest.raises(ValueError, match="resolve_duplicates"):
         dataset_findings(stats)
-    stats.resolve_duplicates(lambda where: ((k, "a", "b") for k in range(len(where))))
+    stats.resolve_duplicates(lambda wanted: iter([(["a"], ["b"])] * len(wanted)))
     assert stats.duplicates == [(2, 1)]
