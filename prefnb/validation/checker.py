@@ -649,19 +649,25 @@ def text_reader(path: str | Path) -> TextReader:
                         [r.non_preferred_output[0].content for r in picked],
                     )
                     continue
-                raw = data.split(b"\n")
                 prefs: list[str] = []
                 rejs: list[str] = []
-                for i in rows:
+                find = data.find
+                pos = row = 0
+                for i in rows:  # ascending: walk the line ends (splitting all costs more)
+                    while row < i:
+                        pos = find(b"\n", pos) + 1
+                        row += 1
+                    end = find(b"\n", pos)
+                    raw = data[pos : end if end >= 0 else len(data)]
                     try:
-                        rec: _Outputs | None = _OUTPUTS.decode(raw[i])
+                        rec: _Outputs | None = _OUTPUTS.decode(raw)
                     except (msgspec.DecodeError, ValueError):
                         rec = None
                     if rec is not None:
                         pref = rec.preferred_output[0].content
                         rej = rec.non_preferred_output[0].content
                     else:  # a line only Python's json reads (NaN, an extra key …)
-                        pref, rej = _output_texts(json.loads(raw[i].decode("utf-8")))
+                        pref, rej = _output_texts(json.loads(raw.decode("utf-8")))
                     prefs.append(pref)
                     rejs.append(rej)
                 yield prefs, rejs
