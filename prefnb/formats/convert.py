@@ -380,7 +380,7 @@ class _Run:
         """Drop duplicates and move the validation split to ``val_out``, in one pass.
 
         The dataset warnings come from checking both final files again as they are
-        rewritten (their own line numbers, and prompts found in both).
+        rewritten (each with its own line numbers).
         """
         if self.keys is None or self.checker is None:
             raise RuntimeError("split() needs a validation target and a DPO or SFT checker")
@@ -405,10 +405,15 @@ class _Run:
         self.result.duplicates = len(dups)
         self.result.written_validation = int(np.count_nonzero(route == _VALIDATION))
         self.result.written -= len(dups) + self.result.written_validation
+        # duplicates were dropped and the split keeps each prompt on one side: neither
+        # finding can fire, so free their hashes before the warnings' own arrays are built
+        for stats in (train.stats, val.stats):
+            stats.pair_hash = array("q")
+            stats.prompt_hash = array("q")
         found = (
             train.findings
             + val.findings
-            + dataset_findings(train.stats, file=path, other=val.stats, other_file=val_path)
+            + dataset_findings(train.stats, file=path)
             + dataset_findings(val.stats, file=val_path)
         )
         self.result.warnings = [f for f in found if f.severity == "warning"]
