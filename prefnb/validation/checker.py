@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from operator import attrgetter
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
@@ -481,7 +480,7 @@ class LineChecker:
             if self.dataset_format is not None:
                 return None
             self.dataset_format = _PREF
-        inputs = list(map(_messages, recs))
+        inputs = [r.input.messages for r in recs]
         prefs = [r.preferred_output[0].content for r in recs]
         rejs = [r.non_preferred_output[0].content for r in recs]
         # the decoder checked roles, counts and types; left: no role twice in a row, and the
@@ -503,9 +502,6 @@ class LineChecker:
         if self.stats.budget is not None:
             batch.texts = [[m.content for m in msgs] for msgs in inputs]
         return batch
-
-
-_messages: Final = attrgetter("input.messages")
 
 
 def _turns_ok(msgs: tuple[_Msg, ...]) -> bool:
