@@ -595,7 +595,7 @@ class _Batch:
         keys = list(map(hash, self.inputs))
         skip = set(self.bad).union(drop or ())
         if not skip:
-            lines = list(range(self.first_line, self.first_line + n))
+            lines = range(self.first_line, self.first_line + n)
             stats.add_many(lines, keys, self.prefs, self.rejs, self.texts, anchor)
             return
         keep = [i for i in range(n) if i not in skip]

@@ -273,7 +273,7 @@ class PairStats:
 
     def add_many(
         self,
-        lines: list[int],
+        lines: Sequence[int],
         prompt_keys: list[int],
         preferred: list[str],
         rejected: list[str],
@@ -289,19 +289,24 @@ class PairStats:
             for row in zip(lines, prompt_keys, preferred, rejected, texts, strict=True):
                 self.add(*row, anchor=anchor)
             return
-        la = array("q", map(len, preferred))
-        lb = array("q", map(len, rejected))
-        self.lines.extend(lines)
-        self.preferred_len.extend(la)
-        self.rejected_len.extend(lb)
-        self.prompt_hash.extend(prompt_keys)
-        if self.lazy_pairs:
-            if lines:
-                self._anchor(anchor)
-        else:
-            self.pair_hash.extend(map(hash, zip(prompt_keys, preferred, rejected, strict=True)))
-        if not lines:
+        n = len(lines)
+        if not n:
             return
+        # numpy converts the ints in C; array("q").extend parses every item as an argument
+        a = np.fromiter(map(len, preferred), np.int64, n)
+        b = np.fromiter(map(len, rejected), np.int64, n)
+        if isinstance(lines, range):
+            self.lines.frombytes(np.arange(lines.start, lines.stop, dtype=np.int64).tobytes())
+        else:
+            self.lines.frombytes(np.fromiter(lines, np.int64, n).tobytes())
+        self.preferred_len.frombytes(a.tobytes())
+        self.rejected_len.frombytes(b.tobytes())
+        self.prompt_hash.frombytes(np.fromiter(prompt_keys, np.int64, n).tobytes())
+        if self.lazy_pairs:
+            self._anchor(anchor)
+        else:
+            pairs = map(hash, zip(prompt_keys, preferred, rejected, strict=True))
+            self.pair_hash.frombytes(np.fromiter(pairs, np.int64, n).tobytes())
         for key, outs in (("preferred_output", preferred), ("non_preferred_output", rejected)):
             # str.isspace is False for "": the empty ones are the falsy ones (all() in C)
             if not all(outs) or any(map(str.isspace, outs)):
@@ -309,8 +314,6 @@ class PairStats:
                     (lines[i], key) for i, t in enumerate(outs) if not t or t.isspace()
                 )
         # identical and near-identical outputs have (almost) equal lengths: compare only those
-        a = np.frombuffer(la, dtype=np.int64)
-        b = np.frombuffer(lb, dtype=np.int64)
         close = np.nonzero(np.abs(a - b) <= np.maximum(8, (a + b) // 20))[0]
         for i in close.tolist():
             x, y = preferred[i], rejected[i]
