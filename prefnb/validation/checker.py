@@ -30,7 +30,7 @@ import msgspec
 import numpy as np
 
 from prefnb._json import lone_surrogate
-from prefnb.validation.lines import LONG_LINE_BYTES, line_heads, split_lines
+from prefnb.validation.lines import LONG_LINE_BYTES, byte_positions, line_heads, split_lines
 from prefnb.validation.profiles import openai_problems, strict_problems
 from prefnb.validation.report import Finding, Severity
 from prefnb.validation.together import MSG_JSON, Problem, check_line
@@ -560,7 +560,7 @@ class _Batch:
             return False
         # backslashes are rare: look at the byte after each one instead of shifting and
         # comparing whole arrays (two full passes instead of five)
-        after = arr[np.flatnonzero(arr[:-1] == 92) + 1]
+        after = arr[byte_positions(arr[:-1] == 92) + 1]
         if not np.count_nonzero(after == 92):
             return raw == self.structural + int(np.count_nonzero(after == 34))
         # an escaped backslash (\\) may stand before a quote that ends a string: a quote is

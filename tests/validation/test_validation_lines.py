@@ -364,3 +364,12 @@ def test_the_repeated_key_guard_accepts_clean_blocks_and_refuses_repeats(text: s
     again = c._settle(checker_mod._DECODER.decode_lines(repeated), 1)
     assert again is not None
     assert not again.no_repeated_keys(repeated)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200), st.sampled_from([0, 10, 92]))
+def test_byte_positions_is_flatnonzero(data: bytes, byte: int) -> None:
+    import numpy as np
+
+    mask = np.frombuffer(data, dtype=np.uint8) == byte
+    assert lines.byte_positions(mask).tolist() == np.flatnonzero(mask).tolist()
