@@ -19,7 +19,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import BinaryIO, Final
 
 import numpy as np
 
@@ -30,7 +30,6 @@ __all__ = [
     "BLOCK_BYTES",
     "LONG_LINE_BYTES",
     "Block",
-    "byte_positions",
     "count_byte",
     "file_findings",
     "iter_blocks",
@@ -155,28 +154,6 @@ def count_byte(data: bytes, byte: int) -> int:
     return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == byte))
 
 
-_EIGHT: Final = np.arange(8, dtype=np.intp)
-
-
-def byte_positions(mask: np.ndarray[Any, np.dtype[np.bool_]]) -> np.ndarray[Any, np.dtype[np.intp]]:
-    """Indexes of the True entries of a 1-d bool array (as ``np.flatnonzero``), ascending.
-
-    ``flatnonzero`` visits every byte one at a time; this looks at 8-byte words first and
-    only inside the words that hold a True, several times faster when they are sparse (the
-    backslashes or line ends of a block of text).
-
-    >>> byte_positions(np.frombuffer(b"a\\nbc\\n" * 3, dtype=np.uint8) == 10).tolist()
-    [1, 4, 6, 9, 11, 14]
-    """
-    n = len(mask) - len(mask) % 8
-    hit = np.flatnonzero(mask[:n].view(np.uint64) != 0)  # a bool array: the fast path
-    idx: np.ndarray[Any, np.dtype[np.intp]] = (hit[:, None] * 8 + _EIGHT).ravel()
-    idx = idx[mask[idx]]
-    if n == len(mask):
-        return idx
-    return np.concatenate((idx, np.flatnonzero(mask[n:]) + n))
-
-
 def line_heads(data: bytes, expect: int | None = None) -> tuple[int, bool]:
     """(lines in ``data``, whether every line starts with a byte above space).
 
@@ -206,7 +183,7 @@ def line_heads(data: bytes, expect: int | None = None) -> tuple[int, bool]:
             pos = find(b"\n", pos + 1)
         return n + (data[last] != 10), clean
     arr = np.frombuffer(data, dtype=np.uint8)
-    ends = byte_positions(arr == 10)
+    ends = np.flatnonzero(arr == 10)
     terminated = data.endswith(b"\n")
     n = len(ends) + (0 if terminated else 1)
     heads = arr[ends[:-1] + 1] if terminated else arr[ends + 1]
