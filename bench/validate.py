@@ -9,6 +9,7 @@ every contender alike.
 
 Run:
     .venv/bin/python bench/validate.py                 # 210 MB, 2 rounds
+    .venv/bin/python bench/validate.py --breaks        # answers with line and paragraph breaks
     .venv/bin/python bench/validate.py --mb 400 --rounds 3 \\
         --side-python /work/side-together/bin/python
 
@@ -138,9 +139,15 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=210, help="file size in MiB (default 210)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--side-python", default="/work/side-together/bin/python")
+    ap.add_argument(
+        "--breaks",
+        action="store_true",
+        help="answers cut into lines and paragraphs (escaped newlines, as real answers have)",
+    )
     args = ap.parse_args()
 
-    path = make_file(WORK / f"synth_{args.mb}mb.jsonl", args.mb * 2**20)
+    name = f"synth_{args.mb}mb{'_breaks' if args.breaks else ''}.jsonl"
+    path = make_file(WORK / name, args.mb * 2**20, breaks=args.breaks)
     size_mb = path.stat().st_size / 1e6
     have_sdk = Path(args.side_python).exists()
     cpus = len(os.sched_getaffinity(0))
