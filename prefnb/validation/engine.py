@@ -366,7 +366,7 @@ def validate(
     """Check preference data; return a :class:`~prefnb.validation.ValidationReport`.
 
     ``source`` is a path to a JSONL file (streamed: memory holds one 256 KiB block, the
-    longest line and ~40 bytes per line of statistics; a ``.gz`` file is checked decompressed,
+    longest line and ~32 bytes per line of statistics; a ``.gz`` file is checked decompressed,
     with a ``file.gzip`` error since Together wants plain ``.jsonl``), a pair-table
     DataFrame (rows labeled a/b become preference lines, others are skipped; ``line`` is the
     1-based row position) or an iterable of line dicts (``line`` = 1-based position).
