@@ -666,7 +666,11 @@ def text_reader(path: str | Path) -> TextReader:
                         pref = rec.preferred_output[0].content
                         rej = rec.non_preferred_output[0].content
                     else:  # a line only Python's json reads (NaN, an extra key …)
-                        pref, rej = _output_texts(json.loads(raw.decode("utf-8")))
+                        try:
+                            pref, rej = _output_texts(json.loads(raw.decode("utf-8")))
+                        except (ValueError, LookupError, TypeError, AttributeError):
+                            # the file changed since it was checked: this line equals none
+                            pref, rej = f"\0changed line at {offset}+{pos}", ""
                     prefs.append(pref)
                     rejs.append(rej)
                 yield prefs, rejs

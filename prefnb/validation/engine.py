@@ -201,7 +201,17 @@ def _check_file(
             finally:
                 _FORK_STATE.clear()
     # while the file is still there (a .gz is checked from a temporary copy)
-    checker.stats.resolve_duplicates(text_reader(path))
+    try:
+        checker.stats.resolve_duplicates(text_reader(path))
+    except OSError as exc:
+        checker.stats.duplicates = []
+        checker.add(
+            "warning",
+            "file.changed",
+            f"{name} could not be read again to confirm duplicate pairs ({exc}): it changed "
+            "or vanished while it was checked; duplicates were not reported.",
+            None,
+        )
     return checker, n_lines, pre
 
 

@@ -127,3 +127,23 @@ def test_resolve_duplicates_is_required_for_lazy_stats() -> None:
         dataset_findings(stats)
     stats.resolve_duplicates(lambda wanted: iter([(["a"], ["b"])] * len(wanted)))
     assert stats.duplicates == [(2, 1)]
+
+
+def test_a_file_that_changes_or_vanishes_before_the_duplicate_check_is_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefnb.validation import checker as checker_mod
+    from prefnb.validation import engine
+
+    rows = [_line("q", "abc", "xyz"), _line("q", "abd", "xyz"), _line("q", "abc", "xyz")]
+    p = tmp_path / "d.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    garbage = tmp_path / "g.jsonl"
+    garbage.write_bytes(b"not json at all\n" * 3)
+    # the lines read back are not the lines checked: no line equals another, no error
+    monkeypatch.setattr(engine, "text_reader", lambda _p: checker_mod.text_reader(garbage))
+    assert _dup_messages(validate(p)) == []
+    monkeypatch.setattr(engine, "text_reader", lambda _p: checker_mod.text_reader(tmp_path / "x"))
+    report = validate(p)
+    assert [f.code for f in report.warnings if f.code == "file.changed"] == ["file.changed"]
+    assert _dup_messages(report) == []
