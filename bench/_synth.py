@@ -61,8 +61,19 @@ def text(rng: random.Random, n_words: int) -> str:
     return " ".join(words)
 
 
-def make_file(path: Path, target_bytes: int, seed: int = 0) -> Path:
-    """Write realistic preference lines (system + multi-turn prompts, ~1-3 KB) until target."""
+def paragraphs(rng: random.Random, body: str) -> str:
+    """``body`` cut into lines and paragraphs, as model answers are (escaped ``\\n`` in JSON)."""
+    words = body.split(" ")
+    for i in range(8, len(words), 12):
+        words[i] += "\n\n" if rng.random() < 0.3 else "\n"
+    return " ".join(words)
+
+
+def make_file(path: Path, target_bytes: int, seed: int = 0, *, breaks: bool = False) -> Path:
+    """Write realistic preference lines (system + multi-turn prompts, ~1-3 KB) until target.
+
+    ``breaks`` cuts the two answers into lines and paragraphs (text full of escapes).
+    """
     if path.exists() and path.stat().st_size >= target_bytes:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,15 +89,14 @@ def make_file(path: Path, target_bytes: int, seed: int = 0) -> Path:
                 messages.append({"role": "user", "content": text(rng, 25)})
                 messages.append({"role": "assistant", "content": text(rng, 60)})
             messages.append({"role": "user", "content": text(rng, rng.randint(10, 60))})
+            good, bad = text(rng, rng.randint(60, 300)), text(rng, rng.randint(40, 250))
+            if breaks:
+                good, bad = paragraphs(rng, good), paragraphs(rng, bad)
             line = json.dumps(
                 {
                     "input": {"messages": messages},
-                    "preferred_output": [
-                        {"role": "assistant", "content": text(rng, rng.randint(60, 300))}
-                    ],
-                    "non_preferred_output": [
-                        {"role": "assistant", "content": text(rng, rng.randint(40, 250))}
-                    ],
+                    "preferred_output": [{"role": "assistant", "content": good}],
+                    "non_preferred_output": [{"role": "assistant", "content": bad}],
                 },
                 ensure_ascii=False,
             )

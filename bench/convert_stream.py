@@ -4,7 +4,8 @@ Writes a synthetic HH-RLHF JSONL file (multi-turn transcripts, ~1.5 KB a row, in
 git-ignored) of ``--mb`` MiB and converts it to Together DPO JSONL in a fresh process, reading
 that process's peak RSS from the kernel (``wait4``). Side by side, in the same run: the peak
 RSS of a process that only imports prefnb (the floor), and, on a ``--baseline-mb`` file, the
-in-memory path (``read_pairs`` + ``export_dpo``) against the streamed one. The goal is a 5 GB
+in-memory path (``read_pairs`` + ``export_dpo``) against the streamed one, each also with a
+10 % validation split (``--validation``, which streams as well). The goal is a 5 GB
 file under 500 MB RSS; pass ``--mb 5120`` when the disk and time allow (generation and one
 conversion take several minutes on a shared machine).
 
@@ -39,6 +40,25 @@ import prefnb
 df = prefnb.read_pairs(sys.argv[1])
 r = prefnb.export_dpo(df, sys.argv[2])
 print(r.rows_written["train"])
+"""
+STREAMED_SPLIT = """
+import sys
+from pathlib import Path
+from prefnb.formats.convert import convert_lines
+val = Path(sys.argv[2]).with_name("convert_val.jsonl")
+r = convert_lines(sys.argv[1], sys.argv[2], validation_path=val, val_fraction=0.1)
+val.unlink()
+print(r.written + r.written_validation)
+"""
+IN_MEMORY_SPLIT = """
+import sys
+from pathlib import Path
+import prefnb
+val = Path(sys.argv[2]).with_name("convert_val.jsonl")
+df = prefnb.read_pairs(sys.argv[1])
+r = prefnb.export_dpo(df, sys.argv[2], validation_path=val, val_fraction=0.1)
+val.unlink()
+print(r.rows_written["train"] + r.rows_written["validation"])
 """
 FLOOR = """
 import prefnb.formats.convert, prefnb.export
@@ -107,6 +127,9 @@ def main() -> None:
         ("in memory: read_pairs + export_dpo", IN_MEMORY, small),
         ("streamed: prefnb convert (convert_lines)", STREAMED, small),
         ("streamed: prefnb convert (convert_lines)", STREAMED, big),
+        ("in memory, 10% validation split", IN_MEMORY_SPLIT, small),
+        ("streamed, 10% validation split", STREAMED_SPLIT, small),
+        ("streamed, 10% validation split", STREAMED_SPLIT, big),
     ]
     for name, script, src in rows:
         mb = src.stat().st_size / 1e6

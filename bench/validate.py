@@ -9,6 +9,7 @@ every contender alike.
 
 Run:
     .venv/bin/python bench/validate.py                 # 210 MB, 2 rounds
+    .venv/bin/python bench/validate.py --breaks        # answers with line and paragraph breaks
     .venv/bin/python bench/validate.py --mb 400 --rounds 3 \\
         --side-python /work/side-together/bin/python
 
@@ -26,13 +27,42 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated, Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import msgspec
 from _synth import WORK, make_file
 
 from prefnb.validation import validate
-from prefnb.validation.checker import _DECODER
 from prefnb.validation.lines import iter_blocks
+
+
+# The baseline's types: the clean preference line, typed (these were the validator's own
+# decoding types when the goal was set; kept here so the baseline does not move with them).
+class _Msg(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class _Out(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
+    role: Literal["assistant"]
+    content: str
+
+
+class _Input(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
+    messages: Annotated[list[_Msg], msgspec.Meta(min_length=1)]
+
+
+_One = Annotated[list[_Out], msgspec.Meta(min_length=1, max_length=1)]
+
+
+class _Line(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
+    input: _Input
+    preferred_output: _One
+    non_preferred_output: _One
+
+
+_DECODER = msgspec.json.Decoder(_Line)
 
 SDK_SCRIPT = r"""
 import os, sys, time
@@ -109,9 +139,15 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=210, help="file size in MiB (default 210)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--side-python", default="/work/side-together/bin/python")
+    ap.add_argument(
+        "--breaks",
+        action="store_true",
+        help="answers cut into lines and paragraphs (escaped newlines, as real answers have)",
+    )
     args = ap.parse_args()
 
-    path = make_file(WORK / f"synth_{args.mb}mb.jsonl", args.mb * 2**20)
+    name = f"synth_{args.mb}mb{'_breaks' if args.breaks else ''}.jsonl"
+    path = make_file(WORK / name, args.mb * 2**20, breaks=args.breaks)
     size_mb = path.stat().st_size / 1e6
     have_sdk = Path(args.side_python).exists()
     cpus = len(os.sched_getaffinity(0))

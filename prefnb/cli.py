@@ -522,7 +522,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     if args.to != "dpo" and args.profile != "together":
         return _usage("convert", "--profile applies to --to dpo only")
     info = sys.stderr if args.json else sys.stdout
-    if args.validation is None and str(args.output).endswith(".jsonl"):
+    if str(args.output).endswith(".jsonl"):
         from prefnb.formats.convert import streams
 
         fmt = streams(args.input, args.from_format or "auto", **_key_args(args))
@@ -577,6 +577,12 @@ def _convert_stream(args: argparse.Namespace, info: TextIO) -> int:
     from prefnb.formats.convert import convert_lines
     from prefnb.formats.read import ReadReport
 
+    options: dict[str, Any] = {
+        **_key_args(args),
+        "validation_path": args.validation,
+        "val_fraction": args.val_fraction,
+        "seed": args.seed,
+    }
     result = convert_lines(
         args.input,
         args.output,
@@ -585,7 +591,7 @@ def _convert_stream(args: argparse.Namespace, info: TextIO) -> int:
         profile=args.profile,
         on_bad_rows="error" if args.on_bad_rows == "error" else "skip",
         on_invalid="drop" if args.drop_invalid else "raise",
-        **_key_args(args),
+        **options,
     )
     report = ReadReport(Path(args.input).name, result.n_read, result.bad_rows)
     read_line = report.text() if args.on_bad_rows == "warn" else report.headline()
@@ -594,8 +600,10 @@ def _convert_stream(args: argparse.Namespace, info: TextIO) -> int:
         doc = {
             "ok": True,
             "to": args.to,
-            "paths": {"train": str(args.output)},
-            "rows_written": {"train": result.written},
+            "paths": {"train": str(args.output)}
+            | ({"validation": str(args.validation)} if args.validation is not None else {}),
+            "rows_written": {"train": result.written}
+            | ({"validation": result.written_validation} if args.validation is not None else {}),
             "left_out": dict.fromkeys(LEFT_OUT_REASONS, 0)
             | {"invalid": result.invalid, "duplicate": result.duplicates},
             "read": {

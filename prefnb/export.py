@@ -46,6 +46,7 @@ import hashlib
 import html
 import os
 import random
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,23 +227,38 @@ def split_by_prompt(prompt_keys: Sequence[str], val_fraction: float, seed: int =
     counts: dict[str, int] = {}
     for key in prompt_keys:
         counts[key] = counts.get(key, 0) + 1
-    if len(counts) < 2:
+    groups = sorted(counts)
+    picked = validation_groups([counts[g] for g in groups], val_fraction, seed)
+    chosen = {groups[i] for i in picked}
+    return [key in chosen for key in prompt_keys]
+
+
+def validation_groups(sizes: Sequence[int], val_fraction: float, seed: int = 0) -> list[int]:
+    """Which prompt groups go to validation: indexes into ``sizes`` (rows per group).
+
+    The groups are those of :func:`split_by_prompt`, in the sorted order of their keys;
+    streaming conversion calls this with counts it gathered, so both splits agree.
+    """
+    n_rows = sum(sizes)
+    if len(sizes) < 2:
         raise ValueError(
-            f"cannot split {len(prompt_keys)} rows into train and validation by prompt: "
-            f"they share {len(counts)} distinct prompt{'s' if len(counts) != 1 else ''}; "
+            f"cannot split {n_rows} rows into train and validation by prompt: "
+            f"they share {len(sizes)} distinct prompt{'s' if len(sizes) != 1 else ''}; "
             "need at least 2"
         )
-    groups = sorted(counts)
-    random.Random(seed).shuffle(groups)
-    target = val_fraction * len(prompt_keys)
-    chosen: set[str] = set()
+    # shuffling positions moves them exactly as shuffling the keys did (an array of
+    # 8-byte positions instead of a list of keys: a streamed file may hold millions)
+    order = array("q", range(len(sizes)))
+    random.Random(seed).shuffle(order)
+    target = val_fraction * n_rows
+    picked: list[int] = []
     n_val = 0
-    for key in groups[:-1]:  # the last group always stays in train
-        if chosen and n_val >= target:
+    for i in order[:-1]:  # the last group always stays in train
+        if picked and n_val >= target:
             break
-        chosen.add(key)
-        n_val += counts[key]
-    return [key in chosen for key in prompt_keys]
+        picked.append(i)
+        n_val += sizes[i]
+    return picked
 
 
 def _check_args(

@@ -10,6 +10,12 @@ Duplicate pairs (same prompt and responses as an earlier row) are dropped, as
 :func:`prefnb.read_pairs` drops them: the duplicate lines are found from those statistics once
 the file is written, and removed from the temporary file in place before it is renamed.
 
+A validation split (``validation_path`` and ``val_fraction``) streams too: each written line
+keeps 8 bytes of its prompt's key, the split is chosen from those keys exactly as
+:func:`prefnb.export_dpo` chooses it (:func:`prefnb.export.validation_groups`), and the same
+in-place pass that drops duplicates moves the validation lines to their own temporary file.
+Both files are renamed only once both are complete.
+
 Only formats whose rows are always "chosen over rejected" stream (``together``, ``trl*``,
 ``hh``, ``sharegpt``, ``messages``); :data:`STREAMABLE` lists them. Other inputs go through
 :func:`prefnb.read_pairs` and the exporters.
@@ -27,6 +33,7 @@ Example:
 from __future__ import annotations
 
 import bisect
+import contextlib
 import os
 from array import array
 from collections.abc import Callable, Iterator, Mapping
@@ -38,6 +45,7 @@ import numpy as np
 
 from prefnb import _json
 from prefnb.atomic import atomic_write
+from prefnb.export import _check_args, _prompt_key, validation_groups
 from prefnb.formats.detect import detect_row
 from prefnb.formats.read import (
     _CONVERTERS,
@@ -82,6 +90,9 @@ class ConvertResult:
     invalid: int = 0
     duplicates: int = 0
     warnings: list[Finding] = field(default_factory=list)
+    #: the validation split's file and lines, when one was asked for
+    validation_path: Path | None = None
+    written_validation: int = 0
 
     def summary(self) -> str:
         """``wrote 3 DPO lines to out.jsonl (train)`` and what was left out."""
@@ -89,7 +100,13 @@ class ConvertResult:
         left = {"invalid": self.invalid, "duplicate": self.duplicates}
         parts = ", ".join(f"{n} {k}" for k, n in left.items() if n)
         total = sum(left.values())
-        return f"wrote {plural(self.written, kind)} to {self.path} (train)\n" + (
+        val = (
+            f"wrote {plural(self.written_validation, kind)} to {self.validation_path} "
+            "(validation)\n"
+            if self.validation_path is not None
+            else ""
+        )
+        return f"wrote {plural(self.written, kind)} to {self.path} (train)\n{val}" + (
             f"left out {plural(total, 'row')}: {parts}" if total else "left out nothing"
         )
 
@@ -137,6 +154,9 @@ def convert_lines(
     profile: str = "together",
     on_bad_rows: OnBadRows = "error",
     on_invalid: str = "raise",
+    validation_path: str | os.PathLike[str] | None = None,
+    val_fraction: float = 0.0,
+    seed: int = 0,
     **keys: str | None,
 ) -> ConvertResult:
     """Stream ``source`` (JSON lines) into ``path`` (JSONL) as ``to`` (dpo, sft or trl).
@@ -144,25 +164,31 @@ def convert_lines(
     ``on_bad_rows`` is :func:`prefnb.read_pairs`' option; ``on_invalid`` ("raise" or
     "drop") is the exporters'. With "error"/"raise" a bad row or invalid line raises after
     the whole file was read (listing every bad row) and nothing is written.
+    ``validation_path``, ``val_fraction`` and ``seed`` split off a validation file by
+    prompt, as :func:`prefnb.export_dpo` does (same rows, same split); DPO and SFT only.
     """
     if on_bad_rows not in ON_BAD_ROWS:
         raise ValueError(f"on_bad_rows must be one of {', '.join(ON_BAD_ROWS)}")
-    if on_invalid not in ("raise", "drop"):
-        raise ValueError(f"on_invalid must be 'raise' or 'drop', got {on_invalid!r}")
-    target = Path(path)
-    if target.suffix != ".jsonl":
-        raise ValueError(f"{target}: Together accepts only .jsonl files; name the file *.jsonl")
+    target, val_target = _check_args(path, validation_path, val_fraction, on_invalid)
+    if val_target is not None and to == "trl":
+        raise ValueError("a validation split is written for to='dpo' and to='sft' only")
     mapping = {KEY_OPTIONS[k]: v for k, v in keys.items() if v is not None}
     stream = stream_rows(source)
     if stream.unit != "line":
         raise FormatError(f"{stream.name}: only JSON-lines files convert as a stream")
-    result = _Run(stream, target, to, format, profile, on_invalid, mapping)
-    with atomic_write(target) as out:
+    result = _Run(stream, target, to, format, profile, on_invalid, mapping, val_target)
+    with contextlib.ExitStack() as stack:
+        # both temporaries are complete before either is renamed (as the stack unwinds)
+        out = stack.enter_context(atomic_write(target))
+        val_out = stack.enter_context(atomic_write(val_target)) if val_target else None
         result.write(out)
         if result.bad and on_bad_rows == "error":
             raise _bad_rows_error(stream, result.bad, result.n_converted)
-        result.drop_duplicates(out)
-        result.dataset_warnings()
+        if val_out is None:
+            result.drop_duplicates(out)
+            result.dataset_warnings()
+        else:
+            result.split(out, val_out, val_fraction, seed)
     res = result.result
     res.bad_rows = result.bad
     res.n_read = result.n_converted
@@ -179,6 +205,7 @@ class _Run:
         profile: str,
         on_invalid: str,
         mapping: dict[str, str],
+        val_target: Path | None = None,
     ) -> None:
         self.stream = stream
         self.to = to
@@ -195,10 +222,14 @@ class _Run:
         self.n_converted = 0
         self.candidate = 0  # lines handed to the checker, numbered from 1
         self.dropped: list[int] = []  # candidate numbers left out as invalid
-        self.trl_hashes: list[int] = []
-        self.result = ConvertResult(target, fmt, to)
+        #: TRL and SFT lines: a hash of each candidate's pair id (DPO lines: the checker's
+        #: statistics), to drop repeated pairs as read_pairs does
+        self.row_hashes: array[int] = array("q")
+        self.result = ConvertResult(target, fmt, to, validation_path=val_target)
+        #: with a validation split: the prompt key of every line written, in file order
+        self.keys: array[int] | None = array("Q") if val_target is not None else None
 
-    def _rows(self) -> Iterator[bytes]:
+    def _rows(self) -> Iterator[tuple[bytes, int]]:
         convert = None
         for pos, rec, bad in self.stream:
             if bad is not None:
@@ -225,7 +256,8 @@ class _Run:
                 convert = _CONVERTERS[self.fmt]
             try:
                 row = convert(rec, where)
-                line = _json.dumps(self.make(row))
+                record = self.make(row)
+                line = _json.dumps(record)
             except FormatError as exc:
                 self.bad.append(_bad(where, pos, exc))
                 continue
@@ -233,21 +265,33 @@ class _Run:
                 self.bad.append(BadRow(where, pos, "", f"cannot be written as JSON: {exc}"))
                 continue
             self.n_converted += 1
-            if self.checker is None:
-                self.trl_hashes.append(
+            if self.to != "dpo":
+                self.row_hashes.append(
                     hash(pair_id(row["prompt"], row["response_a"], row["response_b"]))
                 )
-            yield line
+            yield line, self._prompt_of(record)
+
+    def _prompt_of(self, record: Any) -> int:
+        """The first 8 bytes of export's prompt key (0 when there is no split to make).
+
+        Their order is the order of export's hex keys, so the groups sort alike.
+        """
+        if self.keys is None:
+            return 0
+        messages = record["input"]["messages"] if self.to == "dpo" else record["messages"][:-1]
+        return int(_prompt_key(messages)[:16], 16)
 
     def write(self, out: BinaryIO) -> None:
         batch: list[bytes] = []
-        for line in self._rows():
+        keys: list[int] = []
+        for line, key in self._rows():
             batch.append(line)
+            keys.append(key)
             if len(batch) >= _BATCH:
-                self._flush(batch, out)
-                batch = []
+                self._flush(batch, keys, out)
+                batch, keys = [], []
         if batch:
-            self._flush(batch, out)
+            self._flush(batch, keys, out)
 
     def dataset_warnings(self) -> None:
         """Dataset-level warnings (length bias, empty outputs …) once the file is final."""
@@ -261,7 +305,7 @@ class _Run:
         found = self.checker.findings + dataset_findings(stats, file=str(self.result.path))
         self.result.warnings = [f for f in found if f.severity == "warning"]
 
-    def _flush(self, batch: list[bytes], out: BinaryIO) -> None:
+    def _flush(self, batch: list[bytes], keys: list[int], out: BinaryIO) -> None:
         first = self.candidate + 1
         self.candidate += len(batch)
         checker = self.checker
@@ -289,19 +333,26 @@ class _Run:
             self.result.invalid += len(bad)
             skip = {n - first for n in bad}
             batch = [b for i, b in enumerate(batch) if i not in skip]
+            keys = [k for i, k in enumerate(keys) if i not in skip]
+        if self.keys is not None:
+            self.keys.extend(keys)
         if batch:
             out.write(b"\n".join(batch) + b"\n")
             self.result.written += len(batch)
 
     def _duplicate_lines(self) -> list[int]:
         """0-based lines of the written file that repeat an earlier pair."""
-        if self.checker is not None:
+        if self.to == "dpo" and self.checker is not None:
             stats = self.checker.stats
             hashes = np.frombuffer(stats.pair_hash, dtype=np.int64)
             lines = np.frombuffer(stats.lines, dtype=np.int64)
         else:
-            hashes = np.asarray(self.trl_hashes, dtype=np.int64)
+            hashes = np.frombuffer(self.row_hashes, dtype=np.int64)
             lines = np.arange(1, len(hashes) + 1, dtype=np.int64)
+            if self.dropped:  # an invalid line was never written: it repeats nothing
+                written = np.ones(len(hashes), dtype=bool)
+                written[np.asarray(self.dropped, dtype=np.int64) - 1] = False
+                hashes, lines = hashes[written], lines[written]
         if len(hashes) < 2:
             return []
         # a stable sort keeps equal hashes in file order: in each run of equal hashes every
@@ -319,13 +370,74 @@ class _Run:
         dups = self._duplicate_lines()
         if not dups:
             return
+        route = np.zeros(self.result.written, dtype=np.int8)
+        route[dups] = _DROP
+        self._rewrite(out, route)
+        self.result.duplicates = len(dups)
+        self.result.written -= len(dups)
+
+    def split(self, out: BinaryIO, val_out: BinaryIO, val_fraction: float, seed: int) -> None:
+        """Drop duplicates and move the validation split to ``val_out``, in one pass.
+
+        The dataset warnings come from checking both final files again as they are
+        rewritten (each with its own line numbers).
+        """
+        if self.keys is None or self.checker is None:
+            raise RuntimeError("split() needs a validation target and a DPO or SFT checker")
+        dups = self._duplicate_lines()
+        profile = self.checker.profile
+        self.checker = None  # its statistics (every line, before the split) are done with
+        route = np.zeros(self.result.written, dtype=np.int8)
+        route[dups] = _DROP
+        kept = np.flatnonzero(route == _TRAIN)
+        keys = np.frombuffer(self.keys, dtype=np.uint64)[kept]
+        self.keys = None
+        groups, inverse, sizes = np.unique(keys, return_inverse=True, return_counts=True)
+        del keys
+        to_val = np.zeros(len(groups), dtype=bool)
+        to_val[validation_groups(sizes.tolist(), val_fraction, seed)] = True
+        route[kept[to_val[inverse]]] = _VALIDATION
+        del inverse, kept, groups, sizes, to_val
+        path, val_path = str(self.result.path), str(self.result.validation_path)
+        train = LineChecker(profile, max_errors=2**62, file=path)
+        val = LineChecker(profile, max_errors=2**62, file=val_path)
+        self._rewrite(out, route, val_out, train, val)
+        self.result.duplicates = len(dups)
+        self.result.written_validation = int(np.count_nonzero(route == _VALIDATION))
+        self.result.written -= len(dups) + self.result.written_validation
+        # duplicates were dropped and the split keeps each prompt on one side: neither
+        # finding can fire, so free their hashes before the warnings' own arrays are built
+        for stats in (train.stats, val.stats):
+            stats.pair_hash = array("q")
+            stats.prompt_hash = array("q")
+        found = (
+            train.findings
+            + val.findings
+            + dataset_findings(train.stats, file=path)
+            + dataset_findings(val.stats, file=val_path)
+        )
+        self.result.warnings = [f for f in found if f.severity == "warning"]
+
+    def _rewrite(
+        self,
+        out: BinaryIO,
+        route: np.ndarray[Any, np.dtype[np.int8]],
+        val_out: BinaryIO | None = None,
+        train: LineChecker | None = None,
+        val: LineChecker | None = None,
+    ) -> None:
+        """Rewrite the written file in place: line i stays, goes, or moves to ``val_out``.
+
+        ``route[i]`` is _TRAIN, _DROP or _VALIDATION; the checkers, when given, see the
+        lines each file ends up with.
+        """
         out.flush()
         fd = out.fileno()
         size = os.fstat(fd).st_size
-        drop = set(dups)
         read_at = write_at = 0
         line = 0
         rest = b""
+        n_train = n_val = 0
         # compact the temporary file in place: writing never overtakes reading
         while read_at < size or rest:
             chunk = os.pread(fd, 1 << 20, read_at) if read_at < size else b""
@@ -335,17 +447,33 @@ class _Run:
             if not chunk:
                 cut = len(data)
             whole, rest = data[:cut], data[cut:]
-            kept = []
+            kept: list[bytes] = []
+            moved: list[bytes] = []
             for raw in whole.splitlines(keepends=True):
-                if line not in drop:
+                where = route[line]
+                if where == _TRAIN:
                     kept.append(raw)
+                elif where == _VALIDATION:
+                    moved.append(raw)
                 line += 1
             blob = b"".join(kept)
             os.pwrite(fd, blob, write_at)
             write_at += len(blob)
+            if train is not None and kept:
+                n_train += train.check_block(blob, first_line=n_train + 1, start=0, at_eof=False)
+            if moved and val_out is not None:
+                moved_blob = b"".join(moved)
+                val_out.write(moved_blob)
+                if val is not None:
+                    n_val += val.check_block(
+                        moved_blob, first_line=n_val + 1, start=0, at_eof=False
+                    )
             if not chunk:
                 break
         os.ftruncate(fd, write_at)
         out.seek(write_at)
-        self.result.duplicates = len(dups)
-        self.result.written -= len(dups)
+
+
+_TRAIN: Final[int] = 0
+_DROP: Final[int] = 1
+_VALIDATION: Final[int] = 2

@@ -22,7 +22,8 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
@@ -34,9 +35,9 @@ from prefnb.validation.profiles import openai_problems, strict_problems
 from prefnb.validation.report import Finding, Severity
 from prefnb.validation.together import MSG_JSON, Problem, check_line
 from prefnb.validation.together_current import check_current
-from prefnb.validation.warnings import PairStats, text_of
+from prefnb.validation.warnings import Anchor, PairStats, TextReader, text_of
 
-__all__ = ["LineChecker"]
+__all__ = ["LineChecker", "text_reader"]
 
 _PREF: Final[str] = "preference_openai"
 #: decode_lines is tried on sub-blocks of about this size; a bad line costs one sub-block.
@@ -46,7 +47,8 @@ _SUB_BLOCK: Final[int] = 1 << 18
 # The clean shape, as types the decoder checks in C: exactly these keys, string contents,
 # known roles, a non-empty prompt and exactly one assistant message per output.
 # gc=False: these structs never form cycles, so the collector need not track them;
-# frozen=True: _Msg is hashable, so a prompt's hash is hash(tuple(messages)) in C.
+# frozen=True: _Msg is hashable, and messages decode as a tuple, so a prompt's hash is
+# hash(messages), in C with no copy.
 class _Msg(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
     role: Literal["system", "user", "assistant"]
     content: str
@@ -58,10 +60,10 @@ class _Out(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
 
 
 class _Input(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
-    messages: Annotated[list[_Msg], msgspec.Meta(min_length=1)]
+    messages: Annotated[tuple[_Msg, ...], msgspec.Meta(min_length=1)]
 
 
-_One = Annotated[list[_Out], msgspec.Meta(min_length=1, max_length=1)]
+_One = tuple[_Out]  # exactly one
 
 
 class _Line(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
@@ -71,6 +73,16 @@ class _Line(msgspec.Struct, forbid_unknown_fields=True, gc=False, frozen=True):
 
 
 _DECODER: Final = msgspec.json.Decoder(_Line)
+
+
+class _Outputs(msgspec.Struct, gc=False):
+    """A checked line's two outputs, read back for the duplicate check (the rest skipped)."""
+
+    preferred_output: _One
+    non_preferred_output: _One
+
+
+_OUTPUTS: Final = msgspec.json.Decoder(_Outputs)
 
 
 class _Dup:
@@ -152,14 +164,19 @@ class LineChecker:
 
     # -- parsed objects ---------------------------------------------------------------------
 
-    def check_obj(self, obj: Any, n: int, pair_id: str | None = None) -> None:
-        """Check one parsed line (from a file, a DataFrame row or a record list)."""
+    def check_obj(
+        self, obj: Any, n: int, pair_id: str | None = None, anchor: Anchor | None = None
+    ) -> None:
+        """Check one parsed line (from a file, a DataFrame row or a record list).
+
+        ``anchor`` says where a file's line can be read again (see :class:`PairStats`).
+        """
         if self.profile == "openai":
             problems = openai_problems(obj, n)
             for p in problems:
                 self._problem(p, n, pair_id, "error")
             if not problems:
-                self._add_stats(obj, n)
+                self._add_stats(obj, n, anchor)
             return
         if self.profile == "together":
             fmt, errors, warns = check_current(obj, n, self.dataset_format)
@@ -170,7 +187,7 @@ class LineChecker:
             for p in warns:
                 self._problem(p, n, pair_id, "warning")
             if not errors and fmt == _PREF:
-                self._add_stats(obj, n)
+                self._add_stats(obj, n, anchor)
             return
         fmt, problem = check_line(obj, n, self.dataset_format)
         if self.dataset_format is None and fmt is not None:
@@ -193,18 +210,17 @@ class LineChecker:
         if self.profile == "strict":
             for p in strict_problems(obj, n):
                 self._problem(p, n, pair_id, "error")
-        self._add_stats(obj, n)
+        self._add_stats(obj, n, anchor)
 
-    def _add_stats(self, obj: Mapping[str, Any], n: int) -> None:
+    def _add_stats(self, obj: Mapping[str, Any], n: int, anchor: Anchor | None) -> None:
         try:
             messages = obj["input"]["messages"]
             key = hash(tuple(_prompt_item(m.get("role"), m.get("content")) for m in messages))
-            pref = text_of(obj["preferred_output"][0].get("content"))
-            rej = text_of(obj["non_preferred_output"][0].get("content"))
+            pref, rej = _output_texts(obj)
         except (AttributeError, IndexError, KeyError, TypeError):
             return  # openai lines may hold tool-call-only outputs: no text to compare
         texts = [text_of(m.get("content")) for m in messages] if self.stats.budget else []
-        self.stats.add(n, key, pref, rej, texts)
+        self.stats.add(n, key, pref, rej, texts, anchor)
 
     # -- raw lines ----------------------------------------------------------------------------
 
@@ -314,7 +330,7 @@ class LineChecker:
                 "parsers keep only the last value (together's check does too).",
                 n,
             )
-        self.check_obj(obj, n)
+        self.check_obj(obj, n, anchor=(n, 1, offset, len(raw)))
 
     # -- blocks -------------------------------------------------------------------------------
 
@@ -391,19 +407,20 @@ class LineChecker:
             # order, since a slow line may set the dataset format for the next ones
             return self._line_by_line(sub, first_line, start, at_eof)
         batch = self._settle(recs, first_line)
+        anchor = (first_line, n, start, len(sub))
         if batch is None:  # the first line chose another format: every line is an error
             bad = list(range(n))
             lines = _split(sub)
         elif batch.no_repeated_keys(sub):
             bad = batch.bad
-            batch.commit(self.stats, None)
+            batch.commit(self.stats, None, anchor)
             if not bad:
                 return n
             lines = _split(sub)
         else:  # some line repeats a key: find it, no re-decoding
             lines = _split(sub)
             repeated = {i for i, raw in enumerate(lines) if raw.count(b'"') != batch.line_quotes(i)}
-            batch.commit(self.stats, repeated)
+            batch.commit(self.stats, repeated, anchor)
             bad = sorted(repeated.union(batch.bad))
         self._slow_lines(lines, bad, first_line, start, at_eof and not sub.endswith(b"\n"))
         return len(lines)
@@ -432,7 +449,7 @@ class LineChecker:
             rec = self._decode_one(raw)
             batch = self._settle([rec], first_line + i) if rec is not None else None
             if batch is not None and not batch.bad and batch.no_repeated_keys(raw):
-                batch.commit(self.stats, None)
+                batch.commit(self.stats, None, (first_line + i, 1, offset, len(raw)))
             else:
                 self.check_raw(
                     raw,
@@ -487,7 +504,7 @@ class LineChecker:
         return batch
 
 
-def _turns_ok(msgs: list[_Msg]) -> bool:
+def _turns_ok(msgs: tuple[_Msg, ...]) -> bool:
     prev = ""
     for m in msgs:
         if m.role == prev:
@@ -511,7 +528,7 @@ class _Batch:
         self,
         recs: list[_Line],
         first_line: int,
-        inputs: list[list[_Msg]],
+        inputs: list[tuple[_Msg, ...]],
         prefs: list[str],
         rejs: list[str],
         bad: list[int],
@@ -530,22 +547,36 @@ class _Batch:
 
         Escaped quotes are counted in the raw bytes as ``\\"`` pairs, which is exact when
         the block holds no ``\\\\`` (then every backslash starts a one-character escape);
-        otherwise they are counted in the decoded texts, where each is one ``"``. (A text
-        that spells a quote ``\\u0022`` has no raw quote: the guard fails and the slow path
-        decides.)
+        otherwise by the parity of the backslash run before each quote. (A text that spells
+        a quote ``\\u0022`` has no raw quote: the guard fails and the slow path decides.)
         """
         arr = np.frombuffer(data, dtype=np.uint8)
-        raw = int(np.count_nonzero(arr == 34))
-        if b"\\" not in data:  # memchr: most blocks of plain text hold no escape at all
-            return raw == self.structural
-        # backslashes are rare: look at the byte after each one instead of shifting and
-        # comparing whole arrays (two full passes instead of five)
-        after = arr[np.flatnonzero(arr[:-1] == 92) + 1]
-        if not np.count_nonzero(after == 92):
-            return raw == self.structural + int(np.count_nonzero(after == 34))
-        return raw == self.structural + sum(
-            self.line_quotes(i) - 8 * len(self.inputs[i]) - 24 for i in range(len(self.recs))
-        )
+        is_quote = arr == 34
+        raw = int(np.count_nonzero(is_quote))
+        # raw = structural + escaped + a repeated key's quotes, all counts >= 0: equal means
+        # neither (most blocks of real text escape newlines, not quotes)
+        if raw == self.structural:
+            return True
+        if b"\\" not in data:  # memchr: every quote beyond the structural ones repeats a key
+            return False
+        # pairs of bytes: a backslash then a quote, two backslashes. Counting the pairs of
+        # two masks costs the same however many backslashes there are; finding each
+        # backslash cost twice as much on text full of escaped newlines.
+        is_backslash = arr == 92
+        if not np.count_nonzero(is_backslash[:-1] & is_backslash[1:]):
+            pairs = np.count_nonzero(is_backslash[:-1] & is_quote[1:])
+            return raw == self.structural + int(pairs)
+        # an escaped backslash (\\) may stand before a quote that ends a string: a quote is
+        # escaped when an odd run of backslashes precedes it. Quotes after a backslash are
+        # few; walk back over each one's run (a clean line starts with "{", so it stops).
+        quotes = np.flatnonzero(is_quote)
+        escaped = 0
+        for q in quotes[arr[quotes - 1] == 92].tolist():
+            k = q - 1
+            while data[k] == 92:
+                k -= 1
+            escaped += (q - 1 - k) & 1
+        return raw == self.structural + escaped
 
     def line_quotes(self, i: int) -> int:
         """The quote bytes line ``i`` must contain."""
@@ -558,14 +589,17 @@ class _Batch:
             + sum(m.content.count('"') for m in msgs)
         )
 
-    def commit(self, stats: PairStats, drop: set[int] | None) -> None:
-        """Add the lines to ``stats``, except the bad ones and the indexes in ``drop``."""
+    def commit(self, stats: PairStats, drop: set[int] | None, anchor: Anchor) -> None:
+        """Add the lines to ``stats``, except the bad ones and the indexes in ``drop``.
+
+        ``anchor`` is where the batch's lines are in the file.
+        """
         n = len(self.recs)
-        keys = list(map(hash, map(tuple, self.inputs)))
+        keys = list(map(hash, self.inputs))
         skip = set(self.bad).union(drop or ())
         if not skip:
-            lines = list(range(self.first_line, self.first_line + n))
-            stats.add_many(lines, keys, self.prefs, self.rejs, self.texts)
+            lines = range(self.first_line, self.first_line + n)
+            stats.add_many(lines, keys, self.prefs, self.rejs, self.texts, anchor)
             return
         keep = [i for i in range(n) if i not in skip]
         stats.add_many(
@@ -574,7 +608,74 @@ class _Batch:
             [self.prefs[i] for i in keep],
             [self.rejs[i] for i in keep],
             [self.texts[i] for i in keep] if self.texts is not None else None,
+            anchor,
         )
+
+
+def _output_texts(obj: Mapping[str, Any]) -> tuple[str, str]:
+    """The texts of a preference line's two outputs, as the statistics compare them."""
+    pref = text_of(obj["preferred_output"][0].get("content"))
+    rej = text_of(obj["non_preferred_output"][0].get("content"))
+    return pref, rej
+
+
+def text_reader(path: str | Path) -> TextReader:
+    """Reads the output texts of checked lines back from ``path`` (see :class:`PairStats`).
+
+    Each region is read once however many of its lines are asked for. The lines were
+    checked before, so they decode: msgspec reads only the two outputs (a region most of
+    whose lines are wanted is decoded whole); Python's ``json`` reads what msgspec
+    refuses (NaN …), as the slow path did. Both give the same texts.
+    """
+
+    def read(wanted: list[tuple[Anchor, list[int]]]) -> Iterator[tuple[list[str], list[str]]]:
+        with open(path, "rb") as fh:
+            for (_first, n_lines, offset, size), rows in wanted:
+                fh.seek(offset)
+                data = fh.read(size)
+                recs: list[_Outputs] | None = None
+                if 2 * len(rows) >= n_lines > 1:  # most of its lines: decode it whole
+                    try:
+                        recs = _OUTPUTS.decode_lines(data)
+                    except (msgspec.DecodeError, ValueError):
+                        recs = None
+                    if recs is not None and len(recs) != n_lines:
+                        recs = None
+                if recs is not None:
+                    picked = [recs[i] for i in rows]
+                    yield (
+                        [r.preferred_output[0].content for r in picked],
+                        [r.non_preferred_output[0].content for r in picked],
+                    )
+                    continue
+                prefs: list[str] = []
+                rejs: list[str] = []
+                find = data.find
+                pos = row = 0
+                for i in rows:  # ascending: walk the line ends (splitting all costs more)
+                    while row < i:
+                        pos = find(b"\n", pos) + 1
+                        row += 1
+                    end = find(b"\n", pos)
+                    raw = data[pos : end if end >= 0 else len(data)]
+                    try:
+                        rec: _Outputs | None = _OUTPUTS.decode(raw)
+                    except (msgspec.DecodeError, ValueError):
+                        rec = None
+                    if rec is not None:
+                        pref = rec.preferred_output[0].content
+                        rej = rec.non_preferred_output[0].content
+                    else:  # a line only Python's json reads (NaN, an extra key …)
+                        try:
+                            pref, rej = _output_texts(json.loads(raw.decode("utf-8")))
+                        except (ValueError, LookupError, TypeError, AttributeError):
+                            # the file changed since it was checked: this line equals none
+                            pref, rej = f"\0changed line at {offset}+{pos}", ""
+                    prefs.append(pref)
+                    rejs.append(rej)
+                yield prefs, rejs
+
+    return read
 
 
 def _prompt_item(role: Any, content: Any) -> Any:
@@ -592,7 +693,7 @@ def _split(sub: bytes) -> list[bytes]:
     return lines
 
 
-def _strict_ok(msgs: list[_Msg], preferred: str, rejected: str) -> bool:
+def _strict_ok(msgs: tuple[_Msg, ...], preferred: str, rejected: str) -> bool:
     start = 1 if msgs[0].role == "system" else 0
     for i in range(start, len(msgs)):
         if msgs[i].role != ("user" if (i - start) % 2 == 0 else "assistant"):

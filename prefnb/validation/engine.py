@@ -34,7 +34,7 @@ import pandas as pd
 
 from prefnb.pairs import is_missing, normalize_prompt
 from prefnb.records import pair_to_dpo
-from prefnb.validation.checker import LineChecker
+from prefnb.validation.checker import LineChecker, text_reader
 from prefnb.validation.lines import file_findings, iter_blocks, plan_ranges
 from prefnb.validation.profiles import check_profile_name
 from prefnb.validation.report import Finding, ValidationReport
@@ -82,11 +82,15 @@ def _workers() -> int:
     return max(1, min(cpus, 8, round(cpus - busy + 0.5)))
 
 
-def _new_checker(cfg: _Config, file: str | None, dataset_format: str | None = None) -> LineChecker:
+def _new_checker(
+    cfg: _Config, file: str | None, dataset_format: str | None = None, *, lazy: bool = False
+) -> LineChecker:
+    """``lazy``: the lines come from a file that can be read again (see PairStats)."""
     stats = PairStats(
         max_tokens=cfg.max_tokens,
         lora_long_context=cfg.lora_long_context,
         tokenizer=cfg.tokenizer,
+        lazy_pairs=lazy,
     )
     return LineChecker(
         cfg.profile,
@@ -101,7 +105,7 @@ def _check_range(args: tuple[int, int]) -> tuple[LineChecker, int]:
     """Worker: check one byte range, numbering its lines from 1; return (checker, lines)."""
     start, end = args
     st = _FORK_STATE
-    checker = _new_checker(st["config"], st["file"], st["dataset_format"])
+    checker = _new_checker(st["config"], st["file"], st["dataset_format"], lazy=True)
     n = 0
     with open(st["path"], "rb") as fh:
         # the checker finds the line ends of each block itself: no counting pass here
@@ -161,7 +165,7 @@ def _check_file(
     pre, size = file_findings(path)
     if size is None:
         return None, 0, pre
-    checker = _new_checker(cfg, name)
+    checker = _new_checker(cfg, name, lazy=True)
     n_lines = 0
     n_workers = _workers() if workers is None else max(1, workers)
     # a tokenizer may hold threads or GPU state that must not be forked
@@ -196,6 +200,18 @@ def _check_file(
                 n_lines = _check_parallel(path, size, done, n_lines, checker, n_workers, progress)
             finally:
                 _FORK_STATE.clear()
+    # while the file is still there (a .gz is checked from a temporary copy)
+    try:
+        checker.stats.resolve_duplicates(text_reader(path))
+    except OSError as exc:
+        checker.stats.duplicates = []
+        checker.add(
+            "warning",
+            "file.changed",
+            f"{name} could not be read again to confirm duplicate pairs ({exc}): it changed "
+            "or vanished while it was checked; duplicates were not reported.",
+            None,
+        )
     return checker, n_lines, pre
 
 
@@ -360,7 +376,7 @@ def validate(
     """Check preference data; return a :class:`~prefnb.validation.ValidationReport`.
 
     ``source`` is a path to a JSONL file (streamed: memory holds one 256 KiB block, the
-    longest line and ~40 bytes per line of statistics; a ``.gz`` file is checked decompressed,
+    longest line and ~32 bytes per line of statistics; a ``.gz`` file is checked decompressed,
     with a ``file.gzip`` error since Together wants plain ``.jsonl``), a pair-table
     DataFrame (rows labeled a/b become preference lines, others are skipped; ``line`` is the
     1-based row position) or an iterable of line dicts (``line`` = 1-based position).

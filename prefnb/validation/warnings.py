@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -144,16 +144,36 @@ def near_identical(a: str, b: str) -> bool:
     la, lb = len(a), len(b)
     if abs(la - lb) > max(8, (la + lb) // 20):  # cheap gates before normalizing all
         return False
-    # first words from a short head: splitting the whole text copies it all. A head that
-    # splits in two has the whole text's first word; otherwise split the whole text.
-    wa, wb = a[:64].split(None, 1), b[:64].split(None, 1)
-    if len(wa) != 2:
+    # an ASCII letter or digit first stays first when normalized (and only changes case)
+    ca, cb = a[:1], b[:1]
+    if (
+        ca != cb
+        and ca.isascii()
+        and cb.isascii()
+        and ca.isalnum()
+        and cb.isalnum()
+        and ca.lower() != cb.lower()
+    ):
+        return False
+    # up to three first words from a short head (splitting the whole text copies it all):
+    # every part but the last is a whole word of the text and not its last, punctuated,
+    # word. A head with no whole word (a first word over 64 characters): split the text.
+    wa, wb = a[:64].split(None, 3), b[:64].split(None, 3)
+    if len(wa) < 2:
         wa = a.split(None, 1)
-    if len(wb) != 2:
+    if len(wb) < 2:
         wb = b.split(None, 1)
-    if len(wa) == len(wb) == 2 and wa[0].casefold() != wb[0].casefold():
-        return False  # first words differ (and neither is the last, punctuated, word)
+    for x, y in zip(wa[: min(len(wa), len(wb)) - 1], wb, strict=False):
+        if x != y and x.casefold() != y.casefold():
+            return False
     return _normalize(a) == _normalize(b)
+
+
+#: Where the lines of a file region are: (first line, number of lines, byte offset, size).
+Anchor = tuple[int, int, int, int]
+#: Reads the outputs' texts of lines back: given regions in file order, each with the rows
+#: wanted from it (0 = its first line), yields (preferred texts, rejected texts) per region.
+TextReader = Callable[[list[tuple[Anchor, list[int]]]], Iterator[tuple[list[str], list[str]]]]
 
 
 @dataclass
@@ -162,6 +182,12 @@ class PairStats:
 
     Hashes use Python's ``hash``: consistent inside one process and its forked workers,
     which is all the merge needs.
+
+    With ``lazy_pairs`` (files: the lines can be read again) no hash of the two output
+    texts is taken per line, which cost an eighth of validating a file. The prompt's hash
+    and the two lengths are a cheap key; only lines whose cheap key repeats are read back
+    (from ``anchors``, one per checked region) and hashed in full by
+    :meth:`resolve_duplicates`, so the duplicates found are the same.
     """
 
     max_tokens: int | None = None
@@ -178,6 +204,12 @@ class PairStats:
     empty: list[tuple[int, str]] = field(default_factory=list)
     over_tokens: list[tuple[int, str, int]] = field(default_factory=list)
     n_over_tokens: int = 0
+    lazy_pairs: bool = False
+    #: lazy_pairs: the regions the lines came from, in line order: four numbers per region
+    #: (see Anchor), flat (a file whose every line took the slow path has one per line)
+    anchors: array[int] = field(default_factory=lambda: array("q"))
+    #: lazy_pairs: (line, earlier line) of each duplicate pair, once resolved
+    duplicates: list[tuple[int, int]] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -204,16 +236,21 @@ class PairStats:
         preferred: str,
         rejected: str,
         prompt_texts: Iterable[str] = (),
+        anchor: Anchor | None = None,
     ) -> None:
         """Record one preference line: a hash of its prompt and its two output texts.
 
-        ``prompt_texts`` (the prompt messages' texts) is only needed with ``max_tokens``.
+        ``prompt_texts`` (the prompt messages' texts) is only needed with ``max_tokens``;
+        ``anchor`` (where the line can be read again) only with ``lazy_pairs``.
         """
         self.lines.append(line)
         self.preferred_len.append(len(preferred))
         self.rejected_len.append(len(rejected))
         self.prompt_hash.append(prompt_key)
-        self.pair_hash.append(hash((prompt_key, preferred, rejected)))
+        if self.lazy_pairs:
+            self._anchor(anchor)
+        else:
+            self.pair_hash.append(hash((prompt_key, preferred, rejected)))
         for key, text in (("preferred_output", preferred), ("non_preferred_output", rejected)):
             if not text or text.isspace():
                 self.empty.append((line, key))
@@ -236,39 +273,47 @@ class PairStats:
 
     def add_many(
         self,
-        lines: list[int],
+        lines: Sequence[int],
         prompt_keys: list[int],
         preferred: list[str],
         rejected: list[str],
         prompt_texts: list[list[str]] | None = None,
+        anchor: Anchor | None = None,
     ) -> None:
-        """:meth:`add` for a batch of lines, with the per-line work done in C where possible."""
+        """:meth:`add` for a batch of lines, with the per-line work done in C where possible.
+
+        ``anchor`` is the region holding all of ``lines`` (``lazy_pairs`` only).
+        """
         if self.budget is not None or self.tokenizer is not None:
             texts = prompt_texts or [[] for _ in lines]
             for row in zip(lines, prompt_keys, preferred, rejected, texts, strict=True):
-                self.add(*row)
+                self.add(*row, anchor=anchor)
             return
-        la = array("q", map(len, preferred))
-        lb = array("q", map(len, rejected))
-        self.lines.extend(lines)
-        self.preferred_len.extend(la)
-        self.rejected_len.extend(lb)
-        self.prompt_hash.extend(prompt_keys)
-        self.pair_hash.extend(map(hash, zip(prompt_keys, preferred, rejected, strict=True)))
-        if not lines:
+        n = len(lines)
+        if not n:
             return
-        for key, outs, lens in (
-            ("preferred_output", preferred, la),
-            ("non_preferred_output", rejected, lb),
-        ):
-            # str.isspace is False for "": the empty ones are found by length, in C
-            if 0 in lens or any(map(str.isspace, outs)):
+        # numpy converts the ints in C; array("q").extend parses every item as an argument
+        a = np.fromiter(map(len, preferred), np.int64, n)
+        b = np.fromiter(map(len, rejected), np.int64, n)
+        if isinstance(lines, range):
+            self.lines.frombytes(np.arange(lines.start, lines.stop, dtype=np.int64).tobytes())
+        else:
+            self.lines.frombytes(np.fromiter(lines, np.int64, n).tobytes())
+        self.preferred_len.frombytes(a.tobytes())
+        self.rejected_len.frombytes(b.tobytes())
+        self.prompt_hash.frombytes(np.fromiter(prompt_keys, np.int64, n).tobytes())
+        if self.lazy_pairs:
+            self._anchor(anchor)
+        else:
+            pairs = map(hash, zip(prompt_keys, preferred, rejected, strict=True))
+            self.pair_hash.frombytes(np.fromiter(pairs, np.int64, n).tobytes())
+        for key, outs in (("preferred_output", preferred), ("non_preferred_output", rejected)):
+            # str.isspace is False for "": the empty ones are the falsy ones (all() in C)
+            if not all(outs) or any(map(str.isspace, outs)):
                 self.empty.extend(
                     (lines[i], key) for i, t in enumerate(outs) if not t or t.isspace()
                 )
         # identical and near-identical outputs have (almost) equal lengths: compare only those
-        a = np.frombuffer(la, dtype=np.int64)
-        b = np.frombuffer(lb, dtype=np.int64)
         close = np.nonzero(np.abs(a - b) <= np.maximum(8, (a + b) // 20))[0]
         for i in close.tolist():
             x, y = preferred[i], rejected[i]
@@ -277,10 +322,19 @@ class PairStats:
             elif near_identical(x, y):
                 self.near.append(lines[i])
 
+    def _anchor(self, anchor: Anchor | None) -> None:
+        if anchor is None:
+            raise ValueError("lazy_pairs needs the anchor of every line added")
+        if tuple(self.anchors[-4:]) != anchor:
+            self.anchors.extend(anchor)
+
     def shift(self, offset: int) -> None:
         """Add ``offset`` to every line number (a worker numbered its range from 1)."""
         if offset:
-            self.lines = array("q", [n + offset for n in self.lines])
+            self.lines = array("q", (np.frombuffer(self.lines, dtype=np.int64) + offset).tobytes())
+            anchors = np.frombuffer(self.anchors, dtype=np.int64).copy()
+            anchors[0::4] += offset
+            self.anchors = array("q", anchors.tobytes())
             self.identical = [n + offset for n in self.identical]
             self.near = [n + offset for n in self.near]
             self.empty = [(n + offset, k) for n, k in self.empty]
@@ -293,11 +347,94 @@ class PairStats:
         self.rejected_len.extend(other.rejected_len)
         self.pair_hash.extend(other.pair_hash)
         self.prompt_hash.extend(other.prompt_hash)
+        self.anchors.extend(other.anchors)
         self.identical.extend(other.identical)
         self.near.extend(other.near)
         self.empty.extend(other.empty)
         self.n_over_tokens += other.n_over_tokens
         self.over_tokens.extend(other.over_tokens[: _EXAMPLES - len(self.over_tokens)])
+
+    def cheap_keys(self) -> np.ndarray:
+        """Per line, a hash of (prompt hash, preferred length, rejected length).
+
+        Equal pairs have equal cheap keys; lines whose key is unique need no more look.
+        """
+        with np.errstate(over="ignore"):
+            key = np.frombuffer(self.prompt_hash, dtype=np.int64).astype(np.uint64)
+            key ^= np.frombuffer(self.preferred_len, dtype=np.int64).astype(np.uint64) * np.uint64(
+                0x9E3779B97F4A7C15
+            )
+            key ^= np.frombuffer(self.rejected_len, dtype=np.int64).astype(np.uint64) * np.uint64(
+                0xC2B2AE3D27D4EB4F
+            )
+        return key
+
+    def resolve_duplicates(self, read: TextReader) -> None:
+        """Find the duplicate pairs of a ``lazy_pairs`` collector (sets ``duplicates``).
+
+        Lines whose cheap key repeats are read back with ``read`` and hashed as the eager
+        path hashes every line, so the result is what :func:`dataset_findings` finds from
+        full hashes: each repeat with the first line (in collection order) it equals.
+        """
+        self.duplicates = []
+        if len(self.lines) < 2:
+            return
+        codes, _uniques = pd.factorize(self.cheap_keys())
+        candidates = np.flatnonzero(np.bincount(codes)[codes] > 1)
+        if not len(candidates):
+            return
+        lines = np.frombuffer(self.lines, dtype=np.int64)[candidates]
+        regions = np.frombuffer(self.anchors, dtype=np.int64).reshape(-1, 4)
+        k = np.searchsorted(regions[:, 0], lines, side="right") - 1
+        # a region's single-line anchors (lines the slow path checked) may follow it: the
+        # few lines that fall past the region found walk back to the one holding them
+        for i in np.flatnonzero(lines >= regions[k, 0] + regions[k, 1]).tolist():
+            j, line = int(k[i]), int(lines[i])
+            while not regions[j, 0] <= line < regions[j, 0] + regions[j, 1]:
+                j -= 1
+            k[i] = j
+        # the candidates grouped by region, the regions in file order
+        order = np.argsort(k, kind="stable")
+        used, bounds = np.unique(k[order], return_index=True)
+        pieces = np.split(order, bounds[1:])
+        groups: list[np.ndarray[Any, np.dtype[np.int64]]] = []
+        wanted: list[tuple[Anchor, list[int]]] = []
+        for g in np.argsort(regions[used, 2], kind="stable").tolist():
+            a, n, o, z = (int(x) for x in regions[used[g]])
+            groups.append(pieces[g])
+            wanted.append(((a, n, o, z), (lines[pieces[g]] - a).tolist()))
+        prompts = np.frombuffer(self.prompt_hash, dtype=np.int64)[candidates]
+        full = np.zeros(len(candidates), dtype=np.int64)
+        # hashed a region at a time: a file of many repeats never holds their texts at once
+        for piece, (prefs, rejs) in zip(groups, read(wanted), strict=True):
+            keys = prompts[piece].tolist()
+            full[piece] = np.fromiter(map(hash, zip(keys, prefs, rejs, strict=True)), np.int64)
+        # the first candidate of each full hash is the earliest line with that pair (lines
+        # whose cheap key is unique cannot equal any other)
+        fcodes, _u = pd.factorize(full)
+        first = np.empty(int(fcodes.max()) + 1, dtype=np.int64)
+        first[fcodes[::-1]] = np.arange(len(fcodes) - 1, -1, -1)
+        repeat = np.flatnonzero(first[fcodes] != np.arange(len(fcodes)))
+        self.duplicates = [(int(lines[i]), int(lines[first[fcodes[i]]])) for i in repeat]
+
+
+def _duplicate_pairs(stats: PairStats) -> list[tuple[int, int]]:
+    """(line, earlier line) of every pair equal to an earlier one, from the full hashes."""
+    if stats.lazy_pairs:
+        if stats.duplicates is None and len(stats.lines) > 1:
+            raise ValueError("resolve_duplicates() must run before the findings are made")
+        return stats.duplicates or []
+    if len(stats.pair_hash) < 2:
+        return []
+    hashes = np.frombuffer(stats.pair_hash, dtype=np.int64)
+    # factorize numbers values in order of first appearance, with a hash table (O(n));
+    # np.unique's sort was the slowest step of validating a big file
+    codes, _uniques = pd.factorize(hashes)
+    first = np.empty(int(codes.max()) + 1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the earliest index wins
+    lines = np.frombuffer(stats.lines, dtype=np.int64)
+    repeat = np.nonzero(first[codes] != np.arange(len(codes)))[0]
+    return [(int(lines[i]), int(lines[first[codes[i]]])) for i in repeat]
 
 
 def _lines_text(lines: Sequence[int], total: int | None = None) -> str:
@@ -356,17 +493,7 @@ def dataset_findings(
             first_line,
             f"{first_key}[0].content",
         )
-    dups: list[tuple[int, int]] = []
-    if len(stats.pair_hash) > 1:
-        hashes = np.frombuffer(stats.pair_hash, dtype=np.int64)
-        # factorize numbers values in order of first appearance, with a hash table (O(n));
-        # np.unique's sort was the slowest step of validating a big file
-        codes, _uniques = pd.factorize(hashes)
-        first = np.empty(int(codes.max()) + 1, dtype=np.int64)
-        first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the earliest index wins
-        lines = np.frombuffer(stats.lines, dtype=np.int64)
-        repeat = np.nonzero(first[codes] != np.arange(len(codes)))[0]
-        dups = [(int(lines[i]), int(lines[first[codes[i]]])) for i in repeat]
+    dups = _duplicate_pairs(stats)
     if dups:
         shown = ", ".join(f"{a} (= line {b})" for a, b in dups[:_EXAMPLES])
         more = f" and {len(dups) - _EXAMPLES} more" if len(dups) > _EXAMPLES else ""

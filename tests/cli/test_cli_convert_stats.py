@@ -176,3 +176,26 @@ def test_convert_from_a_named_format(tmp_path: Path, capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert err.startswith("prefnb convert: error:")
     assert "Traceback" not in err
+
+
+def test_convert_streams_a_line_format_with_a_validation_split(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "trl.jsonl"
+    rows = [{"prompt": f"q{i % 13}", "chosen": f"yes {i}", "rejected": "no"} for i in range(60)]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out, val = tmp_path / "t.jsonl", tmp_path / "v.jsonl"
+    argv = ["convert", str(src), str(out), "--validation", str(val), "--val-fraction", "0.25"]
+    assert main([*argv, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "(format trl, streamed)" in captured.err
+    doc = json.loads(captured.out)
+    assert doc["paths"] == {"train": str(out), "validation": str(val)}
+    assert doc["rows_written"]["train"] + doc["rows_written"]["validation"] == 60
+    assert doc["rows_written"]["validation"] >= 15
+    report = validate(out, validation=val)
+    assert report.ok
+    assert "warning.prompt_in_train_and_validation" not in {f.code for f in report.warnings}
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert f"DPO lines to {val} (validation)" in text

@@ -347,3 +347,33 @@ def test_result_renders_for_humans_and_notebooks(mixed: pd.DataFrame, tmp_path: 
     assert "<table>" in page
     assert "t.jsonl" in page
     assert "1 tie" in page
+
+
+def _split_reference(keys: list[str], val_fraction: float, seed: int) -> list[bool]:
+    # the split as first written (shuffling the keys themselves): it must not move
+    import random
+
+    counts: dict[str, int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    groups = sorted(counts)
+    random.Random(seed).shuffle(groups)
+    target = val_fraction * len(keys)
+    chosen: set[str] = set()
+    n_val = 0
+    for key in groups[:-1]:
+        if chosen and n_val >= target:
+            break
+        chosen.add(key)
+        n_val += counts[key]
+    return [key in chosen for key in keys]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_split_by_prompt_is_the_split_it_always_was(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    keys = [f"p{rng.randrange(40)}" for _ in range(300)]
+    for fraction in (0.05, 0.2, 0.5):
+        assert split_by_prompt(keys, fraction, seed) == _split_reference(keys, fraction, seed)

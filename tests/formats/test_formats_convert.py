@@ -73,3 +73,68 @@ def test_not_streamable_inputs(tmp_path: Path) -> None:
     assert streams(tmp_path / "x.csv") is None
     with pytest.raises(FormatError, match="does not convert as a stream"):
         convert_lines(pairwise, tmp_path / "o.jsonl")
+
+
+def _trl_rows(n: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for i in range(n):
+        # prompts repeat (groups of rows), some pairs repeat, one has identical outputs
+        rows.append({"prompt": f"q{i % 37}", "chosen": f"good {i % 211}", "rejected": f"bad {i}"})
+    rows[5] = rows[4]
+    rows[9] = {"prompt": "same", "chosen": "x", "rejected": "x"}
+    return rows
+
+
+@pytest.mark.parametrize(("to", "seed"), [("dpo", 0), ("dpo", 7), ("sft", 3)])
+def test_streamed_validation_split_equals_the_in_memory_export(
+    tmp_path: Path, to: str, seed: int
+) -> None:
+    from prefnb.export import export_dpo, export_sft
+
+    src = _lines(tmp_path / "trl.jsonl", _trl_rows(800))
+    out, val = tmp_path / "t.jsonl", tmp_path / "v.jsonl"
+    result = convert_lines(src, out, to=to, validation_path=val, val_fraction=0.2, seed=seed)
+    assert result.duplicates == 1
+    assert result.written + result.written_validation == 799
+    assert result.written_validation >= 0.2 * 799
+    assert f"(train)\nwrote {result.written_validation} {to.upper()} lines to {val}" in (
+        result.summary()
+    )
+    export = export_dpo if to == "dpo" else export_sft
+    df = read_pairs(src)
+    mem_out, mem_val = tmp_path / "mt.jsonl", tmp_path / "mv.jsonl"
+    export(df, mem_out, validation_path=mem_val, val_fraction=0.2, seed=seed)
+    assert out.read_bytes() == mem_out.read_bytes()
+    assert val.read_bytes() == mem_val.read_bytes()
+    # the warnings name each file and its own lines
+    codes = {(f.code, f.file) for f in result.warnings}
+    where = str(val) if b'"content":"same"' in val.read_bytes() else str(out)
+    if to == "dpo":
+        assert ("warning.identical_outputs", where) in codes
+    assert not any(c == "warning.prompt_in_train_and_validation" for c, _f in codes)
+
+
+def test_streamed_split_refusals_write_nothing(tmp_path: Path) -> None:
+    src = _lines(
+        tmp_path / "one.jsonl",
+        [{"prompt": "q", "chosen": f"a{i}", "rejected": "b"} for i in range(5)],
+    )
+    out, val = tmp_path / "t.jsonl", tmp_path / "v.jsonl"
+    with pytest.raises(ValueError, match="need at least 2"):
+        convert_lines(src, out, validation_path=val, val_fraction=0.5)
+    with pytest.raises(ValueError, match="to='dpo' and to='sft' only"):
+        convert_lines(src, out, to="trl", validation_path=val, val_fraction=0.5)
+    with pytest.raises(ValueError, match="needs val_fraction > 0"):
+        convert_lines(src, out, validation_path=val)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.jsonl"]
+
+
+def test_streamed_sft_drops_repeated_pairs_as_the_in_memory_export(tmp_path: Path) -> None:
+    from prefnb.export import export_sft
+
+    src = _lines(tmp_path / "trl.jsonl", _trl_rows(300))
+    out, mem = tmp_path / "s.jsonl", tmp_path / "m.jsonl"
+    result = convert_lines(src, out, to="sft")
+    assert result.duplicates == 1
+    export_sft(read_pairs(src), mem)
+    assert out.read_bytes() == mem.read_bytes()

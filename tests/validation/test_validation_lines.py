@@ -266,7 +266,17 @@ def test_parallel_workers_give_the_same_report_as_serial(
     assert validate(p, workers=2, max_errors=3).truncated
 
 
-@pytest.mark.parametrize("text", ['say "hi"', 'say "hi" \\ C:\\path\\n', "plain"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        'say "hi"',
+        'say "hi" \\ C:\\path\\n',
+        "plain",
+        "two\nlines, no quote",
+        "C:\\dir\\",  # ends with a backslash: an escaped one stands before the closing quote
+        'a \\"b\\" \\\\"c',  # backslashes, then a quote: runs of two and three
+    ],
+)
 @pytest.mark.parametrize(
     ("old", "new"),
     [
@@ -335,3 +345,32 @@ def test_line_heads_find_loop_and_numpy_agree(data: bytes) -> None:
     assert n == len(split_lines(data)[0])
     assert clean == all(line[:1] > b" " for line in split_lines(data)[0])
     assert line_heads(data, 0) == (n, clean)  # expect 0 lines: the find loop
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain", 'say "hi"', "two\nlines", "C:\\dir\\", 'a \\"b\\" \\\\"c', 'say "hi" C:\\'],
+)
+def test_the_repeated_key_guard_accepts_clean_blocks_and_refuses_repeats(text: str) -> None:
+    # the guard's answer itself, not only the verdict (a guard that refuses sends clean
+    # lines down the slow path, which is correct but slow)
+    lines_ = [json.dumps(pref(f"q{i}", text, "bye")).encode() for i in range(50)]
+    block = b"\n".join(lines_) + b"\n"
+    c = checker_mod.LineChecker("together")
+    batch = c._settle(checker_mod._DECODER.decode_lines(block), 1)
+    assert batch is not None
+    assert batch.no_repeated_keys(block)
+    repeated = block.replace(b'"content": "bye"', b'"content": "x", "content": "bye"', 1)
+    again = c._settle(checker_mod._DECODER.decode_lines(repeated), 1)
+    assert again is not None
+    assert not again.no_repeated_keys(repeated)
+
+
+@pytest.mark.parametrize("pad", ["", "x"])  # the one escaped backslash at either alignment
+def test_the_guard_finds_a_lone_escaped_backslash_before_a_closing_quote(pad: str) -> None:
+    block = json.dumps(pref(f"q{pad}", 'say "hi" C:\\', "bye")).encode() + b"\n"
+    assert block.count(b"\\\\") == 1
+    c = checker_mod.LineChecker("together")
+    batch = c._settle(checker_mod._DECODER.decode_lines(block), 1)
+    assert batch is not None
+    assert batch.no_repeated_keys(block)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import prefnb
 from prefnb.validation import LengthBias, length_bias, validate
@@ -143,6 +145,17 @@ def test_dataframe_warnings_carry_pair_ids() -> None:
         ("a" * 63 + " b", "A" * 63 + "  b."),  # the head ends right after the space
         ("a" * 64 + " b", "A" * 64 + " b"),
         ("first second", "First third"),
+        ("Abc def", "abc def!"),  # first letters differ in case only
+        ("1 apple", "2 apple"),  # first characters differ: no more look
+        ("ß x", "ss x"),  # not ASCII: casefold makes them equal
+        ("Été", "été."),
+        (".", "!"),  # punctuation only: both normalize to ""
+        ("?abc", "abc"),
+        ("one two three four five", "One  two THREE four five!"),
+        ("one two three four five", "one two other four five"),  # third words differ
+        ("one two three", "one two three."),  # the third word is the last one
+        ("one two thre", "one two three"),
+        ("a" * 60 + " bb cc", "A" * 60 + " bbcc"),  # the head cuts the second word
     ],
 )
 def test_near_identical_matches_its_definition(a: str, b: str) -> None:
@@ -152,6 +165,41 @@ def test_near_identical_matches_its_definition(a: str, b: str) -> None:
         return " ".join(t.split()).casefold().rstrip(".!?;:")
 
     # the length gate is part of the definition; the first-word gate is only a shortcut
+    close = abs(len(a) - len(b)) <= max(8, (len(a) + len(b)) // 20)
+    assert near_identical(a, b) == (a != b and close and norm(a) == norm(b))
+    assert near_identical(b, a) == near_identical(a, b)
+
+
+_WORDS = st.sampled_from(["a", "word", "wörd", "ß", "ss", "x" * 70, "end.", "!", "Ünï"])
+_SPACE = st.sampled_from([" ", "  ", "\n", "\u2003"])
+_EDIT = st.sampled_from(["same", "upper", "lower", "swap", "drop"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.tuples(_WORDS, _SPACE, _EDIT, _SPACE, _WORDS), max_size=8),
+    st.sampled_from(["", ".", "!?", " "]),
+)
+def test_near_identical_gates_never_change_the_answer(
+    words: list[tuple[str, str, str, str, str]], tail: str
+) -> None:
+    # b is a, edited word by word (case, spacing, a swapped or dropped word): the head
+    # gates (first character, first words) may only say "no" when the definition does
+    from prefnb.validation.warnings import near_identical
+
+    a = "".join(w + s for w, s, _e, _s2, _o in words)
+    edited = {
+        "same": lambda w, o: w,
+        "upper": lambda w, o: w.upper(),
+        "lower": lambda w, o: w.lower(),
+        "swap": lambda w, o: o,
+        "drop": lambda w, o: "",
+    }
+    b = "".join(edited[e](w, o) + s2 for w, _s, e, s2, o in words) + tail
+
+    def norm(t: str) -> str:
+        return " ".join(t.split()).casefold().rstrip(".!?;:")
+
     close = abs(len(a) - len(b)) <= max(8, (len(a) + len(b)) // 20)
     assert near_identical(a, b) == (a != b and close and norm(a) == norm(b))
     assert near_identical(b, a) == near_identical(a, b)
