@@ -77,6 +77,8 @@ export class LabelerApp {
       onStall: () =>
         this.chrome.say("No reply from the kernel yet: this label is not confirmed saved (is the kernel busy or dead?). Sending it again.", true),
       onSendFailed: (msg, reason) => this.sendFailed(msg, reason),
+      // After the frame showing the next pair: see Writes.write.
+      queueTask: (fn) => this.after.run(fn),
     });
     this.editors = new Editors(this.ui, {
       entryAt: (pos) => this.cache.entries.get(pos) ?? null,

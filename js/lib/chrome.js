@@ -34,15 +34,18 @@ export class Chrome {
 
   /** @param {import("./protocol.js").Stats} stats @param {number | null} rate */
   progress(stats, rate) {
-    this.ui.progress.textContent = progressText(stats, rate);
+    // Every write, even of the same text, relayouts the widget's ancestors (the whole
+    // notebook in JupyterLab): this runs after every paint and every reply.
+    const text = progressText(stats, rate);
+    if (this.ui.progress.textContent !== text) this.ui.progress.textContent = text;
   }
 
   /** @param {SaveState} state @param {boolean} retry whether Retry is offered */
   saved(state, retry) {
     const { saved } = this.ui;
-    saved.dataset.state = state;
-    saved.textContent = SAVED_TEXT[state];
-    this.ui.retry.hidden = !retry;
+    if (saved.dataset.state !== state) saved.dataset.state = state;
+    if (saved.textContent !== SAVED_TEXT[state]) saved.textContent = SAVED_TEXT[state];
+    if (this.ui.retry.hidden === retry) this.ui.retry.hidden = !retry;
   }
 
   /**
@@ -59,8 +62,9 @@ export class Chrome {
 
   /** @param {string} text @param {boolean} [error] */
   say(text, error = false) {
-    this.ui.status.textContent = text;
-    this.ui.status.classList.toggle("pl-error", error);
+    // Called with "" on every verdict, on the keypress path: write only a change.
+    if (this.ui.status.textContent !== text) this.ui.status.textContent = text;
+    if (this.ui.status.classList.contains("pl-error") !== error) this.ui.status.classList.toggle("pl-error", error);
   }
 
   /** Whether the status line shows an error now. */
@@ -71,7 +75,8 @@ export class Chrome {
   /** @param {import("./vocab.js").Strength | null} strength */
   strength(strength) {
     for (const b of this.ui.root.querySelectorAll(".pl-strength .pl-btn")) {
-      b.setAttribute("aria-pressed", String(/** @type {HTMLElement} */ (b).dataset.action === `strength-${strength}`));
+      const on = String(/** @type {HTMLElement} */ (b).dataset.action === `strength-${strength}`);
+      if (b.getAttribute("aria-pressed") !== on) b.setAttribute("aria-pressed", on);
     }
   }
 

@@ -93,8 +93,9 @@ export class Editors {
   close() {
     const active = document.activeElement;
     const { edit, note } = this.boxes;
-    edit.hidden = true;
-    note.hidden = true;
+    // On every keypress: writing `hidden` again, even unchanged, restyles both editors.
+    if (!edit.hidden) edit.hidden = true;
+    if (!note.hidden) note.hidden = true;
     if (active && (edit.contains(active) || note.contains(active))) this.host.focusRoot();
   }
 

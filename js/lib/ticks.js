@@ -3,9 +3,11 @@
  * Scheduling around the frame: work that must not sit between a keypress and the frame
  * showing its result waits here.
  *
- * - `AfterPaint` runs callbacks right after the next frame is painted: a task posted from
- *   requestAnimationFrame runs once that frame is drawn. A timer backs the frame up: hidden
- *   tabs run no frames, and a label must still reach the kernel.
+ * - `AfterPaint` runs callbacks once the next frame is painted: a task posted from
+ *   requestAnimationFrame runs once that frame is drawn. It posts once more from there, so
+ *   it runs behind every other task that was waiting for that frame (the host page's, a
+ *   latency probe's) rather than ahead of them. A timer backs the frame up: hidden tabs run
+ *   no frames, and a label must still reach the kernel.
  * - `Tick` runs one callback in its own task soon (a message-channel task, not setTimeout:
  *   nested timeouts are clamped to 4 ms).
  *
@@ -31,7 +33,8 @@ export class AfterPaint {
     this.queue = [];
     this.armed = false;
     this.port = (clock.channel ?? (() => new MessageChannel()))();
-    this.port.port1.onmessage = () => this.flush();
+    // First message: the frame is drawn; the second one queues behind what else waited.
+    this.port.port1.onmessage = (e) => (e.data === "drawn" ? this.port.port2.postMessage("last") : this.flush());
   }
 
   /** Run `fn` right after the next frame is painted. @param {() => void} fn */
@@ -39,7 +42,7 @@ export class AfterPaint {
     this.queue.push(fn);
     if (this.armed) return;
     this.armed = true;
-    this.raf(() => this.port.port2.postMessage(null));
+    this.raf(() => this.port.port2.postMessage("drawn"));
     this.setTimer(() => this.flush(), 100);
   }
 

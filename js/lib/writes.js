@@ -69,9 +69,13 @@ export class Writes {
   }
 
   /**
-   * Send a write in the task right after the key's, in order with earlier writes. Not after
-   * the paint: that cost keypress → committed a frame (~11 ms p50 in JupyterLab) to save
-   * well under a millisecond before the frame.
+   * Send a write soon, in order with earlier writes: `queueTask` (the Labeler passes "once
+   * the frame showing the next pair is painted"; default: a microtask). Sending costs well
+   * under a millisecond, but in JupyterLab the kernel's answers to it (status busy and idle,
+   * the "saved" reply) then arrive a few milliseconds later, just when the frame showing the
+   * next pair is due, and JupyterLab handles them first: that made the frame late for about
+   * a third of the keys (bench/labeler.py). Sent after the paint, a label is committed one
+   * frame later instead.
    * @param {WriteMessage} msg
    */
   write(msg) {

@@ -52,7 +52,8 @@ class TeamPanel(anywidget.AnyWidget):
         _STATIC
         if _STATIC.exists()
         else "export default { render({ el }) { el.textContent = "
-        "'TeamPanel: the front end is not built (run npm run build in the prefnb checkout).'; } };"
+        "'TeamPanel: the front end is not built "
+        "(run npm --prefix js run build in the prefnb checkout).'; } };"
     )
     stats = traitlets.Dict().tag(sync=True)
     source = traitlets.Unicode("").tag(sync=True)

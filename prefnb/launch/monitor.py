@@ -125,7 +125,8 @@ class JobMonitor(anywidget.AnyWidget):
         _STATIC
         if _STATIC.exists()
         else "export default { render({ el }) { el.textContent = "
-        "'JobMonitor: the front end is not built (run npm run build in the prefnb checkout).'; } };"
+        "'JobMonitor: the front end is not built "
+        "(run npm --prefix js run build in the prefnb checkout).'; } };"
     )
 
     rows = traitlets.List(traitlets.Dict()).tag(sync=True)

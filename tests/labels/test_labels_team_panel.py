@@ -142,7 +142,7 @@ async ([src, state]) => {
 @pytest.mark.browser
 def test_panel_front_end_draws_tables_and_names_as_text(page: Any, tmp_path: Path) -> None:
     if not BUNDLE.exists():
-        pytest.fail("prefnb/static/team_panel.js is missing: run `npm run build`")
+        pytest.fail("prefnb/static/team_panel.js is missing: run `npm --prefix js run build`")
     with LabelStore(tmp_path / "l.sqlite") as s:
         _fill(s)
         s.record(

@@ -43,7 +43,7 @@ def test_monitor_front_end_confirms_cancel_and_shows_server_text_as_text(
     page: Any, dpo_file: Path
 ) -> None:
     if not BUNDLE.exists():
-        pytest.fail("prefnb/static/monitor.js is missing: run `npm run build`")
+        pytest.fail("prefnb/static/monitor.js is missing: run `npm --prefix js run build`")
     with LocalTogether(speed=0.5) as api:
         client = api.client()
         job = launch_dpo(dpo_file, model=MODEL, client=client, progress=False)
