@@ -33,6 +33,12 @@ export class Cursor {
     this.labelsDone = 0;
     /** @type {{ pos: number, pair_id: string }[]} this view's labels, newest last */
     this.history = [];
+    /**
+     * Waiting ("loading") for the pair after `pos`, not for `pos` itself: a forward move past
+     * the window stays on the pair it left until the next one arrives, and must not land back
+     * on it (a fast annotator on a slow kernel would see the pair just labeled again).
+     */
+    this.beyond = false;
   }
 
   /** The entry on screen, if any. @returns {Entry | null} */
@@ -62,17 +68,20 @@ export class Cursor {
     this.parkAudit();
     this.cache.reset(pos);
     this.pos = pos;
+    this.beyond = false;
   }
 
   /** @param {1 | -1} direction @returns {Landing} */
   move(direction) {
     this.parkAudit();
+    this.beyond = false;
     const { total } = this.cache;
     const from = this.pos >= total && direction === -1 ? total : this.pos;
     const next = this.cache.step(from, direction);
     if (next === "unknown") {
       if (direction === -1) return "unknown";
       this.pos = from;
+      this.beyond = true;
       return "loading";
     }
     if (next === "edge") {
@@ -95,16 +104,17 @@ export class Cursor {
   }
 
   /**
-   * Data arrived while waiting: land on the cursor if it is here and matches the filter,
-   * else on the next matching pair.
+   * Data arrived while waiting: land on the cursor if it is here and matches the filter
+   * (after a jump), else on the next matching pair (also after a move past the window).
    * @returns {Landing}
    */
   settle() {
     if (this.pos >= this.cache.total) return "done";
     const here = this.cache.entries.get(this.pos);
-    if (here && this.cache.matches(here.item)) return "pair";
+    if (!this.beyond && here && this.cache.matches(here.item)) return "pair";
     const next = this.cache.step(this.pos, 1);
     if (next === "unknown") return "loading";
+    this.beyond = false;
     if (next === "edge") {
       this.pos = this.cache.total;
       return "done";

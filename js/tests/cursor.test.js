@@ -30,6 +30,30 @@ test("moves land on pairs, then Loading… past the window, then the end", () =>
   assert.equal(cursor.pos, 0);
 });
 
+test("a move past the window lands on the next pair when it arrives, not back on the one left", () => {
+  const { cache, cursor } = withWindow(6, [0, 1], 2);
+  cursor.move(1);
+  assert.equal(cursor.move(1), "loading");
+  assert.equal(cursor.settle(), "loading", "nothing new yet");
+  cache.pending[1] = 1;
+  cache.apply({ type: "items", view: "v", req: 2, anchor: 1, direction: 1, unlabeled_only: false,
+    items: [item(2), item(3)], end: 4 });
+  assert.equal(cursor.settle(), "pair");
+  assert.equal(cursor.pos, 2, "the pair after the one labeled");
+  assert.equal(cursor.settle(), "pair", "and it stays there");
+  assert.equal(cursor.pos, 2);
+});
+
+test("a jump waits for the pair it names and lands on it", () => {
+  const { cache, cursor } = withWindow(6, [0, 1], 2);
+  cursor.jump(4);
+  cache.pending[1] = 3;
+  cache.apply({ type: "items", view: "v", req: 2, anchor: 3, direction: 1, unlabeled_only: false,
+    items: [item(4), item(5)], end: 6 });
+  assert.equal(cursor.settle(), "pair");
+  assert.equal(cursor.pos, 4);
+});
+
 test("the end screen, and back from it", () => {
   const { cursor } = withWindow(2, [0, 1], 2);
   cursor.move(1);
