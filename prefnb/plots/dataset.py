@@ -236,6 +236,46 @@ def _labels_panel(s: DatasetSummary, colors: list[str]) -> _Panel:
 _MIN_TIME_SPAN = pd.Timedelta(minutes=10)
 
 
+_DAY_MS: int = 86_400_000
+
+
+def _date_ticks(start: pd.Timestamp, end: pd.Timestamp) -> dict[str, Any]:
+    """One-line ticks for a date axis from ``start`` to ``end``: about five, each naming a
+    distinct time at the coarsest unit the span needs (the title gives the rest).
+
+    >>> t = pd.Timestamp("2026-12-06 08:00")
+    >>> _date_ticks(t, t + pd.Timedelta(hours=9))
+    {'tickformat': '%H:%M'}
+    >>> _date_ticks(t, t + pd.Timedelta(days=3)), _date_ticks(t, t + pd.Timedelta(days=80))
+    ({'tickformat': '%b %-d', 'dtick': 86400000}, {'tickformat': '%b %Y', 'dtick': 'M1'})
+    """
+    days = (end - start) / pd.Timedelta(days=1)
+    if days <= 1:
+        return {"tickformat": "%H:%M"}
+    if days <= 62:
+        return {"tickformat": "%b %-d", "dtick": _DAY_MS * max(1, math.ceil(days / 6))}
+    months = days / 30.44
+    if months <= 30:
+        return {"tickformat": "%b %Y", "dtick": f"M{max(1, math.ceil(months / 6))}"}
+    return {"tickformat": "%Y", "dtick": f"M{12 * max(1, math.ceil(months / 12 / 6))}"}
+
+
+def _date_range(start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """The dates an axis from ``start`` to ``end`` spans, as its title gives them.
+
+    >>> t = pd.Timestamp("2026-12-06 23:55")
+    >>> _date_range(t, t + pd.Timedelta(minutes=4)), _date_range(t, t + pd.Timedelta(minutes=10))
+    ('Dec 6, 2026', 'Dec 6 – Dec 7, 2026')
+    >>> _date_range(t, t + pd.Timedelta(days=40))
+    'Dec 6, 2026 – Jan 15, 2027'
+    """
+    if start.normalize() == end.normalize():
+        return f"{start:%b %-d, %Y}"
+    if start.year == end.year:
+        return f"{start:%b %-d} – {end:%b %-d, %Y}"
+    return f"{start:%b %-d, %Y} – {end:%b %-d, %Y}"
+
+
 def _timeline_panel(events: pd.DataFrame, has_store: bool, colors: list[str]) -> _Panel:
     """3. Cumulative labels per annotator over time, one colour (and legend entry) each."""
     panel = _Panel(
@@ -255,12 +295,12 @@ def _timeline_panel(events: pd.DataFrame, has_store: bool, colors: list[str]) ->
         # ticks every 2 minutes: plotly's own choice for a short span may leave one tick
         panel.x["dtick"] = int((_MIN_TIME_SPAN / 5).total_seconds() * 1000)
     panel.x["hoverformat"] = "%Y-%m-%d %H:%M:%S"
-    if (last + pad).normalize() == (first - pad).normalize():
-        # Within one day, plotly puts the date under the first tick as a second line, which
-        # pushes the axis title into the panel below (seen at 700 px): the date goes into the
-        # axis title instead, the ticks stay one line.
-        panel.x["tickformat"] = "%H:%M"
-        panel.x["title"] = {"text": f"Time labeled ({first:%b %-d, %Y}, UTC)"}
+    # plotly's own date ticks put the day (or year) under the first tick and under every
+    # change of day as a second line, which pushes the axis title into the panel below (seen
+    # at 700 px, and only when the labels' range crossed midnight): ticks stay one line, with
+    # at the unit the span needs, and the title carries the date range the ticks leave out.
+    panel.x.update(_date_ticks(first - pad, last + pad))
+    panel.x["title"] = {"text": f"Time labeled ({_date_range(first - pad, last + pad)}, UTC)"}
     for i, (who, g) in enumerate(labels.groupby("annotator", sort=True)):
         g = g.sort_values("created_at")
         color = colors[(i + 3) % len(colors)]

@@ -10,6 +10,7 @@ a panel's "no data" note sits inside that panel's own frame, and nothing leaves 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -235,18 +236,56 @@ def dataset_store(path: Path, df: pd.DataFrame) -> LabelStore:
     return store
 
 
+def label_times(path: Path, start: str, span: pd.Timedelta) -> None:
+    """Spread the labels of the store at ``path`` evenly over ``span`` from ``start``, as if
+    they had been made then (the store is append-only: the test lifts its guard, the next
+    ``LabelStore`` puts it back)."""
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TRIGGER events_no_update")
+        ids = [i for (i,) in db.execute("SELECT id FROM events ORDER BY id")]
+        t0 = pd.Timestamp(start, tz="UTC")
+        step = span / max(len(ids) - 1, 1)
+        db.executemany(
+            "UPDATE events SET created_at = ? WHERE id = ?",
+            [((t0 + k * step).isoformat(timespec="microseconds"), i) for k, i in enumerate(ids)],
+        )
+
+
+#: Label time ranges whose ticks plotly would draw on two lines (a day under the first tick
+#: and under every change of day or year), by start and span; None: as made, within ms.
+TIME_RANGES = {
+    "now": None,
+    "across-midnight": ("2026-12-06 23:58", pd.Timedelta(seconds=1)),
+    "hours-across-midnight": ("2026-12-06 20:00", pd.Timedelta(hours=9)),
+    "three-days": ("2026-12-06 08:00", pd.Timedelta(days=3)),
+    "months-across-new-year": ("2026-11-20", pd.Timedelta(days=75)),
+    "years": ("2025-03-01", pd.Timedelta(days=800)),
+}
+
+
+@pytest.mark.parametrize("when", list(TIME_RANGES))
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_plot_dataset_layout(plot_page: Any, tmp_path: Path, theme: str) -> None:
+def test_plot_dataset_layout(plot_page: Any, tmp_path: Path, theme: str, when: str) -> None:
+    if when != "now" and theme == "dark":
+        pytest.skip("the time ranges are drawn in the light theme")
     df = prefnb.load_sample()
-    with dataset_store(tmp_path / "l.sqlite", df) as store:
+    dataset_store(tmp_path / "l.sqlite", df).close()
+    if TIME_RANGES[when] is not None:
+        label_times(tmp_path / "l.sqlite", *TIME_RANGES[when])
+    with LabelStore(tmp_path / "l.sqlite") as store:
         fig = prefnb.plot_dataset(df, store, budget_tokens=400, theme=theme)
-    for m in check(plot_page, fig, f"plot_dataset-{theme}"):
+        name = f"plot_dataset-{theme}" + ("" if when == "now" else f"-{when}")
+    for m in check(plot_page, fig, name):
         # Labels made within milliseconds still get a readable time axis: distinct ticks,
         # none finer than a second.
         ticks = [i["text"] for i in m["items"] if i["kind"] == "tick" and i["owner"] == "x3"]
         assert len(ticks) >= 2
         assert len(set(ticks)) == len(ticks), ticks
         assert not any("." in t for t in ticks), ticks
+    titles = [v["title"]["text"] for k, v in fig.to_dict()["layout"].items()
+              if k.startswith("xaxis") and "Time labeled" in str(v.get("title"))]  # fmt: skip
+    expected = {"across-midnight": "Dec 6 – Dec 7, 2026", "years": "2025 – "}
+    assert expected.get(when, "") in titles[0], titles
 
 
 def test_plot_dataset_layout_without_store(plot_page: Any) -> None:
