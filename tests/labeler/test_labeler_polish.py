@@ -3,6 +3,7 @@ the modal help listing every key, word-boundary wrapping and the diff's line fal
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +194,36 @@ def test_diff_falls_back_to_lines_when_little_is_shared(page: Any, tmp_path: Pat
     # Whole lines are marked, and the shared last line is not.
     assert page.locator(f"{SHOWN} .pl-left del").all_inner_texts() == ["Use a set.\nIt is fast.\n"]
     assert "Done." not in "".join(page.locator(f"{SHOWN} .pl-right ins").all_inner_texts())
+
+
+# WCAG relative luminance and contrast of two computed "rgb(r, g, b)" colours.
+_CONTRAST = """([fg, bg]) => {
+    const lum = (c) => {
+        const [r, g, b] = c.match(/[\\d.]+/g).slice(0, 3).map(Number).map((v) => {
+            v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    return (a + 0.05) / (b + 0.05);
+}"""
+
+DARK_THEME = (
+    Path(sys.prefix) / "share/jupyter/lab/themes/@jupyterlab/theme-dark-extension/index.css"
+)
+
+
+def test_code_tokens_stay_readable_in_jupyterlabs_dark_theme(page: Any, tmp_path: Path) -> None:
+    code = '```python\ndef f(x):\n    # a comment\n    return len("text") + 42 if x else None\n```'
+    start(page, tmp_path, [{"prompt": "q", "response_a": code, "response_b": code}])
+    page.add_style_tag(content=DARK_THEME.read_text(encoding="utf-8"))
+    tokens = page.eval_on_selector_all(
+        f"{SHOWN} .pl-left code.hljs [class^=hljs-]",
+        """els => els.map(e => [e.className, getComputedStyle(e).color,
+            getComputedStyle(e.closest('pre')).backgroundColor])""",
+    )
+    kinds = {cls for cls, _, _ in tokens}
+    assert {"hljs-keyword", "hljs-string", "hljs-number", "hljs-comment"} <= kinds, kinds
+    for cls, fg, bg in tokens:
+        # 3:1, WCAG's floor for text of this weight in a UI: the light palette's dark blue
+        # strings on the dark theme's background came to about 1.3:1
+        assert page.evaluate(_CONTRAST, [fg, bg]) >= 3, (cls, fg, bg)
