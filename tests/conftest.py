@@ -48,6 +48,17 @@ def prefnb_home_for_the_session(tmp_path_factory: pytest.TempPathFactory) -> Ite
         os.environ["PREFNB_HOME"] = old
 
 
+@pytest.fixture
+def prefnb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own ``$PREFNB_HOME`` (job ledger, export cache), with no real Together key
+    or URL leaking in from the environment. Folders that launch jobs use it for every test."""
+    home = tmp_path / "prefnb-home"
+    monkeypatch.setenv("PREFNB_HOME", str(home))
+    monkeypatch.delenv("TOGETHER_API_KEY", raising=False)
+    monkeypatch.delenv("TOGETHER_BASE_URL", raising=False)
+    return home
+
+
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A session-wide headless Chromium (Playwright ``Browser``)."""

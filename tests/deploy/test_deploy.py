@@ -23,14 +23,8 @@ DEDICATED_BASE = "meta-llama/Llama-3.2-1B-Instruct"  # no serverless LoRA: needs
 LORA_BASE = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"  # offers serverless LoRA
 CHAT = "POST /v1/chat/completions"
 
-
-@pytest.fixture(autouse=True)
-def prefnb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "prefnb-home"
-    monkeypatch.setenv("PREFNB_HOME", str(home))
-    monkeypatch.delenv("TOGETHER_API_KEY", raising=False)
-    monkeypatch.delenv("TOGETHER_BASE_URL", raising=False)
-    return home
+# Every test: its own ledger and export cache, no real key (see the root conftest).
+pytestmark = pytest.mark.usefixtures("prefnb_home")
 
 
 @pytest.fixture

@@ -13,13 +13,9 @@ from prefnb.testing import LocalTogether
 
 
 @pytest.fixture(autouse=True)
-def prefnb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own ledger and export cache; no real key or URL leaks in."""
-    home = tmp_path / "prefnb-home"
-    monkeypatch.setenv("PREFNB_HOME", str(home))
-    monkeypatch.delenv("TOGETHER_API_KEY", raising=False)
-    monkeypatch.delenv("TOGETHER_BASE_URL", raising=False)
-    return home
+def own_home(prefnb_home: Path) -> Path:
+    """Every test here gets its own ledger and export cache (see the root conftest)."""
+    return prefnb_home
 
 
 @pytest.fixture
