@@ -2,10 +2,11 @@
 
 Workers hand each answer to the calling thread, which commits everything answered while the
 previous commit ran in one transaction (a group commit); a worker sends its next request only
-once its answer is committed, so a killed kernel loses at most one answer per worker. 429s,
-5xx and dropped connections are retried with exponential back-off and jitter (``Retry-After``
-honoured); the SDK's own retries are off so every attempt is counted. Other 4xx answers are
-that request's failure, reported, not cached (a re-run tries again).
+once its answer is committed, so a killed kernel loses at most one answer per worker. Each
+request goes through :func:`prefnb.retry.send_with_retries`, as the judge's do: 429s, 5xx and
+dropped connections are retried with back-off (``Retry-After`` honoured), every attempt is
+counted, and a retry after a lost reply (possibly billed twice) is counted apart. Other 4xx
+answers are that request's failure, reported, not cached (a re-run tries again).
 
 Example:
     >>> OnlineStats().requests
@@ -15,17 +16,15 @@ Example:
 from __future__ import annotations
 
 import concurrent.futures as cf
-import json
 import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from prefnb.generation.requests import Task
 from prefnb.group_commit import Inbox, commit_all, drain
-from prefnb.judge.chat_backend import backoff_delay
+from prefnb.retry import Attempts, Refused, send_with_retries
 from prefnb.testing.serverless_models import ServerlessModel
 
 __all__ = ["GenerateError", "OnlineStats", "row_of", "run_online"]
@@ -36,9 +35,7 @@ class GenerateError(RuntimeError):
 
 
 @dataclass
-class OnlineStats:
-    requests: int = 0
-    retries: int = 0
+class OnlineStats(Attempts):
     failures: dict[str, str] = field(default_factory=dict)
 
 
@@ -63,14 +60,6 @@ def row_of(task: Task, body: Any, price: ServerlessModel | None, discount: float
     }
 
 
-def _retry_after(exc: Any) -> float | None:
-    headers = getattr(getattr(exc, "response", None), "headers", None)
-    try:
-        return float(headers.get("retry-after")) if headers is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
 def run_online(
     tasks: Sequence[Task],
     *,
@@ -81,8 +70,6 @@ def run_online(
     commit: Callable[[list[dict[str, Any]]], None],
     progress: Callable[[int], None],
 ) -> OnlineStats:
-    import together
-
     quiet = client.with_options(max_retries=0)
     stats = OnlineStats()
     lock = threading.Lock()
@@ -92,45 +79,39 @@ def run_online(
     finished = [0]
 
     def one(t: Task) -> dict[str, Any] | None:
-        for attempt in range(max_attempts):
-            if stop.is_set():
-                return None
+        try:
+            # The raw body: building the SDK's pydantic objects costs more CPU than the rest
+            # of the request, and only the text and usage are kept.
+            resp = send_with_retries(
+                lambda: (
+                    quiet.chat.completions.with_raw_response.create(**t.body).http_response.content
+                ),
+                max_attempts=max_attempts,
+                counts=stats,
+                stop=stop,
+            )
+        except Refused as exc:
+            stop.set()
+            fatal.append(
+                GenerateError(
+                    f"Together refused the API key: {exc.detail}"
+                    if exc.kind == "bad_key"
+                    else f"model {t.model!r}: {exc.detail}"
+                )
+            )
+            return None
+        if resp is None:
+            return None
+        if isinstance(resp, str):
             with lock:
-                stats.requests += 1
-            try:
-                # The raw body: building the SDK's pydantic objects costs more CPU than the
-                # rest of the request, and only the text and usage are kept.
-                raw = quiet.chat.completions.with_raw_response.create(**t.body)
-                resp = json.loads(raw.http_response.content)
-            except (together.RateLimitError, together.InternalServerError,
-                    together.APIConnectionError) as exc:  # fmt: skip
-                wait = backoff_delay(attempt, _retry_after(exc))
-            except (together.AuthenticationError, together.PermissionDeniedError) as exc:
-                stop.set()
-                fatal.append(GenerateError(f"Together refused the API key: {exc.message}"))
-                return None
-            except together.NotFoundError as exc:
-                stop.set()
-                fatal.append(GenerateError(f"model {t.model!r}: {exc.message}"))
-                return None
-            except together.APIStatusError as exc:
-                with lock:
-                    stats.failures[t.key] = f"HTTP {exc.status_code}: {exc.message}"
-                return None
-            else:
-                try:
-                    return row_of(t, resp, prices.get(t.model), 1.0)
-                except (ValueError, AttributeError, TypeError) as exc:
-                    with lock:
-                        stats.failures[t.key] = str(exc)
-                    return None
-            if attempt + 1 < max_attempts:
-                with lock:
-                    stats.retries += 1
-                time.sleep(wait)
-        with lock:
-            stats.failures[t.key] = f"gave up after {max_attempts} attempts (429/5xx/dropped)"
-        return None
+                stats.failures[t.key] = resp
+            return None
+        try:
+            return row_of(t, resp, prices.get(t.model), 1.0)
+        except (ValueError, AttributeError, TypeError) as exc:
+            with lock:
+                stats.failures[t.key] = str(exc)
+            return None
 
     def worker(t: Task) -> None:
         try:

@@ -106,7 +106,9 @@ def generate(
     verdicts in ``judge_store``) and keeps the answer with the most wins against the one with
     the fewest. ``pairs="none"`` returns one row per answer instead of pairs.
 
-    ``cands.attrs["generation"]`` holds the estimate, what was sent, cached, failed and paid.
+    ``cands.attrs["generation"]`` holds the estimate, what was sent, cached, failed and paid,
+    the requests and retries, and ``maybe_duplicated``: retries after a reply was lost in
+    transit, each of which Together may have billed twice.
 
     Example:
         >>> cands = generate(df, model=sft_job, n=4, pairs="all", max_cost=2.0)  # doctest: +SKIP
@@ -149,7 +151,8 @@ def generate(
                    if cost.usd is None else f"is above max_cost=${max_cost:,.4f}")  # fmt: skip
             raise CostError(f"generate: the cost of {cost} {why}; nothing was sent.")
         report: dict[str, Any] = {"estimate": cost, "cached": len(tasks) - len(todo),
-                                  "sent": 0, "requests": 0, "retries": 0, "mode": mode,
+                                  "sent": 0, "requests": 0, "retries": 0,
+                                  "maybe_duplicated": 0, "mode": mode,
                                   "batch_ids": [], "seconds": 0.0}  # fmt: skip
         failures: dict[str, str] = {}
         t0 = time.monotonic()
@@ -166,7 +169,8 @@ def generate(
                     progress=lambda k: bar.update(k, f"{k:,} / {len(todo):,} requests"),
                 )  # fmt: skip
                 failures = stats.failures
-                report.update(requests=stats.requests, retries=stats.retries)
+                report.update(requests=stats.requests, retries=stats.retries,
+                              maybe_duplicated=stats.maybe_duplicated)  # fmt: skip
             else:
                 failures, batch_ids = run_batch(
                     todo, client=client, cache=store, prices=prices, poll=poll,

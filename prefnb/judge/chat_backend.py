@@ -6,21 +6,21 @@ ran), and a worker hands over an answer only once its previous one is committed.
 killed mid-run therefore loses at most ``2 × concurrency`` answers (per worker: one awaiting
 its commit, one in flight); everything committed is never asked again.
 
-429 and 5xx answers (which Together does not bill) and dropped connections are retried with
-exponential back-off and jitter, honouring ``Retry-After``; the SDK's own retries are off
-(``max_retries=0``) so every attempt is counted. A 401/403 or an unknown model stops the run;
-any other 4xx is that pass's error (not billed, not stored: a re-run tries it again).
+Each request goes through :func:`prefnb.retry.send_with_retries`: 429 and 5xx answers (which
+Together does not bill) and dropped connections are retried with back-off, honouring
+``Retry-After``, and every attempt is counted (the SDK's own retries are off). A 401/403 or an
+unknown model stops the run; any other 4xx is that pass's error (not billed, not stored: a
+re-run tries it again).
 
 Example:
-    >>> backoff_delay(0, None) <= 0.5
-    True
+    >>> ChatStats().unpaid_errors
+    {}
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import queue
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,9 +31,10 @@ from prefnb.group_commit import Inbox, commit_all, drain
 from prefnb.judge.prompt import judge_messages
 from prefnb.judge.tasks import Pass
 from prefnb.judge.verdict import parse_verdict, to_position
+from prefnb.retry import Attempts, Refused, send_with_retries
 from prefnb.testing.serverless_models import ServerlessModel
 
-__all__ = ["ChatStats", "JudgeError", "backoff_delay", "run_chat"]
+__all__ = ["ChatStats", "JudgeError", "run_chat"]
 
 _MAX_TOKENS: Final = 512
 
@@ -43,30 +44,8 @@ class JudgeError(RuntimeError):
 
 
 @dataclass
-class ChatStats:
-    requests: int = 0
-    retries: int = 0
+class ChatStats(Attempts):
     unpaid_errors: dict[tuple[str, str], str] = field(default_factory=dict)
-    maybe_duplicated: int = 0
-
-
-def backoff_delay(attempt: int, retry_after: float | None) -> float:
-    """Seconds before retry ``attempt`` (0-based): Retry-After if given, else 0.25·2^n
-    with ±50 % jitter, at most 8 s."""
-    if retry_after is not None and retry_after >= 0:
-        return float(min(retry_after, 60.0))
-    return float(min(0.25 * 2**attempt, 8.0) * random.uniform(0.5, 1.5))
-
-
-def _retry_after(exc: Any) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    try:
-        return float(headers.get("retry-after"))
-    except (TypeError, ValueError):
-        return None
 
 
 def _answer(data: Any) -> tuple[str | None, int, int]:
@@ -100,8 +79,6 @@ def run_chat(
     prebuilt: dict[Pass, list[dict[str, str]]] | None = None,
 ) -> ChatStats:
     """Send every pass, hand finished rows to ``flush`` in groups; return counts."""
-    import together
-
     quiet = client.with_options(max_retries=0)
     stats = ChatStats()
     lock = threading.Lock()
@@ -109,68 +86,53 @@ def run_chat(
     fatal: list[BaseException] = []
 
     def one(p: Pass) -> dict[str, Any] | None:
-        if stop.is_set():
-            return None
         built = prebuilt.get(p) if prebuilt is not None else None
         messages = built or judge_messages(rubric, p.pair.prompt, p.first, p.second)
-        for attempt in range(max_attempts):
-            t0 = time.monotonic()
-            try:
-                with lock:
-                    stats.requests += 1
-                # The raw response skips building pydantic models: a third of the SDK's CPU.
-                raw = quiet.chat.completions.with_raw_response.create(
-                    model=model, messages=messages, temperature=0.0, max_tokens=_MAX_TOKENS
-                )
-                data = raw.http_response.json()
-            except (together.RateLimitError, together.InternalServerError) as exc:
-                wait = backoff_delay(attempt, _retry_after(exc))
-            except together.APIConnectionError as exc:
-                # A dropped answer may have been billed: count it, then ask again.
-                with lock:
-                    stats.maybe_duplicated += 1
-                wait = backoff_delay(attempt, _retry_after(exc))
-            except (together.AuthenticationError, together.PermissionDeniedError) as exc:
-                stop.set()
-                fatal.append(JudgeError(f"Together refused the API key: {exc.message}"))
-                return None
-            except together.NotFoundError as exc:
-                stop.set()
-                fatal.append(JudgeError(f"judge model {model!r}: {exc.message}"))
-                return None
-            except together.APIStatusError as exc:
-                with lock:
-                    stats.unpaid_errors[(p.pair.content_key, p.shown)] = (
-                        f"HTTP {exc.status_code}: {exc.message}"
-                    )
-                return None
-            else:
-                seconds = time.monotonic() - t0
-                content, n_in, n_out = _answer(data)
-                parsed = parse_verdict(content)
-                return p.row(
-                    annotator=annotator,
-                    rubric_hash=rubric_hash,
-                    verdict=to_position(parsed.choice, p.shown),
-                    rationale=parsed.rationale,
-                    confidence=parsed.confidence,
-                    error=None if parsed.error is None else f"invalid verdict: {parsed.error}",
-                    input_tokens=n_in,
-                    output_tokens=n_out,
-                    cost_usd=price.cost_usd(n_in, n_out),
-                    # Wall-clock share: `concurrency` requests overlap.
-                    seconds=seconds / max(1, concurrency),
-                    backend="chat",
-                )
-            if attempt + 1 < max_attempts:
-                with lock:
-                    stats.retries += 1
-                time.sleep(wait)
-        with lock:
-            stats.unpaid_errors[(p.pair.content_key, p.shown)] = (
-                f"gave up after {max_attempts} attempts (rate limited or server errors)"
+        t0 = time.monotonic()
+        try:
+            # The raw body skips building pydantic models: a third of the SDK's CPU.
+            data = send_with_retries(
+                lambda: (
+                    quiet.chat.completions.with_raw_response.create(
+                        model=model, messages=messages, temperature=0.0, max_tokens=_MAX_TOKENS
+                    ).http_response.content
+                ),
+                max_attempts=max_attempts,
+                counts=stats,
+                stop=stop,
             )
-        return None
+        except Refused as exc:
+            stop.set()
+            fatal.append(
+                JudgeError(
+                    f"Together refused the API key: {exc.detail}"
+                    if exc.kind == "bad_key"
+                    else f"judge model {model!r}: {exc.detail}"
+                )
+            )
+            return None
+        if data is None:
+            return None
+        if isinstance(data, str):  # not billed (or billed once and unreadable): not stored
+            with lock:
+                stats.unpaid_errors[(p.pair.content_key, p.shown)] = data
+            return None
+        content, n_in, n_out = _answer(data)
+        parsed = parse_verdict(content)
+        return p.row(
+            annotator=annotator,
+            rubric_hash=rubric_hash,
+            verdict=to_position(parsed.choice, p.shown),
+            rationale=parsed.rationale,
+            confidence=parsed.confidence,
+            error=None if parsed.error is None else f"invalid verdict: {parsed.error}",
+            input_tokens=n_in,
+            output_tokens=n_out,
+            cost_usd=price.cost_usd(n_in, n_out),
+            # Wall-clock share: `concurrency` requests overlap (retry waits included).
+            seconds=(time.monotonic() - t0) / max(1, concurrency),
+            backend="chat",
+        )
 
     inbox: Inbox = queue.Queue()
 

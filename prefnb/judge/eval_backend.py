@@ -28,12 +28,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from prefnb.judge.chat_backend import JudgeError, backoff_delay
+from prefnb.judge.chat_backend import JudgeError
 from prefnb.judge.cost import EST_OUTPUT_TOKENS, count_tokens
 from prefnb.judge.prompt import eval_system_template
 from prefnb.judge.tasks import Unique
 from prefnb.judge.verdict import parse_verdict, to_position
 from prefnb.pairs import pair_id
+from prefnb.retry import backoff_delay
 from prefnb.testing.serverless_models import ServerlessModel
 
 __all__ = ["create_compare_job", "find_existing_job", "run_evaluation", "upload_pairs"]

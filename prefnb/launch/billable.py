@@ -37,6 +37,7 @@ import together
 from prefnb.launch.errors import LaunchError, TogetherUnavailable
 from prefnb.launch.ledger import Ledger
 from prefnb.launch.times import epoch_seconds
+from prefnb.retry import retry_after
 
 __all__ = ["CLOCK_SLACK_S", "CREATE_ATTEMPTS", "Intent", "ambiguous", "create_once"]
 
@@ -87,14 +88,6 @@ def _rate_limited(exc: BaseException) -> bool:
     return isinstance(exc, together.APIStatusError) and exc.status_code == 429
 
 
-def _retry_after(exc: BaseException, default: float) -> float:
-    header = getattr(getattr(exc, "response", None), "headers", {}).get("retry-after")
-    try:
-        return min(max(float(header), 0.0), 60.0) if header is not None else default
-    except ValueError:
-        return default
-
-
 def create_once(
     *,
     ledger: Ledger,
@@ -139,7 +132,8 @@ def create_once(
             if _rate_limited(exc) and attempt < CREATE_ATTEMPTS:
                 # A 429 is a clear refusal: nothing was created, so waiting and resending is safe.
                 ledger.close_intent(rowid, object_id=None, state="refused")
-                time.sleep(_retry_after(exc, delay))
+                told = retry_after(exc)
+                time.sleep(min(told, 60.0) if told is not None else delay)
                 delay = min(delay * 2, 10.0)
                 continue
             if not ambiguous(exc):

@@ -131,6 +131,7 @@ def test_429_and_5xx_are_retried_with_backoff(tmp_path: Path) -> None:
                          client=api.client(), progress=False)  # fmt: skip
     assert len(cands) == 5
     assert cands.attrs["generation"]["retries"] == 6
+    assert cands.attrs["generation"]["maybe_duplicated"] == 1  # the dropped connection
     assert cands.attrs["failures"].empty
 
 
