@@ -61,6 +61,16 @@ class Refused(Exception):
         self.kind = kind
         self.detail = detail
 
+    def sentence(self, model: str) -> str:
+        """What to tell the user, ``model`` naming the model as the run knows it.
+
+        >>> Refused("unknown_model", "not found").sentence("judge model 'm'")
+        "judge model 'm': not found"
+        """
+        if self.kind == "bad_key":
+            return f"Together refused the API key: {self.detail}"
+        return f"{model}: {self.detail}"
+
 
 @dataclass
 class Attempts:

@@ -92,13 +92,7 @@ def run_online(
             )
         except Refused as exc:
             stop.set()
-            fatal.append(
-                GenerateError(
-                    f"Together refused the API key: {exc.detail}"
-                    if exc.kind == "bad_key"
-                    else f"model {t.model!r}: {exc.detail}"
-                )
-            )
+            fatal.append(GenerateError(exc.sentence(f"model {t.model!r}")))
             return None
         if resp is None:
             return None

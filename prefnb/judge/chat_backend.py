@@ -103,13 +103,7 @@ def run_chat(
             )
         except Refused as exc:
             stop.set()
-            fatal.append(
-                JudgeError(
-                    f"Together refused the API key: {exc.detail}"
-                    if exc.kind == "bad_key"
-                    else f"judge model {model!r}: {exc.detail}"
-                )
-            )
+            fatal.append(JudgeError(exc.sentence(f"judge model {model!r}")))
             return None
         if data is None:
             return None
