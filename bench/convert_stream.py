@@ -1,8 +1,11 @@
-"""Peak memory and speed of ``prefnb convert`` on a big HH-RLHF file, streamed vs in memory.
+"""Peak memory and speed of ``prefnb convert`` on a big file, streamed vs in memory.
 
-Writes a synthetic HH-RLHF JSONL file (multi-turn transcripts, ~1.5 KB a row, in bench/_work/,
-git-ignored) of ``--mb`` MiB and converts it to Together DPO JSONL in a fresh process, reading
-that process's peak RSS from the kernel (``wait4``). Side by side, in the same run: the peak
+Writes a synthetic JSONL file (in bench/_work/, git-ignored) of ``--mb`` MiB, shaped by
+``--shape``: HH-RLHF transcripts (multi-turn, ~1.5 KB a row; the default), rated
+multi-completion rows (UltraFeedback's ``completions`` with ``overall_score``, four a prompt,
+binarized best vs worst) or pairwise judgments (AlpacaEval's ``output_1``/``output_2`` with a
+``preference``, ties included). It converts the file to Together DPO JSONL in a fresh process,
+reading that process's peak RSS from the kernel (``wait4``). Side by side, in the same run: the peak
 RSS of a process that only imports prefnb (the floor), and, on a ``--baseline-mb`` file, the
 in-memory path (``read_pairs`` + ``export_dpo``) against the streamed one, each also with a
 10 % validation split (``--validation``, which streams as well). The goal is a 5 GB
@@ -11,6 +14,7 @@ conversion take several minutes on a shared machine).
 
 Run:
     .venv/bin/python bench/convert_stream.py --mb 1024 --baseline-mb 100
+    .venv/bin/python bench/convert_stream.py --shape rated --mb 1024
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ IN_MEMORY = """
 import sys
 import prefnb
 df = prefnb.read_pairs(sys.argv[1])
+if df.attrs.get("prefnb_format") == "multi":
+    from prefnb.formats import binarize
+    df = binarize(df)
 r = prefnb.export_dpo(df, sys.argv[2])
 print(r.rows_written["train"])
 """
@@ -56,6 +63,9 @@ from pathlib import Path
 import prefnb
 val = Path(sys.argv[2]).with_name("convert_val.jsonl")
 df = prefnb.read_pairs(sys.argv[1])
+if df.attrs.get("prefnb_format") == "multi":
+    from prefnb.formats import binarize
+    df = binarize(df)
 r = prefnb.export_dpo(df, sys.argv[2], validation_path=val, val_fraction=0.1)
 val.unlink()
 print(r.rows_written["train"] + r.rows_written["validation"])
@@ -66,25 +76,54 @@ print(0)
 """
 
 
-def make_hh(path: Path, target: int, seed: int = 0) -> Path:
+def hh_row(rng: random.Random, i: int) -> dict[str, object]:
+    head = f"\n\nHuman: q{i} {_text(rng, 30)}"
+    if rng.random() < 0.4:
+        head += f"\n\nAssistant: {_text(rng, 50)}\n\nHuman: {_text(rng, 20)}"
+    return {
+        "chosen": f"{head}\n\nAssistant: {_text(rng, 90)}",
+        "rejected": f"{head}\n\nAssistant: {_text(rng, 60)}",
+    }
+
+
+def rated_row(rng: random.Random, i: int) -> dict[str, object]:
+    return {
+        "source": "synthetic",
+        "instruction": f"q{i} {_text(rng, 30)}",
+        "models": ["m1", "m2", "m3", "m4"],
+        "completions": [
+            {"model": m, "response": _text(rng, 60), "overall_score": rng.randint(1, 10)}
+            for m in ("m1", "m2", "m3", "m4")
+        ],
+    }
+
+
+def pairwise_row(rng: random.Random, i: int) -> dict[str, object]:
+    return {
+        "instruction": f"q{i} {_text(rng, 30)}",
+        "output_1": _text(rng, 90),
+        "output_2": _text(rng, 60),
+        "generator_1": "m1",
+        "generator_2": "m2",
+        "preference": rng.choice([1, 2, 1.2, 1.9, 0]),
+    }
+
+
+SHAPES = {"hh": hh_row, "rated": rated_row, "pairwise": pairwise_row}
+
+
+def make_file(path: Path, target: int, shape: str = "hh", seed: int = 0) -> Path:
     if path.exists() and path.stat().st_size >= target:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
+    row = SHAPES[shape]
     tmp = path.with_suffix(".tmp")
     written = 0
     i = 0
     with open(tmp, "w", encoding="utf-8") as fh:
         while written < target:
-            head = f"\n\nHuman: q{i} {_text(rng, 30)}"
-            if rng.random() < 0.4:
-                head += f"\n\nAssistant: {_text(rng, 50)}\n\nHuman: {_text(rng, 20)}"
-            line = json.dumps(
-                {
-                    "chosen": f"{head}\n\nAssistant: {_text(rng, 90)}",
-                    "rejected": f"{head}\n\nAssistant: {_text(rng, 60)}",
-                }
-            )
+            line = json.dumps(row(rng, i))
             fh.write(line + "\n")
             written += len(line) + 1
             i += 1
@@ -115,11 +154,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--mb", type=int, default=1024, help="size of the big file in MiB")
     ap.add_argument("--baseline-mb", type=int, default=100, help="size for the in-memory path")
+    ap.add_argument("--shape", choices=sorted(SHAPES), default="hh", help="rows of the file")
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    small = make_hh(WORK / f"hh_{args.baseline_mb}mb.jsonl", args.baseline_mb * 2**20)
-    big = make_hh(WORK / f"hh_{args.mb}mb.jsonl", args.mb * 2**20)
+    shape = args.shape
+    small = make_file(WORK / f"{shape}_{args.baseline_mb}mb.jsonl", args.baseline_mb * 2**20, shape)
+    big = make_file(WORK / f"{shape}_{args.mb}mb.jsonl", args.mb * 2**20, shape)
     out = WORK / "convert_out.jsonl"
     print(f"{'what':44s} {'file MB':>8s} {'wall s':>8s} {'MB/s':>6s} {'peak RSS MB':>12s}")
     rows = [

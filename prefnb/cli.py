@@ -530,6 +530,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
             return _convert_stream(args, info)
     df = _read(args, args.input, info)
     read = _read_doc(df)
+    duplicates = int(df.attrs.get("prefnb_duplicates_dropped", 0))
     df = _pairs_of(df, info, args.binarize)
     on_invalid: OnInvalid = "drop" if args.drop_invalid else "raise"
     if args.to == "dpo":
@@ -559,7 +560,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
             "to": args.to,
             "paths": {k: str(v) for k, v in result.paths.items()},
             "rows_written": result.rows_written,
-            "left_out": result.left_out,
+            # the same keys as a streamed conversion's
+            "left_out": result.left_out | {"duplicate": duplicates},
             "read": read,
             "warnings": [f.to_dict() for f in result.report.warnings],
         }
@@ -591,11 +593,18 @@ def _convert_stream(args: argparse.Namespace, info: TextIO) -> int:
         profile=args.profile,
         on_bad_rows="error" if args.on_bad_rows == "error" else "skip",
         on_invalid="drop" if args.drop_invalid else "raise",
+        binarize=args.binarize,
         **options,
     )
     report = ReadReport(Path(args.input).name, result.n_read, result.bad_rows)
     read_line = report.text() if args.on_bad_rows == "warn" else report.headline()
     info.write(f"{read_line} (format {result.format}, streamed)\n")
+    if result.binarized is not None:
+        n_groups, n_pairs = result.binarized
+        info.write(
+            f"binarized {plural(n_groups, 'prompt')} into {plural(n_pairs, 'pair')} "
+            f"({args.binarize})\n"
+        )
     if args.json:
         doc = {
             "ok": True,
@@ -605,6 +614,7 @@ def _convert_stream(args: argparse.Namespace, info: TextIO) -> int:
             "rows_written": {"train": result.written}
             | ({"validation": result.written_validation} if args.validation is not None else {}),
             "left_out": dict.fromkeys(LEFT_OUT_REASONS, 0)
+            | result.left_out
             | {"invalid": result.invalid, "duplicate": result.duplicates},
             "read": {
                 "format": result.format,

@@ -32,7 +32,7 @@ import pandas as pd
 
 from prefnb.pairs import is_missing, pair_id, pairs_frame
 
-__all__ = ["STRATEGIES", "Strategy", "binarize", "read_multi"]
+__all__ = ["STRATEGIES", "Strategy", "binarize", "group_pairs", "read_multi"]
 
 Strategy = Literal["best_vs_worst", "best_vs_random", "all_pairs"]
 STRATEGIES: Final[tuple[str, ...]] = ("best_vs_worst", "best_vs_random", "all_pairs")
@@ -77,6 +77,43 @@ def _pairs_for_group(
     return [(best, rng.choice(candidates))] if candidates else []
 
 
+def group_pairs(
+    recs: list[dict[str, Any]],
+    key: Hashable,
+    strategy: str,
+    min_margin: float,
+    seed: int,
+    extra: list[str],
+    has_model: bool,
+) -> list[dict[str, Any]]:
+    """The pair rows (label ``a``) of one group's long rows, before ids and deduplication.
+
+    ``key`` is the group's key (it seeds ``best_vs_random``); ``extra`` the columns copied
+    from the group's first row; ``has_model`` whether rows may carry a ``model``. Streaming
+    conversion (:mod:`prefnb.formats.convert`) pairs each row of a file with this as it
+    reads it, so both paths make the same pairs.
+    """
+    scored = [r for r in recs if not is_missing(r["score"])]
+    items = [(str(r["response"]), float(r["score"]), r.get("model")) for r in scored]
+    rng = random.Random(f"{seed}:{key}")
+    out: list[dict[str, Any]] = []
+    for i, j in _pairs_for_group(items, strategy, float(min_margin), rng):
+        row: dict[str, Any] = {c: recs[0].get(c) for c in extra}
+        row.update(
+            prompt=recs[0]["prompt"],
+            response_a=items[i][0],
+            response_b=items[j][0],
+            label="a",
+            score_a=items[i][1],
+            score_b=items[j][1],
+        )
+        if has_model:
+            row["model_a"] = None if is_missing(items[i][2]) else items[i][2]
+            row["model_b"] = None if is_missing(items[j][2]) else items[j][2]
+        out.append(row)
+    return out
+
+
 def binarize(
     df: pd.DataFrame,
     strategy: Strategy = "best_vs_worst",
@@ -103,23 +140,7 @@ def binarize(
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for key, recs in groups.items():
-        scored = [r for r in recs if not is_missing(r["score"])]
-        items = [(str(r["response"]), float(r["score"]), r.get("model")) for r in scored]
-        rng = random.Random(f"{seed}:{key}")
-        for i, j in _pairs_for_group(items, strategy, float(min_margin), rng):
-            prompt = recs[0]["prompt"]
-            row: dict[str, Any] = {c: recs[0][c] for c in extra}
-            row.update(
-                prompt=prompt,
-                response_a=items[i][0],
-                response_b=items[j][0],
-                label="a",
-                score_a=items[i][1],
-                score_b=items[j][1],
-            )
-            if has_model:
-                row["model_a"] = None if is_missing(items[i][2]) else items[i][2]
-                row["model_b"] = None if is_missing(items[j][2]) else items[j][2]
+        for row in group_pairs(recs, key, strategy, min_margin, seed, extra, has_model):
             pid = pair_id(row["prompt"], row["response_a"], row["response_b"])
             if pid in seen:  # the same prompt and completions in two groups
                 continue

@@ -16,9 +16,13 @@ keeps 8 bytes of its prompt's key, the split is chosen from those keys exactly a
 in-place pass that drops duplicates moves the validation lines to their own temporary file.
 Both files are renamed only once both are complete.
 
-Only formats whose rows are always "chosen over rejected" stream (``together``, ``trl*``,
-``hh``, ``sharegpt``, ``messages``); :data:`STREAMABLE` lists them. Other inputs go through
-:func:`prefnb.read_pairs` and the exporters.
+Every JSON-lines format streams (:data:`STREAMABLE`). Rows of labeled formats (pairwise
+judgments, candidates, pair tables) that are ties, ``both_bad``, ``skip`` or unlabeled write no
+line and are counted as export counts them; a pair read again is dropped when its label is
+the same and is a bad row when it differs, as in :func:`prefnb.read_pairs`. Each row of a rated
+multi-completion file (``multi``) is binarized on its own as it is read
+(:func:`prefnb.formats.binarize.group_pairs`, the same pairs :func:`~prefnb.formats.binarize`
+makes). JSON arrays, CSV and Parquet go through :func:`prefnb.read_pairs` and the exporters.
 
 Example:
     >>> import json, tempfile, pathlib
@@ -45,32 +49,66 @@ import numpy as np
 
 from prefnb import _json
 from prefnb.atomic import atomic_write
-from prefnb.export import _check_args, _prompt_key, validation_groups
+from prefnb.export import (
+    _EMPTY_CODES,
+    _check_args,
+    _left_out_reason,
+    _prompt_key,
+    validation_groups,
+)
+from prefnb.formats import multi
+from prefnb.formats.binarize import STRATEGIES, group_pairs
 from prefnb.formats.detect import detect_row
 from prefnb.formats.read import (
     _CONVERTERS,
+    _OPTIONAL,
     KEY_OPTIONS,
     ON_BAD_ROWS,
     OnBadRows,
     _bad,
     _bad_rows_error,
+    _optional_problem,
     _rename,
+    _row_id,
     _undetectable,
     plural,
 )
 from prefnb.formats.sources import BadRow, FormatError, stream_rows
-from prefnb.pairs import pair_id
-from prefnb.records import pair_to_dpo, pair_to_sft, prompt_messages
+from prefnb.pairs import LABELS
+from prefnb.records import pair_to_dpo, pair_to_sft, preferred_and_rejected, prompt_messages
 from prefnb.validation.checker import LineChecker
 from prefnb.validation.report import Finding
 from prefnb.validation.warnings import dataset_findings
 
 __all__ = ["STREAMABLE", "ConvertResult", "convert_lines", "streams"]
 
-#: Formats whose every row is a preference "chosen over rejected" (label ``a``).
+#: Formats that convert row by row: each row is a pair (preference formats, pairwise
+#: judgments, candidate and pair-table files) or, for ``multi``, one prompt's rated
+#: completions, binarized on their own.
 STREAMABLE: Final[frozenset[str]] = frozenset(
-    {"together", "trl", "trl_conversational", "trl_implicit", "hh", "sharegpt", "messages"}
+    {
+        "together",
+        "trl",
+        "trl_conversational",
+        "trl_implicit",
+        "hh",
+        "sharegpt",
+        "messages",
+        "pairwise",
+        "candidates",
+        "pairs",
+        "multi",
+    }
 )
+#: Reasons a readable row writes no line, as export counts them (``invalid`` comes later).
+_LABEL_REASONS: Final[tuple[str, ...]] = ("tie", "both_bad", "skip", "unlabeled")
+#: A row's label as one byte: LABELS in order, then "missing". Codes below _WRITES (a, b)
+#: make a line.
+_LABEL_CODE: Final[dict[str | None, int]] = {
+    **{label: i for i, label in enumerate(LABELS)},
+    None: len(LABELS),
+}
+_WRITES: Final[int] = 2
 _LINE_SUFFIXES: Final[tuple[str, ...]] = (".jsonl", ".ndjson", ".jsonlines")
 #: Lines converted and checked per batch.
 _BATCH: Final[int] = 2048
@@ -89,6 +127,13 @@ class ConvertResult:
     bad_rows: list[BadRow] = field(default_factory=list)
     invalid: int = 0
     duplicates: int = 0
+    #: rows that write no line, by export's reasons: tie, both_bad, skip, unlabeled,
+    #: empty_output (``invalid`` and ``duplicates`` are counted above)
+    left_out: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys((*_LABEL_REASONS, "empty_output"), 0)
+    )
+    #: format ``multi``: the prompts read and the pairs binarization made of them
+    binarized: tuple[int, int] | None = None
     warnings: list[Finding] = field(default_factory=list)
     #: the validation split's file and lines, when one was asked for
     validation_path: Path | None = None
@@ -97,7 +142,11 @@ class ConvertResult:
     def summary(self) -> str:
         """``wrote 3 DPO lines to out.jsonl (train)`` and what was left out."""
         kind = "TRL row" if self.to == "trl" else f"{self.to.upper()} line"
-        left = {"invalid": self.invalid, "duplicate": self.duplicates}
+        left = {
+            **self.left_out,
+            "invalid": self.invalid,
+            "duplicate": self.duplicates,
+        }
         parts = ", ".join(f"{n} {k}" for k, n in left.items() if n)
         total = sum(left.values())
         val = (
@@ -136,10 +185,13 @@ def _line_maker(to: str) -> Callable[[Mapping[str, Any]], Any]:
         return pair_to_sft
 
     def trl(row: Mapping[str, Any]) -> Any:
+        both = preferred_and_rejected(row)
+        if both is None:
+            return None
         return {
             "prompt": prompt_messages(row["prompt"]),
-            "chosen": [{"role": "assistant", "content": row["response_a"]}],
-            "rejected": [{"role": "assistant", "content": row["response_b"]}],
+            "chosen": [{"role": "assistant", "content": both[0]}],
+            "rejected": [{"role": "assistant", "content": both[1]}],
         }
 
     return trl
@@ -157,6 +209,7 @@ def convert_lines(
     validation_path: str | os.PathLike[str] | None = None,
     val_fraction: float = 0.0,
     seed: int = 0,
+    binarize: str = "best_vs_worst",
     **keys: str | None,
 ) -> ConvertResult:
     """Stream ``source`` (JSON lines) into ``path`` (JSONL) as ``to`` (dpo, sft or trl).
@@ -166,9 +219,13 @@ def convert_lines(
     the whole file was read (listing every bad row) and nothing is written.
     ``validation_path``, ``val_fraction`` and ``seed`` split off a validation file by
     prompt, as :func:`prefnb.export_dpo` does (same rows, same split); DPO and SFT only.
+    ``binarize`` is the strategy that turns each row of a rated multi-completion file
+    (format ``multi``) into pairs, as :func:`prefnb.formats.binarize` does with seed 0.
     """
     if on_bad_rows not in ON_BAD_ROWS:
         raise ValueError(f"on_bad_rows must be one of {', '.join(ON_BAD_ROWS)}")
+    if binarize not in STRATEGIES:
+        raise ValueError(f"binarize must be one of {', '.join(STRATEGIES)}, got {binarize!r}")
     target, val_target = _check_args(path, validation_path, val_fraction, on_invalid)
     if val_target is not None and to == "trl":
         raise ValueError("a validation split is written for to='dpo' and to='sft' only")
@@ -176,12 +233,13 @@ def convert_lines(
     stream = stream_rows(source)
     if stream.unit != "line":
         raise FormatError(f"{stream.name}: only JSON-lines files convert as a stream")
-    result = _Run(stream, target, to, format, profile, on_invalid, mapping, val_target)
+    result = _Run(stream, target, to, format, profile, on_invalid, mapping, val_target, binarize)
     with contextlib.ExitStack() as stack:
         # both temporaries are complete before either is renamed (as the stack unwinds)
         out = stack.enter_context(atomic_write(target))
         val_out = stack.enter_context(atomic_write(val_target)) if val_target else None
         result.write(out)
+        result.resolve_repeats()
         if result.bad and on_bad_rows == "error":
             raise _bad_rows_error(stream, result.bad, result.n_converted)
         if val_out is None:
@@ -206,12 +264,14 @@ class _Run:
         on_invalid: str,
         mapping: dict[str, str],
         val_target: Path | None = None,
+        strategy: str = "best_vs_worst",
     ) -> None:
         self.stream = stream
         self.to = to
         self.fmt = fmt
         self.on_invalid = on_invalid
         self.mapping = mapping
+        self.strategy = strategy
         self.make = _line_maker(to)
         self.checker = (
             LineChecker("together" if to == "sft" else profile, max_errors=2**62, file=None)
@@ -222,15 +282,23 @@ class _Run:
         self.n_converted = 0
         self.candidate = 0  # lines handed to the checker, numbered from 1
         self.dropped: list[int] = []  # candidate numbers left out as invalid
-        #: TRL and SFT lines: a hash of each candidate's pair id (DPO lines: the checker's
-        #: statistics), to drop repeated pairs as read_pairs does
+        self.dropped_empty: list[int] = []  # ... of them, those left out as empty_output
+        # Per pair read, 17 bytes to find repeated pairs once the file is written, as
+        # read_pairs finds them: a hash of its pair id, its label (a and b write a line,
+        # the next candidate; other labels none) and where it was read.
         self.row_hashes: array[int] = array("q")
+        self.row_labels: array[int] = array("b")
+        self.row_pos: array[int] = array("q")
+        self.remove: list[int] = []  # 0-based lines of the written file to take out again
         self.result = ConvertResult(target, fmt, to, validation_path=val_target)
         #: with a validation split: the prompt key of every line written, in file order
         self.keys: array[int] | None = array("Q") if val_target is not None else None
 
-    def _rows(self) -> Iterator[tuple[bytes, int]]:
+    def _pairs(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        """(position, where, pair row) of every readable pair, in file order."""
         convert = None
+        groups = 0  # format multi: rows read, as read_pairs numbers its groups
+        made = 0
         for pos, rec, bad in self.stream:
             if bad is not None:
                 self.bad.append(bad)
@@ -253,22 +321,46 @@ class _Run:
                         "use prefnb.read_pairs and prefnb.export_dpo"
                     )
                 self.result.format = self.fmt
-                convert = _CONVERTERS[self.fmt]
+                convert = _CONVERTERS.get(self.fmt)
             try:
-                row = convert(rec, where)
-                record = self.make(row)
-                line = _json.dumps(record)
+                if convert is not None:
+                    yield pos, where, convert(rec, where)
+                    continue
+                long = multi.to_long(rec, where, groups)
             except FormatError as exc:
                 self.bad.append(_bad(where, pos, exc))
                 continue
+            groups += 1
+            has_model = any("model" in r for r in long)
+            for row in group_pairs(long, groups - 1, self.strategy, 0.0, 0, [], has_model):
+                made += 1
+                yield pos, where, row
+            self.result.binarized = (groups, made)
+
+    def _rows(self) -> Iterator[tuple[bytes, int]]:
+        for pos, where, row in self._pairs():
+            try:
+                pid = _row_id(row, where)
+            except FormatError as exc:
+                self.bad.append(_bad(where, pos, exc))
+                continue
+            problem = _optional_problem(row) if not _OPTIONAL.isdisjoint(row) else None
+            if problem is not None:
+                self.bad.append(BadRow(where, pos, problem[0], problem[1]))
+                continue
+            try:
+                record = self.make(row)
+                line = _json.dumps(record) if record is not None else None
             except (TypeError, ValueError) as exc:  # a lone surrogate cannot be encoded
                 self.bad.append(BadRow(where, pos, "", f"cannot be written as JSON: {exc}"))
                 continue
             self.n_converted += 1
-            if self.to != "dpo":
-                self.row_hashes.append(
-                    hash(pair_id(row["prompt"], row["response_a"], row["response_b"]))
-                )
+            self.row_hashes.append(hash(pid))
+            self.row_labels.append(_LABEL_CODE.get(row.get("label"), len(LABELS)))
+            self.row_pos.append(pos if isinstance(pos, int) else 0)
+            if line is None:  # a tie, both_bad, skip or unlabeled pair: no line
+                self.result.left_out[_left_out_reason(row.get("label"))] += 1
+                continue
             yield line, self._prompt_of(record)
 
     def _prompt_of(self, record: Any) -> int:
@@ -319,10 +411,11 @@ class _Run:
         errors = [f for f in new if f.severity == "error"]
         if errors and self.on_invalid == "raise":
             f = errors[0]
+            where = self._where_candidate(f.line) if f.line else str(self.stream.name)
             raise FormatError(
-                f"{self.stream.name}: converted row {f.line} would be an invalid "
-                f"{self.to.upper()} line ({f.path}: [{f.code}] {f.message}); nothing was "
-                "written. Pass on_invalid='drop' (--drop-invalid) to leave such rows out."
+                f"{where} would make an invalid {self.to.upper()} line ({f.path}: "
+                f"[{f.code}] {f.message}); nothing was written. Pass on_invalid='drop' "
+                "(--drop-invalid) to leave such rows out."
             )
         bad = sorted({f.line for f in errors if f.line is not None})
         # line-level errors are handled here, not kept: memory stays flat on a bad file
@@ -330,7 +423,13 @@ class _Run:
         checker.findings += [f for f in new if f.severity == "warning"]
         if bad:
             self.dropped += bad
-            self.result.invalid += len(bad)
+            # as export counts them: a line whose only errors are empty outputs is
+            # empty_output, any other error makes it invalid
+            not_empty = {f.line for f in errors if f.code not in _EMPTY_CODES}
+            empty = [n for n in bad if n not in not_empty]
+            self.dropped_empty += empty
+            self.result.left_out["empty_output"] += len(empty)
+            self.result.invalid += len(bad) - len(empty)
             skip = {n - first for n in bad}
             batch = [b for i, b in enumerate(batch) if i not in skip]
             keys = [k for i, k in enumerate(keys) if i not in skip]
@@ -340,31 +439,78 @@ class _Run:
             out.write(b"\n".join(batch) + b"\n")
             self.result.written += len(batch)
 
-    def _duplicate_lines(self) -> list[int]:
-        """0-based lines of the written file that repeat an earlier pair."""
-        if self.to == "dpo" and self.checker is not None:
-            stats = self.checker.stats
-            hashes = np.frombuffer(stats.pair_hash, dtype=np.int64)
-            lines = np.frombuffer(stats.lines, dtype=np.int64)
-        else:
-            hashes = np.frombuffer(self.row_hashes, dtype=np.int64)
-            lines = np.arange(1, len(hashes) + 1, dtype=np.int64)
-            if self.dropped:  # an invalid line was never written: it repeats nothing
-                written = np.ones(len(hashes), dtype=bool)
-                written[np.asarray(self.dropped, dtype=np.int64) - 1] = False
-                hashes, lines = hashes[written], lines[written]
+    def resolve_repeats(self) -> None:
+        """Find pairs read again, as read_pairs finds them, once every row was read.
+
+        A pair whose id an earlier row had is dropped when its label is the same (a
+        duplicate) and is a bad row when it differs (the first row's label would otherwise
+        be silently lost). Their written lines go to :attr:`remove`; the rows they were
+        counted under (invalid, a tie …) count as duplicates or bad rows instead.
+        """
+        hashes = np.frombuffer(self.row_hashes, dtype=np.int64)
         if len(hashes) < 2:
-            return []
-        # a stable sort keeps equal hashes in file order: in each run of equal hashes every
-        # one but the first repeats an earlier pair (two n-sized arrays, no more)
+            return
+        # a stable sort keeps equal hashes in file order: in each run of equal hashes the
+        # first row is the one read_pairs keeps
         order = np.argsort(hashes, kind="stable")
         ordered = hashes[order]
-        repeat = order[1:][ordered[1:] == ordered[:-1]]
+        starts = np.concatenate(([True], ordered[1:] != ordered[:-1]))
         del ordered
+        first = order[np.flatnonzero(starts)[np.cumsum(starts) - 1]]
+        repeat = ~starts
+        rows, firsts = order[repeat], first[repeat]
+        del order, first, starts, repeat
+        if not len(rows):
+            return
+        labels = np.frombuffer(self.row_labels, dtype=np.int8)
+        cand = self._candidates()
+        pos = np.frombuffer(self.row_pos, dtype=np.int64)
+        dropped, dropped_empty = set(self.dropped), set(self.dropped_empty)
+        removed: list[int] = []
+        names = (*LABELS, None)
+        for i, j in sorted(zip(rows.tolist(), firsts.tolist(), strict=True)):
+            c = int(cand[i])
+            conflict = labels[i] != labels[j]
+            if conflict:
+                mine, theirs = names[labels[i]], names[labels[j]]
+                self.bad.append(
+                    BadRow(
+                        self.stream.where(int(pos[i])),
+                        int(pos[i]),
+                        "label",
+                        f"same pair as {self.stream.where(int(pos[j]))} but labeled {mine!r} "
+                        f"here and {theirs!r} there; remove one so no label is silently lost",
+                    )
+                )
+                self.n_converted -= 1
+            else:
+                self.result.duplicates += 1
+            # take the row out of what it was counted under
+            if c == 0:
+                self.result.left_out[_left_out_reason(names[labels[i]])] -= 1
+            elif c in dropped_empty:
+                self.result.left_out["empty_output"] -= 1
+            elif c in dropped:
+                self.result.invalid -= 1
+            else:
+                removed.append(c)
+        self.bad.sort(key=lambda b: b.line if isinstance(b.line, int) else 0)
         # candidate numbers → lines of the file: invalid candidates were never written
-        return sorted(
-            int(lines[i]) - 1 - bisect.bisect_left(self.dropped, int(lines[i])) for i in repeat
-        )
+        self.remove = sorted(c - 1 - bisect.bisect_left(self.dropped, c) for c in removed)
+
+    def _candidates(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """Per pair read, its candidate number (lines made, from 1), 0 if it made none."""
+        writes = np.frombuffer(self.row_labels, dtype=np.int8) < _WRITES
+        return np.where(writes, np.cumsum(writes, dtype=np.int64), 0)
+
+    def _where_candidate(self, number: int) -> str:
+        """Where the row that made candidate ``number`` was read (an error's message)."""
+        row = int(np.flatnonzero(self._candidates() == number)[0])
+        return str(self.stream.where(self.row_pos[row]))
+
+    def _duplicate_lines(self) -> list[int]:
+        """0-based lines of the written file that :meth:`resolve_repeats` takes out."""
+        return self.remove
 
     def drop_duplicates(self, out: BinaryIO) -> None:
         dups = self._duplicate_lines()
@@ -373,7 +519,6 @@ class _Run:
         route = np.zeros(self.result.written, dtype=np.int8)
         route[dups] = _DROP
         self._rewrite(out, route)
-        self.result.duplicates = len(dups)
         self.result.written -= len(dups)
 
     def split(self, out: BinaryIO, val_out: BinaryIO, val_fraction: float, seed: int) -> None:
@@ -402,7 +547,6 @@ class _Run:
         train = LineChecker(profile, max_errors=2**62, file=path)
         val = LineChecker(profile, max_errors=2**62, file=val_path)
         self._rewrite(out, route, val_out, train, val)
-        self.result.duplicates = len(dups)
         self.result.written_validation = int(np.count_nonzero(route == _VALIDATION))
         self.result.written -= len(dups) + self.result.written_validation
         # duplicates were dropped and the split keeps each prompt on one side: neither

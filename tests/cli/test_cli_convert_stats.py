@@ -58,7 +58,14 @@ def test_convert_with_validation_split_and_json(
     doc = json.loads(capsys.readouterr().out)
     assert doc["rows_written"]["validation"] > 0
     assert doc["paths"] == {"train": str(out), "validation": str(val)}
-    assert set(doc["left_out"]) == set(LEFT_OUT_REASONS)
+    assert set(doc["left_out"]) == {*LEFT_OUT_REASONS, "duplicate"}
+    # a file read whole (JSON, not JSON lines) reports the same keys
+    whole = tmp_path / "sample.json"
+    whole.write_text(json.dumps([json.loads(x) for x in SAMPLE_PAIRS.read_text().splitlines()]))
+    assert main([*argv[:1], str(whole), *argv[2:]]) == 0
+    doc_whole = json.loads(capsys.readouterr().out)
+    assert doc_whole["left_out"] == doc["left_out"]
+    assert doc_whole["rows_written"] == doc["rows_written"]
 
 
 def test_convert_invalid_row_fails_without_writing_unless_dropped(
@@ -77,7 +84,7 @@ def test_convert_invalid_row_fails_without_writing_unless_dropped(
     out = tmp_path / "out.jsonl"
     assert main(["convert", str(src), str(out)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("prefnb convert: error: 1 row would make an invalid DPO file")
+    assert err.startswith("prefnb convert: error: pairs.jsonl line 2 would make an invalid DPO")
     assert "Traceback" not in err
     assert not out.exists()
     assert main(["convert", str(src), str(out), "--drop-invalid"]) == 0

@@ -55,24 +55,23 @@ def test_invalid_lines_raise_or_are_dropped(tmp_path: Path) -> None:
     }
     src = _lines(tmp_path / "t.jsonl", [ok, bad, ok | {"prompt": "q2"}, bad | {"x": 1}])
     out = tmp_path / "o.jsonl"
-    with pytest.raises(FormatError, match=r"converted row 2 would be an invalid DPO line"):
+    with pytest.raises(FormatError, match=r"t\.jsonl line 2 would make an invalid DPO line"):
         convert_lines(src, out, format="trl_conversational")
     result = convert_lines(src, out, format="trl", on_invalid="drop")
-    assert (result.written, result.invalid) == (2, 2)
+    # the last row repeats the second pair: a duplicate (as read_pairs drops it), not invalid
+    assert (result.written, result.invalid, result.duplicates) == (2, 1, 1)
     assert len(out.read_text().splitlines()) == 2
     trl = convert_lines(src, tmp_path / "t2.jsonl", to="trl")
     assert (trl.written, trl.duplicates) == (3, 1)  # the last row repeats the second pair
 
 
 def test_not_streamable_inputs(tmp_path: Path) -> None:
-    pairwise = _lines(
-        tmp_path / "p.jsonl",
-        [{"instruction": "q", "output_1": "a", "output_2": "b", "preference": 2}],
-    )
-    assert streams(pairwise) is None
+    array = tmp_path / "p.json"
+    array.write_text(json.dumps([{"prompt": "q", "chosen": "a", "rejected": "b"}]))
+    assert streams(array) is None
     assert streams(tmp_path / "x.csv") is None
-    with pytest.raises(FormatError, match="does not convert as a stream"):
-        convert_lines(pairwise, tmp_path / "o.jsonl")
+    with pytest.raises(FormatError, match="only JSON-lines files convert as a stream"):
+        convert_lines(array, tmp_path / "o.jsonl")
 
 
 def _trl_rows(n: int) -> list[dict[str, Any]]:
@@ -138,3 +137,183 @@ def test_streamed_sft_drops_repeated_pairs_as_the_in_memory_export(tmp_path: Pat
     assert result.duplicates == 1
     export_sft(read_pairs(src), mem)
     assert out.read_bytes() == mem.read_bytes()
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def _in_memory(src: Path, out: Path, to: str, strategy: str = "best_vs_worst", **kw: Any) -> Any:
+    """What read_pairs and the exporters write from ``src``: the reference for streaming."""
+    from prefnb.export import export_dpo, export_sft
+    from prefnb.formats import binarize
+    from prefnb.formats.writers import write_trl
+
+    df = read_pairs(src, on_bad_rows="skip")
+    if df.attrs.get("prefnb_format") == "multi":
+        df = binarize(df, strategy=strategy)  # type: ignore[arg-type]
+    if to == "trl":
+        return write_trl(df, out)
+    return (export_dpo if to == "dpo" else export_sft)(df, out, **kw)
+
+
+def _pairwise_rows() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads((DATA / "alpaca_eval_annotations.json").read_text())
+    rows += [
+        {"instruction": f"q{i}", "output_1": f"one {i}", "output_2": f"two {i}",
+         "preference": (1, 2, 0, 1.5, 1.2, 1.8, None)[i % 7]}
+        for i in range(60)
+    ]  # fmt: skip
+    rows.append(dict(rows[-5]))  # the same pair, the same preference: a duplicate
+    rows.append(dict(rows[-4], preference=3))  # not a preference value: a bad row
+    return rows
+
+
+@pytest.mark.parametrize("to", ["dpo", "sft", "trl"])
+def test_streamed_pairwise_equals_the_in_memory_export(tmp_path: Path, to: str) -> None:
+    src = _lines(tmp_path / "pairwise.jsonl", _pairwise_rows())
+    assert streams(src) == "pairwise"
+    out, mem = tmp_path / "s.jsonl", tmp_path / "m.jsonl"
+    with pytest.raises(FormatError, match=r"pairwise\.jsonl line 70: 'preference' must be"):
+        convert_lines(src, out, to=to)
+    assert not out.exists()
+    result = convert_lines(src, out, to=to, on_bad_rows="skip")
+    reference = _in_memory(src, mem, to)
+    assert out.read_bytes() == mem.read_bytes()
+    assert result.duplicates == 1
+    assert [b.line for b in result.bad_rows] == [8, 70]  # line 8: the fixture's own
+    if to != "trl":
+        assert result.written == reference.rows_written["train"]
+        for reason in ("tie", "unlabeled"):
+            assert result.left_out[reason] == reference.left_out[reason] > 0
+        assert "tie" in result.summary()
+
+
+def test_a_pair_read_again_with_another_label_is_a_bad_row(tmp_path: Path) -> None:
+    rows = [
+        {"prompt": "q", "response_a": "x", "response_b": "y", "label": "a"},
+        {"prompt": "r", "response_a": "x", "response_b": "y", "label": "tie"},
+        {"prompt": "q", "response_a": "x", "response_b": "y", "label": "B"},  # conflict
+        {"prompt": "r", "response_a": "x", "response_b": "y", "label": "tie"},  # duplicate
+        {"prompt": "q", "response_a": "x", "response_b": "y", "label": "A"},  # duplicate
+    ]
+    src = _lines(tmp_path / "cands.jsonl", rows)
+    out = tmp_path / "o.jsonl"
+    with pytest.raises(FormatError) as err:
+        convert_lines(src, out)
+    assert "cands.jsonl line 3: same pair as cands.jsonl line 1 but labeled 'b' here and 'a'" in (
+        str(err.value)
+    )
+    assert not out.exists()
+    result = convert_lines(src, out, on_bad_rows="skip")
+    assert (result.written, result.duplicates, result.left_out["tie"]) == (1, 2, 1)
+    assert result.n_read == 4
+    with pytest.raises(FormatError, match="same pair as"):
+        read_pairs(src)  # the in-memory reader says the same
+
+
+def test_streamed_candidates_and_pair_tables_equal_the_in_memory_export(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from prefnb.formats.writers import write_pairs
+
+    labels = ["A", "b", "tie", "both_bad", "skip", None, "response_a"]
+    rows = [
+        {"prompt": f"q{i % 40}", "response_a": f"x{i}", "response_b": f"y{i}",
+         "label": labels[i % len(labels)]}
+        for i in range(300)
+    ]  # fmt: skip
+    rows[7]["edited_preferred"] = "a better answer, edited"
+    rows[8]["edited_preferred"] = 5  # must be text: a bad row
+    src = _lines(tmp_path / "cands.jsonl", rows)
+    assert streams(src) == "candidates"
+    out, mem, val, mem_val = (tmp_path / n for n in ("s.jsonl", "m.jsonl", "sv.jsonl", "mv.jsonl"))
+    result = convert_lines(src, out, on_bad_rows="skip", validation_path=val, val_fraction=0.25)
+    reference = _in_memory(src, mem, "dpo", validation_path=mem_val, val_fraction=0.25)
+    assert out.read_bytes() == mem.read_bytes()
+    assert val.read_bytes() == mem_val.read_bytes()
+    assert [(b.line, b.field) for b in result.bad_rows] == [(9, "edited_preferred")]
+    for reason in ("tie", "both_bad", "skip", "unlabeled"):
+        assert result.left_out[reason] == reference.left_out[reason] > 0
+    assert b"a better answer, edited" in out.read_bytes() + val.read_bytes()
+
+    # prefnb's own pair table (format "pairs", ids kept as written) streams too
+    table = tmp_path / "table.jsonl"
+    write_pairs(read_pairs(src, on_bad_rows="skip"), table)
+    assert streams(table) == "pairs"
+    convert_lines(table, out, to="sft")
+    _in_memory(table, mem, "sft")
+    assert out.read_bytes() == mem.read_bytes()
+    assert len(pd.read_json(out, lines=True)) > 0
+
+
+@pytest.mark.parametrize("strategy", ["best_vs_worst", "best_vs_random", "all_pairs"])
+@pytest.mark.parametrize(
+    "name", ["nectar.jsonl", "ultrafeedback_like.jsonl", "ultrafeedback_raw.jsonl"]
+)
+def test_streamed_rated_files_equal_binarize_then_export(
+    tmp_path: Path, name: str, strategy: str
+) -> None:
+    raw = [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
+    src = _lines(tmp_path / name, raw + raw[:1])  # the first prompt again: duplicate pairs
+    assert streams(src) == "multi"
+    out, mem = tmp_path / "s.jsonl", tmp_path / "m.jsonl"
+    result = convert_lines(src, out, binarize=strategy, on_bad_rows="skip")
+    reference = _in_memory(src, mem, "dpo", strategy)
+    assert out.read_bytes() == mem.read_bytes()
+    assert result.written == reference.rows_written["train"] > 0
+    n_prompts, n_pairs = result.binarized or (0, 0)
+    assert n_prompts == len(raw) + 1 - len(result.bad_rows)
+    assert n_pairs == result.written + result.duplicates + result.invalid
+    if strategy != "best_vs_random":  # a group's random partner is seeded by the group
+        assert result.duplicates >= 1
+
+
+def test_streamed_score_columns_and_bad_rows(tmp_path: Path) -> None:
+    rows = [
+        {"prompt": f"q{i}", "response_1": f"a{i}", "response_2": f"b{i}", "response_3": f"c{i}",
+         "score_1": i % 3, "score_2": (i + 1) % 3, "score_3": None}
+        for i in range(50)
+    ]  # fmt: skip
+    rows[4]["score_2"] = "high"  # not a number: a bad row
+    src = _lines(tmp_path / "scores.jsonl", rows)
+    assert streams(src) == "multi"
+    out, mem = tmp_path / "s.jsonl", tmp_path / "m.jsonl"
+    with pytest.raises(FormatError, match=r"scores\.jsonl line 5: score_2"):
+        convert_lines(src, out)
+    result = convert_lines(src, out, on_bad_rows="skip", to="trl")
+    _in_memory(src, mem, "trl")
+    assert out.read_bytes() == mem.read_bytes()
+    assert result.binarized == (49, 49)
+    with pytest.raises(ValueError, match="binarize must be one of"):
+        convert_lines(src, out, binarize="best")
+
+
+def test_an_invalid_line_is_named_by_the_row_it_came_from(tmp_path: Path) -> None:
+    ends_with_assistant = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+    rows = [
+        {"prompt": "q1", "response_a": "x", "response_b": "y", "label": "tie"},
+        {"prompt": "q2", "response_a": "x", "response_b": "y"},  # unlabeled
+        {"prompt": "q3", "response_a": "x", "response_b": "y", "label": "b"},
+        {"prompt": ends_with_assistant, "response_a": "x", "response_b": "y", "label": "a"},
+    ]
+    src = _lines(tmp_path / "c.jsonl", rows)
+    with pytest.raises(FormatError, match=r"^c\.jsonl line 4 would make an invalid DPO line"):
+        convert_lines(src, tmp_path / "o.jsonl")
+    result = convert_lines(src, tmp_path / "o.jsonl", on_invalid="drop")
+    assert (result.written, result.invalid) == (1, 1)
+    assert result.left_out | {"invalid": result.invalid} == {
+        "tie": 1, "both_bad": 0, "skip": 0, "unlabeled": 1, "empty_output": 0, "invalid": 1
+    }  # fmt: skip
+
+
+def test_empty_outputs_count_as_export_counts_them(tmp_path: Path) -> None:
+    rows = [{"prompt": f"q{i}", "chosen": f"yes {i}", "rejected": "no"} for i in range(20)]
+    rows[3]["rejected"] = "   "  # whitespace only: an error under strict
+    rows[4]["chosen"] = ""
+    src = _lines(tmp_path / "trl.jsonl", rows)
+    out, mem = tmp_path / "s.jsonl", tmp_path / "m.jsonl"
+    result = convert_lines(src, out, profile="strict", on_invalid="drop")
+    reference = _in_memory(src, mem, "dpo", profile="strict", on_invalid="drop")
+    assert out.read_bytes() == mem.read_bytes()
+    assert result.left_out["empty_output"] == reference.left_out["empty_output"] == 2
+    assert result.invalid == reference.left_out["invalid"] == 0
