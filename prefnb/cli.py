@@ -597,8 +597,10 @@ def _convert_stream(args: argparse.Namespace, info: TextIO) -> int:
         **options,
     )
     report = ReadReport(Path(args.input).name, result.n_read, result.bad_rows)
-    read_line = report.text() if args.on_bad_rows == "warn" else report.headline()
-    info.write(f"{read_line} (format {result.format}, streamed)\n")
+    details = report.text().partition("\n")[2] if args.on_bad_rows == "warn" else ""
+    info.write(f"{report.headline()} (format {result.format}, streamed)\n")
+    if details:
+        info.write(details + "\n")
     if result.binarized is not None:
         n_groups, n_pairs = result.binarized
         info.write(

@@ -122,7 +122,7 @@ class ConvertResult:
     format: str
     to: str
     written: int = 0
-    #: rows read and converted (bad rows not counted)
+    #: rows read and converted (bad rows not counted; for ``multi``, the prompts read)
     n_read: int = 0
     bad_rows: list[BadRow] = field(default_factory=list)
     invalid: int = 0
@@ -249,7 +249,8 @@ def convert_lines(
             result.split(out, val_out, val_fraction, seed)
     res = result.result
     res.bad_rows = result.bad
-    res.n_read = result.n_converted
+    # rows of the file read: for a rated file, its prompts (each made 0 or more pairs)
+    res.n_read = result.n_converted if res.binarized is None else res.binarized[0]
     return res
 
 

@@ -206,3 +206,32 @@ def test_convert_streams_a_line_format_with_a_validation_split(
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert f"DPO lines to {val} (validation)" in text
+
+
+def test_convert_streams_rated_and_pairwise_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ROOT / "tests" / "formats" / "data"
+    out = tmp_path / "o.jsonl"
+    assert main(["convert", str(data / "ultrafeedback_raw.jsonl"), str(out),
+                 "--binarize", "all_pairs"]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    assert lines[:2] == [
+        "ultrafeedback_raw.jsonl: read 2 rows, skipped 0 bad rows (format multi, streamed)",
+        "binarized 2 prompts into 4 pairs (all_pairs)",
+    ]
+    assert f"wrote 4 DPO lines to {out} (train)" in lines
+    rows = json.loads((data / "alpaca_eval_annotations.json").read_text())
+    src = tmp_path / "pairwise.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["convert", str(src), str(out)]) == 1
+    assert "pairwise.jsonl line 8: 'preference' must be 1" in capsys.readouterr().err
+    assert main(["convert", str(src), str(out), "--on-bad-rows", "warn", "--json"]) == 0
+    captured = capsys.readouterr()
+    head, _, rest = captured.err.partition("\n")
+    assert head == "pairwise.jsonl: read 7 rows, skipped 1 bad row (format pairwise, streamed)"
+    assert rest.startswith("  pairwise.jsonl line 8: 'preference'")
+    doc = json.loads(captured.out)
+    assert (doc["left_out"]["tie"], doc["left_out"]["unlabeled"]) == (2, 1)
+    assert doc["rows_written"]["train"] == 4

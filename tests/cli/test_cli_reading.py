@@ -53,7 +53,8 @@ def test_stats_and_convert_fail_listing_bad_rows_unless_told(
     out_file = tmp_path / "train.jsonl"
     assert main(["convert", str(path), str(out_file), "--on-bad-rows", "warn"]) == 0
     out = capsys.readouterr().out
-    assert "hh.jsonl: read 3 rows, skipped 1 bad row\n  hh.jsonl line 2:" in out
+    head = "hh.jsonl: read 3 rows, skipped 1 bad row (format hh, streamed)"
+    assert f"{head}\n  hh.jsonl line 2:" in out
     assert "wrote 3 DPO lines" in out
     assert len(out_file.read_text().splitlines()) == 3
     assert main(["convert", str(path), str(out_file), "--on-bad-rows", "skip", "--json"]) == 0

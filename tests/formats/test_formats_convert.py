@@ -262,7 +262,7 @@ def test_streamed_rated_files_equal_binarize_then_export(
     assert out.read_bytes() == mem.read_bytes()
     assert result.written == reference.rows_written["train"] > 0
     n_prompts, n_pairs = result.binarized or (0, 0)
-    assert n_prompts == len(raw) + 1 - len(result.bad_rows)
+    assert n_prompts == len(raw) + 1 - len(result.bad_rows) == result.n_read
     assert n_pairs == result.written + result.duplicates + result.invalid
     if strategy != "best_vs_random":  # a group's random partner is seeded by the group
         assert result.duplicates >= 1
