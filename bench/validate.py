@@ -139,15 +139,18 @@ def breakdown(path: Path, rounds: int = 3) -> None:
     """CPU time of each step of the validator's fast path over the file, best of ``rounds``.
 
     The steps are those of ``LineChecker._fast_sub`` for clean lines, timed one by one over
-    the same blocks: reading, the typed decode, counting lines (``line_heads``), the per-line
-    checks and field extraction (``_settle``), the repeated-key guard (quote counting) and
-    the statistics (``commit``: prompt hashes, lengths, empty and near-identical outputs).
+    the same blocks: reading, the typed decode, counting bytes (one C pass for lines, line
+    heads and quotes; without it numpy's ``line_heads``), the per-line checks and field
+    extraction (``_settle``), the repeated-key guard (numpy's quote masks, or comparing the C
+    counts) and the statistics (``commit``: prompt hashes, lengths, empty and near-identical
+    outputs).
     """
     from prefnb.validation import checker as ck
     from prefnb.validation.lines import line_heads
+    from prefnb.validation.scan import ACCELERATED, block_counts
     from prefnb.validation.warnings import PairStats
 
-    steps = ("read", "decode", "line_heads", "settle", "guard", "commit")
+    steps = ("read", "decode", "count bytes", "settle", "guard", "commit")
     best = dict.fromkeys(steps, float("inf"))
     clock = time.process_time
     for _ in range(rounds):
@@ -160,12 +163,15 @@ def breakdown(path: Path, rounds: int = 3) -> None:
                 t1 = clock()
                 recs = ck._DECODER.decode_lines(block.data)
                 t2 = clock()
-                n, _clean = line_heads(block.data, len(recs))
+                # as the checker does: one C pass, or numpy's line count now and its quote
+                # masks in the guard
+                counts = block_counts(block.data)
+                n = counts.newlines if counts else line_heads(block.data, len(recs))[0]
                 t3 = clock()
                 batch = checker._settle(recs, 1)
                 assert batch is not None
                 t4 = clock()
-                batch.no_repeated_keys(block.data)
+                batch.no_repeated_keys(block.data, counts)
                 t5 = clock()
                 batch.commit(checker.stats, None, (1, n, block.start, len(block.data)))
                 t6 = clock()
@@ -178,7 +184,8 @@ def breakdown(path: Path, rounds: int = 3) -> None:
             best[step] = min(best[step], spent[step])
     total = sum(best.values())
     load = os.getloadavg()[0]
-    print(f"\nwhere one process's time goes (CPU ms, best of {rounds}; load {load:.1f}):")
+    how = "C byte counter" if ACCELERATED else "numpy (no C byte counter)"
+    print(f"\nwhere one process's time goes (CPU ms, best of {rounds}; {how}; load {load:.1f}):")
     for step in steps:
         print(f"  {step:12s} {1000 * best[step]:7.1f} ms  {100 * best[step] / total:5.1f} %")
     shared = best["read"] + best["decode"]

@@ -33,6 +33,7 @@ from prefnb._json import lone_surrogate
 from prefnb.validation.lines import LONG_LINE_BYTES, line_heads, split_lines
 from prefnb.validation.profiles import openai_problems, strict_problems
 from prefnb.validation.report import Finding, Severity
+from prefnb.validation.scan import ACCELERATED, BlockCounts, block_counts
 from prefnb.validation.together import MSG_JSON, Problem, check_line
 from prefnb.validation.together_current import check_current
 from prefnb.validation.warnings import Anchor, PairStats, TextReader, text_of
@@ -344,7 +345,9 @@ class LineChecker:
     ) -> int:
         """Check a block of whole lines; returns the number of lines in it."""
         crlf = lone_cr = 0
-        if b"\r" in data:
+        # a block the fast path takes whole is counted once, here (C scanner only)
+        counts = block_counts(data) if ACCELERATED and len(data) <= 2 * _SUB_BLOCK else None
+        if (counts.carriage_returns > 0) if counts is not None else (b"\r" in data):
             crlf = data.count(b"\r\n")
             lone_cr = data.count(b"\r") - crlf
             self.crlf += crlf
@@ -363,7 +366,7 @@ class LineChecker:
         )
         if fast:
             if len(data) <= 2 * _SUB_BLOCK:
-                return self._fast_sub(data, first_line, start, at_eof)
+                return self._fast_sub(data, first_line, start, at_eof, counts)
             return self._fast_block(data, first_line, start, at_eof)
         lines, offsets, _ = split_lines(data)
         last = len(lines) - 1
@@ -393,7 +396,14 @@ class LineChecker:
             pos = end
         return n_lines
 
-    def _fast_sub(self, sub: bytes, first_line: int, start: int, at_eof: bool) -> int:
+    def _fast_sub(
+        self,
+        sub: bytes,
+        first_line: int,
+        start: int,
+        at_eof: bool,
+        counts: BlockCounts | None = None,
+    ) -> int:
         try:
             recs = _DECODER.decode_lines(sub)
         except (msgspec.DecodeError, ValueError):  # ValueError: msgspec's UnicodeDecodeError
@@ -401,7 +411,13 @@ class LineChecker:
         # decode_lines skips blank lines and decodes every value of a line ("{..} {..}"
         # gives two records): its record count vouches for the lines only when none is
         # blank. A line starting with whitespace goes the line-by-line way.
-        n, clean_heads = line_heads(sub, len(recs)) if recs is not None else (0, False)
+        if counts is None and recs is not None:
+            counts = block_counts(sub)
+        if counts is not None and sub:  # one C pass: lines, line heads and quotes
+            n = counts.newlines + (not sub.endswith(b"\n"))
+            clean_heads = sub[0] > 32 and not counts.whitespace_led
+        else:
+            n, clean_heads = line_heads(sub, len(recs)) if recs is not None else (0, False)
         if recs is None or not clean_heads or len(recs) != n:
             # a line the typed decoder refuses, or a blank line: decode line by line, in
             # order, since a slow line may set the dataset format for the next ones
@@ -411,7 +427,7 @@ class LineChecker:
         if batch is None:  # the first line chose another format: every line is an error
             bad = list(range(n))
             lines = _split(sub)
-        elif batch.no_repeated_keys(sub):
+        elif batch.no_repeated_keys(sub, counts):
             bad = batch.bad
             batch.commit(self.stats, None, anchor)
             if not bad:
@@ -487,8 +503,14 @@ class LineChecker:
         # prompt must not end with the assistant
         bad = [
             i
-            for i, msgs in enumerate(inputs)
-            if (msgs[0].role == "assistant" if len(msgs) == 1 else not _turns_ok(msgs))
+            for i, m in enumerate(inputs)
+            if (
+                m[0].role == "assistant"
+                if len(m) == 1
+                else (m[0].role == m[1].role or m[1].role == "assistant")
+                if len(m) == 2  # most prompts: one or two messages, checked inline
+                else not _turns_ok(m)
+            )
         ]
         if self.profile == "strict":
             bad = sorted(
@@ -542,14 +564,21 @@ class _Batch:
         self.texts: list[list[str]] | None = None
         self.structural = 8 * sum(map(len, inputs)) + 24 * len(recs)
 
-    def no_repeated_keys(self, data: bytes) -> bool:
+    def no_repeated_keys(self, data: bytes, counts: BlockCounts | None = None) -> bool:
         """True when ``data`` (the raw lines of this batch) repeats no key.
+
+        ``counts`` are the block's counts when the C scanner made them
+        (:func:`~prefnb.validation.scan.block_counts`); numpy counts otherwise.
 
         Escaped quotes are counted in the raw bytes as ``\\"`` pairs, which is exact when
         the block holds no ``\\\\`` (then every backslash starts a one-character escape);
         otherwise by the parity of the backslash run before each quote. (A text that spells
         a quote ``\\u0022`` has no raw quote: the guard fails and the slow path decides.)
         """
+        if counts is None:
+            counts = block_counts(data)
+        if counts is not None:
+            return counts.quotes == self.structural + counts.escaped_quotes
         arr = np.frombuffer(data, dtype=np.uint8)
         is_quote = arr == 34
         raw = int(np.count_nonzero(is_quote))

@@ -92,3 +92,9 @@ def test_wheel_ships_the_sample_data(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "prefnb/data/sample_pairs.jsonl" in names
     assert "prefnb/data/sample_dpo.jsonl" in names
+    from prefnb.validation.scan import ACCELERATED
+
+    if ACCELERATED:  # built here, so the wheel carries it and is tagged for this platform
+        assert any(n.startswith("prefnb/_scan") and n.endswith(".so") for n in names)
+        assert not wheel.name.endswith("-none-any.whl"), wheel.name
+    assert "prefnb/_scan.c" not in names or "prefnb/_scan.pyi" in names

@@ -1,0 +1,5 @@
+"""Types of the C module compiled from _scan.c (see prefnb/validation/scan.py)."""
+
+from typing_extensions import Buffer
+
+def counts(data: Buffer, /) -> tuple[int, int, int, bool, int]: ...
