@@ -1,4 +1,4 @@
-/* prefnb._scan: one pass over a block of JSON lines for the validator's fast path.
+/* prefnb._scan: the validator's fast path in one pass, over bytes and over texts.
  *
  * counts(buffer) -> (quotes, escaped_quotes, newlines, whitespace_led, carriage_returns)
  *
@@ -9,8 +9,15 @@
  *                     or a line that starts with whitespace
  *   carriage_returns  '\r' bytes
  *
- * prefnb/validation/scan.py computes the same numbers with numpy when this module is not
- * built; tests compare the two. The loop reads 16 bytes at a time with SSE2 (every x86-64
+ * text_stats(preferred, rejected) -> (lengths_a, lengths_b, empty_a, empty_b, close)
+ *
+ *   two lists of str, one pair per index; lengths_* are native int64 arrays as bytes,
+ *   empty_* the indexes of empty or whitespace-only texts (str.isspace), close the indexes
+ *   that may be identical or near-identical: lengths within max(8, (len_a + len_b) // 20)
+ *   and first characters that can match (see near_identical in validation/warnings.py)
+ *
+ * prefnb/validation/scan.py and PairStats.add_many compute the same with numpy and Python
+ * when this module is not built; tests compare the two. The loop reads 16 bytes at a time with SSE2 (every x86-64
  * CPU has it): quote and CR matches are summed in byte lanes, and only the rare 16 bytes that
  * hold a backslash or a newline (or follow a backslash) are looked at one by one.
  */
@@ -101,9 +108,94 @@ counts(PyObject *module, PyObject *arg)
         PyBool_FromLong(c.whitespace_led), (long long)c.carriage_returns);
 }
 
+/* str.isspace(), except that "" counts too. */
+static int
+blank(PyObject *text)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)))
+            return 0;
+    }
+    return 1;
+}
+
+/* near_identical's first gate: two different ASCII letters or digits first (ignoring case)
+ * stay different when the texts are normalized. */
+static int
+first_may_match(PyObject *x, PyObject *y)
+{
+    if (PyUnicode_GET_LENGTH(x) == 0 || PyUnicode_GET_LENGTH(y) == 0)
+        return 1;
+    Py_UCS4 a = PyUnicode_READ_CHAR(x, 0), b = PyUnicode_READ_CHAR(y, 0);
+    if (a == b || a >= 128 || b >= 128 || !Py_ISALNUM(a) || !Py_ISALNUM(b))
+        return 1;
+    return Py_TOLOWER(a) == Py_TOLOWER(b);
+}
+
+static int
+append_index(PyObject *list, Py_ssize_t i)
+{
+    PyObject *number = PyLong_FromSsize_t(i);
+    if (number == NULL)
+        return -1;
+    int failed = PyList_Append(list, number);
+    Py_DECREF(number);
+    return failed;
+}
+
+static PyObject *
+text_stats(PyObject *module, PyObject *args)
+{
+    PyObject *a, *b;
+    if (!PyArg_ParseTuple(args, "O!O!:text_stats", &PyList_Type, &a, &PyList_Type, &b))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(a);
+    if (PyList_GET_SIZE(b) != n) {
+        PyErr_SetString(PyExc_ValueError, "text_stats: the two lists differ in length");
+        return NULL;
+    }
+    PyObject *lengths_a = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t));
+    PyObject *lengths_b = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t));
+    PyObject *empty_a = PyList_New(0), *empty_b = PyList_New(0), *close = PyList_New(0);
+    if (!lengths_a || !lengths_b || !empty_a || !empty_b || !close)
+        goto fail;
+    int64_t *la = (int64_t *)PyBytes_AS_STRING(lengths_a);
+    int64_t *lb = (int64_t *)PyBytes_AS_STRING(lengths_b);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *x = PyList_GET_ITEM(a, i), *y = PyList_GET_ITEM(b, i);
+        if (!PyUnicode_Check(x) || !PyUnicode_Check(y)) {
+            PyErr_SetString(PyExc_TypeError, "text_stats: every item must be a str");
+            goto fail;
+        }
+        int64_t nx = PyUnicode_GET_LENGTH(x), ny = PyUnicode_GET_LENGTH(y);
+        la[i] = nx;
+        lb[i] = ny;
+        if (blank(x) && append_index(empty_a, i) < 0)
+            goto fail;
+        if (blank(y) && append_index(empty_b, i) < 0)
+            goto fail;
+        int64_t gap = nx > ny ? nx - ny : ny - nx, limit = (nx + ny) / 20;
+        if (gap <= (limit > 8 ? limit : 8) && first_may_match(x, y) && append_index(close, i) < 0)
+            goto fail;
+    }
+    return Py_BuildValue("(NNNNN)", lengths_a, lengths_b, empty_a, empty_b, close);
+fail:
+    Py_XDECREF(lengths_a);
+    Py_XDECREF(lengths_b);
+    Py_XDECREF(empty_a);
+    Py_XDECREF(empty_b);
+    Py_XDECREF(close);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"counts", counts, METH_O,
      "counts(buffer) -> (quotes, escaped_quotes, newlines, whitespace_led, carriage_returns)"},
+    {"text_stats", text_stats, METH_VARARGS,
+     "text_stats(preferred, rejected) -> (lengths_a, lengths_b, empty_a, empty_b, close)"},
     {NULL, NULL, 0, NULL},
 };
 

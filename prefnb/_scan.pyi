@@ -3,3 +3,6 @@
 from typing_extensions import Buffer
 
 def counts(data: Buffer, /) -> tuple[int, int, int, bool, int]: ...
+def text_stats(
+    preferred: list[str], rejected: list[str], /
+) -> tuple[bytes, bytes, list[int], list[int], list[int]]: ...

@@ -5,7 +5,9 @@ with whitespace (a blank line hides among lines that decode), and the quote byte
 or not, which prove no key was repeated (see ``checker._Batch``). With numpy that is five
 passes over the block (:func:`~prefnb.validation.lines.line_heads` and the guard's masks);
 :mod:`prefnb._scan`, a small C module compiled with the package when a C compiler is at hand,
-counts everything in one pass, about four times faster. :func:`block_counts` returns None
+counts everything in one pass, about four times faster. It also measures a batch of output
+texts (:func:`text_stats`: lengths, empty ones, pairs close in length) in one loop instead of
+six passes of Python and numpy. :func:`block_counts` returns None
 without it (no compiler, or ``PREFNB_PURE_PYTHON=1`` set before import) and the checker
 uses numpy; tests check both against a byte-by-byte reference.
 
@@ -21,7 +23,20 @@ import os
 from types import ModuleType
 from typing import NamedTuple
 
-__all__ = ["ACCELERATED", "BlockCounts", "block_counts"]
+__all__ = ["ACCELERATED", "BlockCounts", "TextStats", "block_counts", "text_stats"]
+
+
+class TextStats(NamedTuple):
+    """Per pair of texts: both lengths (native int64 arrays, as bytes), the indexes of the
+    empty or whitespace-only ones, and of the pairs that may be identical or near-identical
+    (lengths within max(8, total // 20), and first characters that can match: the first two
+    gates of :func:`~prefnb.validation.warnings.near_identical`)."""
+
+    lengths_a: bytes
+    lengths_b: bytes
+    empty_a: list[int]
+    empty_b: list[int]
+    close: list[int]
 
 
 class BlockCounts(NamedTuple):
@@ -55,3 +70,11 @@ def block_counts(data: bytes) -> BlockCounts | None:
     if _SCAN is None:
         return None
     return BlockCounts(*_SCAN.counts(data))
+
+
+def text_stats(preferred: list[str], rejected: list[str]) -> TextStats | None:
+    """:class:`TextStats` of a batch of output pairs in one C loop; None without the C
+    module (``PairStats.add_many`` then computes them with numpy)."""
+    if _SCAN is None:
+        return None
+    return TextStats(*_SCAN.text_stats(preferred, rejected))

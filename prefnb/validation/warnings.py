@@ -25,6 +25,7 @@ import pandas as pd
 
 from prefnb.text import estimate_tokens, text_of
 from prefnb.validation.report import Finding
+from prefnb.validation.scan import text_stats
 
 __all__ = [
     "LengthBias",
@@ -292,30 +293,42 @@ class PairStats:
         n = len(lines)
         if not n:
             return
-        # numpy converts the ints in C; array("q").extend parses every item as an argument
-        a = np.fromiter(map(len, preferred), np.int64, n)
-        b = np.fromiter(map(len, rejected), np.int64, n)
+        measured = text_stats(preferred, rejected)  # one C loop, when built
+        if measured is not None:
+            a = np.frombuffer(measured.lengths_a, dtype=np.int64)
+            b = np.frombuffer(measured.lengths_b, dtype=np.int64)
+        else:  # numpy converts the ints in C; array("q").extend parses each as an argument
+            a = np.fromiter(map(len, preferred), np.int64, n)
+            b = np.fromiter(map(len, rejected), np.int64, n)
         if isinstance(lines, range):
             self.lines.frombytes(np.arange(lines.start, lines.stop, dtype=np.int64).tobytes())
         else:
             self.lines.frombytes(np.fromiter(lines, np.int64, n).tobytes())
-        self.preferred_len.frombytes(a.tobytes())
-        self.rejected_len.frombytes(b.tobytes())
+        self.preferred_len.frombytes(measured.lengths_a if measured else a.tobytes())
+        self.rejected_len.frombytes(measured.lengths_b if measured else b.tobytes())
         self.prompt_hash.frombytes(np.fromiter(prompt_keys, np.int64, n).tobytes())
         if self.lazy_pairs:
             self._anchor(anchor)
         else:
             pairs = map(hash, zip(prompt_keys, preferred, rejected, strict=True))
             self.pair_hash.frombytes(np.fromiter(pairs, np.int64, n).tobytes())
-        for key, outs in (("preferred_output", preferred), ("non_preferred_output", rejected)):
+        if measured is not None:
+            empty = [measured.empty_a, measured.empty_b]
+            close: list[int] = measured.close
+        else:
             # str.isspace is False for "": the empty ones are the falsy ones (all() in C)
-            if not all(outs) or any(map(str.isspace, outs)):
-                self.empty.extend(
-                    (lines[i], key) for i, t in enumerate(outs) if not t or t.isspace()
-                )
+            empty = [
+                [i for i, t in enumerate(outs) if not t or t.isspace()]
+                if not all(outs) or any(map(str.isspace, outs))
+                else []
+                for outs in (preferred, rejected)
+            ]
+            # identical and near-identical outputs have (almost) equal lengths
+            close = np.nonzero(np.abs(a - b) <= np.maximum(8, (a + b) // 20))[0].tolist()
+        for key, rows in zip(("preferred_output", "non_preferred_output"), empty, strict=True):
+            self.empty.extend((lines[i], key) for i in rows)
         # identical and near-identical outputs have (almost) equal lengths: compare only those
-        close = np.nonzero(np.abs(a - b) <= np.maximum(8, (a + b) // 20))[0]
-        for i in close.tolist():
+        for i in close:
             x, y = preferred[i], rejected[i]
             if x == y:
                 self.identical.append(lines[i])

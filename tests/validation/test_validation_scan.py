@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from prefnb.validation import scan, validate
 from prefnb.validation.checker import _Batch
 from prefnb.validation.lines import line_heads
+from prefnb.validation.warnings import near_identical
 
 
 def reference(data: bytes) -> scan.BlockCounts:
@@ -138,3 +139,74 @@ def test_the_c_counter_is_built_where_a_compiler_is() -> None:
     if not (shutil.which("cc") and headers.exists()) or os.environ.get("PREFNB_PURE_PYTHON"):
         pytest.skip("no C compiler or Python headers: the numpy path is used")
     assert scan.ACCELERATED
+
+
+_TEXTS = st.text(
+    alphabet=st.sampled_from(
+        [" ", "\t", "\n", "\u2003", "\u3000", "\x1c", "a", "A", "b", "B", "1", "é", "日", "."]
+    ),
+    max_size=40,
+)
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_TEXTS, _TEXTS), max_size=30))
+def test_text_stats_agree_with_python(pairs: list[tuple[str, str]]) -> None:
+    import numpy as np
+
+    a, b = [x for x, _ in pairs], [y for _, y in pairs]
+    got = scan.text_stats(a, b)
+    assert got is not None
+    assert np.frombuffer(got.lengths_a, dtype=np.int64).tolist() == [len(x) for x in a]
+    assert np.frombuffer(got.lengths_b, dtype=np.int64).tolist() == [len(y) for y in b]
+    assert got.empty_a == [i for i, x in enumerate(a) if not x or x.isspace()]
+    assert got.empty_b == [i for i, y in enumerate(b) if not y or y.isspace()]
+
+    def first_may_match(x: str, y: str) -> bool:  # near_identical's second gate
+        ca, cb = x[:1], y[:1]
+        ascii_alnum = ca.isascii() and cb.isascii() and ca.isalnum() and cb.isalnum()
+        return ca == cb or not ascii_alnum or ca.lower() == cb.lower()
+
+    close = [
+        i
+        for i, (x, y) in enumerate(pairs)
+        if abs(len(x) - len(y)) <= max(8, (len(x) + len(y)) // 20) and first_may_match(x, y)
+    ]
+    assert got.close == close
+    # no pair the rule would call identical or near-identical is left out
+    assert {i for i, (x, y) in enumerate(pairs) if x == y or near_identical(x, y)} <= set(close)
+
+
+@needs_c
+def test_text_stats_refuses_what_is_not_text() -> None:
+    with pytest.raises(TypeError, match="every item must be a str"):
+        scan.text_stats(["a", None], ["b", "c"])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="differ in length"):
+        scan.text_stats(["a"], [])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(_TEXTS, _TEXTS), min_size=1, max_size=30))
+def test_pair_stats_are_the_same_with_and_without_the_c_module(
+    pairs: list[tuple[str, str]],
+) -> None:
+    from prefnb.validation.warnings import PairStats
+
+    def stats() -> PairStats:
+        s = PairStats()
+        s.add_many(
+            range(1, len(pairs) + 1),
+            [hash(x) for x, _ in pairs],
+            [x for x, _ in pairs],
+            [y for _, y in pairs],
+        )
+        return s
+
+    with_c = stats()
+    saved, scan._SCAN = scan._SCAN, None
+    try:
+        without = stats()
+    finally:
+        scan._SCAN = saved
+    assert with_c == without
