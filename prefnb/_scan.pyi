@@ -2,6 +2,9 @@
 
 from typing_extensions import Buffer
 
+#: 1 when counts() reads 16 bytes at a time (SSE2); 0 when it reads byte by byte
+SIMD: int
+
 def counts(data: Buffer, /) -> tuple[int, int, int, bool, int]: ...
 def text_stats(
     preferred: list[str], rejected: list[str], /

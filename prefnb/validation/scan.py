@@ -60,16 +60,19 @@ def _accelerator() -> ModuleType | None:
 
 
 _SCAN = _accelerator()
-#: True when the C module does the counting.
+#: True when the C module is built (and not turned off).
 ACCELERATED: bool = _SCAN is not None
+# Without SSE2 (not x86-64) the C byte loop is slower than numpy's vector passes: only
+# text_stats is used then.
+_COUNTS = _SCAN if _SCAN is not None and _SCAN.SIMD else None
 
 
 def block_counts(data: bytes) -> BlockCounts | None:
     """Quotes, escaped quotes, newlines, whitespace-led lines and CRs of ``data`` in one
     pass; None without the C module (callers then count with numpy)."""
-    if _SCAN is None:
+    if _COUNTS is None:
         return None
-    return BlockCounts(*_SCAN.counts(data))
+    return BlockCounts(*_COUNTS.counts(data))
 
 
 def text_stats(preferred: list[str], rejected: list[str]) -> TextStats | None:

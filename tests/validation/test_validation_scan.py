@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,17 @@ _PIECES = st.sampled_from(
 )  # fmt: skip
 _BLOCKS = st.lists(_PIECES, max_size=120).map(b"".join)
 
+
+@contextlib.contextmanager
+def _without_c() -> Iterator[None]:
+    saved = scan._SCAN, scan._COUNTS
+    scan._SCAN = scan._COUNTS = None
+    try:
+        yield
+    finally:
+        scan._SCAN, scan._COUNTS = saved
+
+
 needs_c = pytest.mark.skipif(not scan.ACCELERATED, reason="the C byte counter is not built")
 
 
@@ -74,14 +87,10 @@ def test_numpys_counts_agree_with_the_reference(data: bytes) -> None:
     batch = _Batch([], 1, [], [], [], [])
     batch.structural = ref.quotes - ref.escaped_quotes
     assert batch.no_repeated_keys(data, scan.BlockCounts(*ref)) is True
-    if scan.ACCELERATED:  # the numpy path on its own, with the C module present
-        saved, scan._SCAN = scan._SCAN, None
-        try:
-            assert batch.no_repeated_keys(data) is True
-            batch.structural -= 1  # one quote more than the lines may hold: a repeated key
-            assert batch.no_repeated_keys(data) is False
-        finally:
-            scan._SCAN = saved
+    with _without_c():  # the numpy path on its own, with the C module present
+        assert batch.no_repeated_keys(data) is True
+        batch.structural -= 1  # one quote more than the lines may hold: a repeated key
+        assert batch.no_repeated_keys(data) is False
 
 
 def _messy_file(path: Path) -> Path:
@@ -204,9 +213,6 @@ def test_pair_stats_are_the_same_with_and_without_the_c_module(
         return s
 
     with_c = stats()
-    saved, scan._SCAN = scan._SCAN, None
-    try:
+    with _without_c():
         without = stats()
-    finally:
-        scan._SCAN = saved
     assert with_c == without
