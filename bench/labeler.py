@@ -60,11 +60,18 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
 
 MEASURE_JS = """() => {
   window.__lat = []; window.__lat2 = []; window.__wait = []; window.__dom = []; window.__keys = [];
-  window.__t0 = null; window.__slow = [];
+  window.__t0 = null; window.__slow = []; window.__phases = [];
   // Cross-check from the browser itself: Event Timing reports keydowns whose next paint came
   // 16 ms or more after the key (its smallest threshold), measured by the compositor.
   new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) if (e.name === 'keydown') window.__slow.push(e.duration);
+    for (const e of list.getEntries()) {
+      if (e.name !== 'keydown') continue;
+      window.__slow.push(e.duration);
+      // Where a slow key's time went: waiting for the main thread (input delay), the
+      // handlers, and from the handlers' end until the frame was presented.
+      if (e.duration >= 32) window.__phases.push([e.processingStart - e.startTime,
+        e.processingEnd - e.processingStart, e.startTime + e.duration - e.processingEnd]);
+    }
   }).observe({ type: 'event', durationThreshold: 16 });
   window.addEventListener('keydown', (e) => {
     window.__t0 = e.timeStamp; window.__keys.push(performance.timeOrigin + e.timeStamp);
@@ -139,6 +146,9 @@ EXTRA: dict[str, dict[str, list[float]]] = {}
 #: Per run: Event Timing durations (keydown → next frame presented, 8 ms steps) of the keys
 #: that took ≥ 16 ms, and the number of presses.
 SLOW_KEYS: dict[str, tuple[list[float], int]] = {}
+#: Per run, for each key ≥ 32 ms by Event Timing: input delay, handlers, and handlers' end →
+#: frame presented (ms). A slow key with a short input delay did not wait for a task.
+PHASES: dict[str, list[list[float]]] = {}
 
 
 def press_and_measure(page: Any, n: int, name: str) -> tuple[list[float], list[float]]:
@@ -156,6 +166,7 @@ def press_and_measure(page: Any, n: int, name: str) -> tuple[list[float], list[f
         page.wait_for_timeout(GAP_MS[0] + extra)
     page.wait_for_timeout(200)  # Event Timing entries are delivered after the frame
     SLOW_KEYS[name] = (page.evaluate("() => window.__slow"), n)
+    PHASES[name] = page.evaluate("() => window.__phases")
     lat: list[float] = page.evaluate("() => window.__lat")
     dom: list[float] = page.evaluate("() => window.__dom")
     EXTRA[name] = {
@@ -649,6 +660,13 @@ def main() -> None:
                 bins[label] = sum(lo <= d < hi for d in slow)
             shown = ", ".join(f"{k} ms: {v}" for k, v in bins.items())
             print(f"    {what:15} {shown}   (of {total} keys)")
+    for name, what in (("labfloor", "floor in Lab"), ("lab", "Labeler in Lab")):
+        if phases := PHASES.get(name):
+            delay, handlers, after = (statistics.median(p[i] for p in phases) for i in range(3))
+            print(
+                f"    {what}, keys ≥ 32 ms (median): input delay {delay:.1f}, handlers "
+                f"{handlers:.1f}, handlers' end → frame presented {after:.1f}"
+            )
     row("keypress → next pair in the DOM (JS only)", dom, "input delay + handler", "labeler")
     row("  floor: keypress → text in the DOM", floor_dom, "", "floor")
     c95 = pct(commit, 95)

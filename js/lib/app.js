@@ -22,7 +22,7 @@ import { WindowCache } from "./window.js";
 import { buildLayout } from "./layout.js";
 import { Rate } from "./progress.js";
 import { renderMarkdown } from "./markdown.js";
-import { AfterPaint } from "./ticks.js";
+import { AfterPaint, Unless } from "./ticks.js";
 import { Stage } from "./stage.js";
 import { Cursor } from "./cursor.js";
 import { Writes } from "./writes.js";
@@ -38,6 +38,12 @@ import { Input } from "./input.js";
 /** @typedef {import("./protocol.js").LabelerModel} Model */
 /** @typedef {import("./stage.js").Entry} Entry */
 /** @typedef {import("./vocab.js").Action} Action */
+
+/**
+ * How long a confirmed label's counters may wait for the next keypress's upkeep before they
+ * are drawn on their own: under a person's reaction time, over a fast annotator's key gap.
+ */
+export const CHROME_LATER_MS = 100;
 
 export class LabelerApp {
   /** @param {Model} model @param {HTMLElement} el */
@@ -65,6 +71,8 @@ export class LabelerApp {
       this.ui.root.dataset.interaction = to;
     });
     this.after = new AfterPaint();
+    // A confirmed label's counters wait for the upkeep after the next key (see Unless).
+    this.chromeLater = new Unless(() => this.updateChrome(), CHROME_LATER_MS);
     this.stage = new Stage(this.ui, {
       cursor: () => this.cursor.pos,
       isLive: (entry) => this.cursor.isLive(entry),
@@ -106,6 +114,7 @@ export class LabelerApp {
     // Queued writes go out now: a label must not die with the view.
     this.writes.close();
     this.after.close();
+    this.chromeLater.cancel();
     this.destroyed = true;
     this.model.off("msg:custom", this.onMsg);
     this.model.off("change:guidelines", this.onGuidelines);
@@ -160,7 +169,10 @@ export class LabelerApp {
         this.writes.saved(msg.seq);
         if (this.writes.healthy() && this.chrome.sayingError) this.chrome.say("");
         this.stats = msg.stats;
-        this.updateChrome();
+        // A warning (error line, failed or unconfirmed write) changes now; a plain
+        // confirmation can wait for the next key's upkeep.
+        if (this.chrome.sayingError || !this.writes.healthy() || this.chrome.warnsSaved) this.updateChrome();
+        else this.chromeLater.arm();
         break;
       case "error":
         if (msg.seq !== null) this.writes.refused(msg.seq);
@@ -202,6 +214,7 @@ export class LabelerApp {
   }
 
   updateChrome() {
+    this.chromeLater.cancel();
     this.chrome.progress(this.stats, this.rate.perMinute());
     this.chrome.saved(this.writes.state(), this.writes.failed.size > 0);
     this.updatePairLine();

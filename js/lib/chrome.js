@@ -67,6 +67,12 @@ export class Chrome {
     if (this.ui.status.classList.contains("pl-error") !== error) this.ui.status.classList.toggle("pl-error", error);
   }
 
+  /** Whether the saved mark shows a warning now ("not saved", "not confirmed"). */
+  get warnsSaved() {
+    const state = this.ui.saved.dataset.state;
+    return state === "error" || state === "stalled";
+  }
+
   /** Whether the status line shows an error now. */
   get sayingError() {
     return this.ui.status.classList.contains("pl-error");

@@ -10,6 +10,9 @@
  *   no frames, and a label must still reach the kernel.
  * - `Tick` runs one callback in its own task soon (a message-channel task, not setTimeout:
  *   nested timeouts are clamped to 4 ms).
+ * - `Unless` runs a callback after a delay unless work that runs anyway does its job first
+ *   (`cancel`): an update with no deadline of its own joins the frames the next keypress
+ *   produces instead of drawing a frame of its own just before that keypress.
  *
  * Example:
  *   const after = new AfterPaint();
@@ -83,5 +86,48 @@ export class Tick {
   close() {
     this.port.port1.onmessage = null;
     this.port.port1.close();
+  }
+}
+
+/**
+ * `fn` once, `ms` after `arm()`, unless `cancel()` comes first. The Labeler arms it
+ * when the kernel confirms a label: the progress line and the saved mark then change with
+ * the upkeep after the next keypress, which redraws them anyway, or after `ms` if no key
+ * comes. (Redrawing them on the reply itself put a frame of their own ~35-45 ms after each
+ * key, just when a fast annotator's next key lands: that key's frame then waited one more
+ * vsync. bench/labeler.py in JupyterLab: 18 → 9 of 300 keys ≥ 32 ms in one run.)
+ */
+export class Unless {
+  /**
+   * @param {() => void} fn @param {number} ms
+   * @param {{ setTimer?: (fn: () => void, ms: number) => unknown, clearTimer?: (id: unknown) => void }} [clock]
+   */
+  constructor(fn, ms, clock = {}) {
+    this.fn = fn;
+    this.ms = ms;
+    this.setTimer = clock.setTimer ?? ((f, t) => setTimeout(f, t));
+    this.clearTimer = clock.clearTimer ?? ((id) => clearTimeout(/** @type {number} */ (id)));
+    /** @type {unknown} */
+    this.timer = null;
+  }
+
+  /** Run `fn` in `ms`; already armed, the first deadline holds (replies in a row cannot put it off). */
+  arm() {
+    if (this.timer !== null) return;
+    this.timer = this.setTimer(() => {
+      this.timer = null;
+      this.fn();
+    }, this.ms);
+  }
+
+  /** The work was done some other way: do not run `fn`. */
+  cancel() {
+    if (this.timer === null) return;
+    this.clearTimer(this.timer);
+    this.timer = null;
+  }
+
+  get armed() {
+    return this.timer !== null;
   }
 }

@@ -68,3 +68,31 @@ test("one frame request for many callbacks; the fallback timer runs them without
   assert.equal(runs, 2);
   after.close();
 });
+
+test("Unless: runs once after its delay, not at all when the work was done first", async () => {
+  const { Unless } = await import("../lib/ticks.js");
+  const timers = [];
+  const clock = {
+    setTimer: (fn, ms) => timers.push({ fn, ms, live: true }) - 1,
+    clearTimer: (id) => (timers[id].live = false),
+  };
+  const fire = () => timers.filter((t) => t.live).forEach((t) => ((t.live = false), t.fn()));
+  let runs = 0;
+  const later = new Unless(() => (runs += 1), 100, clock);
+  later.arm();
+  later.arm(); // a second reply before the deadline neither adds a run nor puts it off
+  assert.equal(timers.length, 1);
+  assert.equal(timers[0].ms, 100);
+  assert.ok(later.armed);
+  fire();
+  assert.equal(runs, 1);
+  assert.ok(!later.armed);
+  later.arm();
+  later.cancel(); // the next key's upkeep drew the counters
+  fire();
+  assert.equal(runs, 1);
+  later.cancel(); // cancelling when idle is harmless
+  later.arm();
+  fire();
+  assert.equal(runs, 2);
+});
