@@ -17,9 +17,11 @@
  *   and first characters that can match (see near_identical in validation/warnings.py)
  *
  * prefnb/validation/scan.py and PairStats.add_many compute the same with numpy and Python
- * when this module is not built; tests compare the two. The loop reads 16 bytes at a time with SSE2 (every x86-64
- * CPU has it): quote and CR matches are summed in byte lanes, and only the rare 16 bytes that
- * hold a backslash or a newline (or follow a backslash) are looked at one by one.
+ * when this module is not built; tests compare the two.
+ *
+ * counts() reads 16 bytes at a time with SSE2 (every x86-64 CPU has it): quote and CR matches
+ * are summed in byte lanes; only the few quotes right after a backslash have their run of
+ * backslashes counted, and only newlines are looked at one by one.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -30,66 +32,88 @@
 
 typedef struct {
     int64_t quotes, escaped, newlines, carriage_returns;
-    int64_t run; /* backslashes just before the current byte */
     int whitespace_led;
 } Counts;
 
-/* One byte's share of every count except quotes and carriage returns. */
-static inline void
-step(Counts *c, const unsigned char *p, Py_ssize_t i, Py_ssize_t n)
+/* The quote at p[i] is escaped when an odd run of backslashes stands right before it. */
+static inline int
+escaped_at(const unsigned char *p, Py_ssize_t i)
 {
-    unsigned char b = p[i];
-    if (b == '\\') {
-        c->run++;
-        return;
-    }
-    if (b == '"' && (c->run & 1))
-        c->escaped++;
-    c->run = 0;
-    if (b == '\n') {
-        c->newlines++;
-        if (i + 1 < n && p[i + 1] <= 32)
-            c->whitespace_led = 1;
-    }
+    Py_ssize_t k = i;
+    while (k > 0 && p[k - 1] == '\\')
+        k--;
+    return (int)((i - k) & 1);
 }
 
 static void
 count_bytes(const unsigned char *p, Py_ssize_t n, Counts *c)
 {
+    /* locals, not c->...: p is a char pointer, which may alias any memory, so counters
+     * behind a pointer would be stored and reloaded on every step */
+    int64_t quotes = 0, escaped = 0, newlines = 0, crs = 0;
+    int led = 0;
     Py_ssize_t i = 0;
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
                   newline = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
                   zero = _mm_setzero_si128();
-    __m128i quotes = zero, crs = zero; /* per-lane counts, summed before they can overflow */
+    __m128i lane_quotes = zero, lane_crs = zero; /* summed before a lane can overflow */
     int lanes = 0;
+    unsigned after_backslash = 0; /* 1 when the previous 16 bytes ended with a backslash */
     for (; i + 16 <= n; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        __m128i is_quote = _mm_cmpeq_epi8(v, quote);
+        __m128i is_backslash = _mm_cmpeq_epi8(v, backslash);
+        __m128i is_newline = _mm_cmpeq_epi8(v, newline);
         /* a match is 0xFF, i.e. -1: subtracting it adds one */
-        quotes = _mm_sub_epi8(quotes, _mm_cmpeq_epi8(v, quote));
-        crs = _mm_sub_epi8(crs, _mm_cmpeq_epi8(v, cr));
-        __m128i rare = _mm_or_si128(_mm_cmpeq_epi8(v, backslash), _mm_cmpeq_epi8(v, newline));
-        if (_mm_movemask_epi8(rare) || c->run) {
-            for (Py_ssize_t j = i; j < i + 16; j++)
-                step(c, p, j, n);
+        lane_quotes = _mm_sub_epi8(lane_quotes, is_quote);
+        lane_crs = _mm_sub_epi8(lane_crs, _mm_cmpeq_epi8(v, cr));
+        if (_mm_movemask_epi8(_mm_or_si128(is_backslash, is_newline)) | after_backslash) {
+            unsigned mb = (unsigned)_mm_movemask_epi8(is_backslash);
+            unsigned mn = (unsigned)_mm_movemask_epi8(is_newline);
+            /* quotes right after a backslash (few): count each one's run of backslashes */
+            unsigned candidates =
+                (unsigned)_mm_movemask_epi8(is_quote) & ((mb << 1) | after_backslash);
+            while (candidates) {
+                escaped += escaped_at(p, i + __builtin_ctz(candidates));
+                candidates &= candidates - 1;
+            }
+            after_backslash = (mb >> 15) & 1;
+            while (mn) {
+                Py_ssize_t at = i + __builtin_ctz(mn);
+                newlines++;
+                led |= at + 1 < n && p[at + 1] <= 32;
+                mn &= mn - 1;
+            }
         }
         if (++lanes == 255) {
-            __m128i q = _mm_sad_epu8(quotes, zero), r = _mm_sad_epu8(crs, zero);
-            c->quotes += _mm_cvtsi128_si32(q) + _mm_cvtsi128_si32(_mm_srli_si128(q, 8));
-            c->carriage_returns += _mm_cvtsi128_si32(r) + _mm_cvtsi128_si32(_mm_srli_si128(r, 8));
-            quotes = crs = zero;
+            __m128i q = _mm_sad_epu8(lane_quotes, zero), r = _mm_sad_epu8(lane_crs, zero);
+            quotes += _mm_cvtsi128_si32(q) + _mm_cvtsi128_si32(_mm_srli_si128(q, 8));
+            crs += _mm_cvtsi128_si32(r) + _mm_cvtsi128_si32(_mm_srli_si128(r, 8));
+            lane_quotes = lane_crs = zero;
             lanes = 0;
         }
     }
-    __m128i q = _mm_sad_epu8(quotes, zero), r = _mm_sad_epu8(crs, zero);
-    c->quotes += _mm_cvtsi128_si32(q) + _mm_cvtsi128_si32(_mm_srli_si128(q, 8));
-    c->carriage_returns += _mm_cvtsi128_si32(r) + _mm_cvtsi128_si32(_mm_srli_si128(r, 8));
+    __m128i q = _mm_sad_epu8(lane_quotes, zero), r = _mm_sad_epu8(lane_crs, zero);
+    quotes += _mm_cvtsi128_si32(q) + _mm_cvtsi128_si32(_mm_srli_si128(q, 8));
+    crs += _mm_cvtsi128_si32(r) + _mm_cvtsi128_si32(_mm_srli_si128(r, 8));
 #endif
     for (; i < n; i++) {
-        c->quotes += p[i] == '"';
-        c->carriage_returns += p[i] == '\r';
-        step(c, p, i, n);
+        if (p[i] == '"') {
+            quotes++;
+            escaped += escaped_at(p, i);
+        } else if (p[i] == '\r') {
+            crs++;
+        } else if (p[i] == '\n') {
+            newlines++;
+            led |= i + 1 < n && p[i + 1] <= 32;
+        }
     }
+    c->quotes = quotes;
+    c->escaped = escaped;
+    c->newlines = newlines;
+    c->carriage_returns = crs;
+    c->whitespace_led = led;
 }
 
 static PyObject *
@@ -98,7 +122,7 @@ counts(PyObject *module, PyObject *arg)
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
         return NULL;
-    Counts c = {0, 0, 0, 0, 0, 0};
+    Counts c = {0, 0, 0, 0, 0};
     Py_BEGIN_ALLOW_THREADS
     count_bytes((const unsigned char *)view.buf, view.len, &c);
     Py_END_ALLOW_THREADS
