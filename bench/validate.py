@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -225,8 +226,13 @@ def main() -> None:
     Timing = tuple[float, float]  # (wall seconds, CPU seconds incl. worker processes)
 
     def cpu_now() -> float:
-        t = os.times()
-        return t.user + t.system + t.children_user + t.children_system
+        # getrusage counts in microseconds; os.times() in clock ticks (10 ms), which is 5 %
+        # of a 200 ms measurement
+        me, children = (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+        return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
     def timed(fn: Callable[[], object]) -> Callable[[], Timing]:
         def run() -> Timing:
