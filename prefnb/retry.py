@@ -43,6 +43,7 @@ __all__ = [
     "error_detail",
     "failure_kind",
     "retry_after",
+    "send_or_stop",
     "send_with_retries",
 ]
 
@@ -181,3 +182,27 @@ def send_with_retries(
                 counts.add("maybe_duplicated")
             time.sleep(wait)
     return f"gave up after {max_attempts} attempts (rate limited, server errors or dropped replies)"
+
+
+def send_or_stop(
+    send: Callable[[], bytes],
+    *,
+    max_attempts: int,
+    counts: Attempts,
+    stop: threading.Event,
+    fatal: list[BaseException],
+    model: str,
+    error: Callable[[str], BaseException],
+) -> Any | str | None:
+    """:func:`send_with_retries` for one of a run's worker threads.
+
+    A refused key or model stops the whole run: ``stop`` is set and ``error`` (the run's
+    exception type, given :meth:`Refused.sentence` with ``model``) goes to ``fatal``, for
+    the calling thread to raise; this worker gets None.
+    """
+    try:
+        return send_with_retries(send, max_attempts=max_attempts, counts=counts, stop=stop)
+    except Refused as exc:
+        stop.set()
+        fatal.append(error(exc.sentence(model)))
+        return None

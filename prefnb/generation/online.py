@@ -24,7 +24,7 @@ from typing import Any
 
 from prefnb.generation.requests import Task
 from prefnb.group_commit import Inbox, commit_all, drain
-from prefnb.retry import Attempts, Refused, send_with_retries
+from prefnb.retry import Attempts, send_or_stop
 from prefnb.testing.serverless_models import ServerlessModel
 
 __all__ = ["GenerateError", "OnlineStats", "row_of", "run_online"]
@@ -79,21 +79,17 @@ def run_online(
     finished = [0]
 
     def one(t: Task) -> dict[str, Any] | None:
-        try:
-            # The raw body: building the SDK's pydantic objects costs more CPU than the rest
-            # of the request, and only the text and usage are kept.
-            resp = send_with_retries(
-                lambda: (
-                    quiet.chat.completions.with_raw_response.create(**t.body).http_response.content
-                ),
-                max_attempts=max_attempts,
-                counts=stats,
-                stop=stop,
-            )
-        except Refused as exc:
-            stop.set()
-            fatal.append(GenerateError(exc.sentence(f"model {t.model!r}")))
-            return None
+        # The raw body: building the SDK's pydantic objects costs more CPU than the rest
+        # of the request, and only the text and usage are kept.
+        resp = send_or_stop(
+            lambda: quiet.chat.completions.with_raw_response.create(**t.body).http_response.content,
+            max_attempts=max_attempts,
+            counts=stats,
+            stop=stop,
+            fatal=fatal,
+            model=f"model {t.model!r}",
+            error=GenerateError,
+        )
         if resp is None:
             return None
         if isinstance(resp, str):

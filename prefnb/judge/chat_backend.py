@@ -31,7 +31,7 @@ from prefnb.group_commit import Inbox, commit_all, drain
 from prefnb.judge.prompt import judge_messages
 from prefnb.judge.tasks import Pass
 from prefnb.judge.verdict import parse_verdict, to_position
-from prefnb.retry import Attempts, Refused, send_with_retries
+from prefnb.retry import Attempts, send_or_stop
 from prefnb.testing.serverless_models import ServerlessModel
 
 __all__ = ["ChatStats", "JudgeError", "run_chat"]
@@ -89,22 +89,20 @@ def run_chat(
         built = prebuilt.get(p) if prebuilt is not None else None
         messages = built or judge_messages(rubric, p.pair.prompt, p.first, p.second)
         t0 = time.monotonic()
-        try:
-            # The raw body skips building pydantic models: a third of the SDK's CPU.
-            data = send_with_retries(
-                lambda: (
-                    quiet.chat.completions.with_raw_response.create(
-                        model=model, messages=messages, temperature=0.0, max_tokens=_MAX_TOKENS
-                    ).http_response.content
-                ),
-                max_attempts=max_attempts,
-                counts=stats,
-                stop=stop,
-            )
-        except Refused as exc:
-            stop.set()
-            fatal.append(JudgeError(exc.sentence(f"judge model {model!r}")))
-            return None
+        # The raw body skips building pydantic models: a third of the SDK's CPU.
+        data = send_or_stop(
+            lambda: (
+                quiet.chat.completions.with_raw_response.create(
+                    model=model, messages=messages, temperature=0.0, max_tokens=_MAX_TOKENS
+                ).http_response.content
+            ),
+            max_attempts=max_attempts,
+            counts=stats,
+            stop=stop,
+            fatal=fatal,
+            model=f"judge model {model!r}",
+            error=JudgeError,
+        )
         if data is None:
             return None
         if isinstance(data, str):  # not billed (or billed once and unreadable): not stored
