@@ -78,7 +78,7 @@ from prefnb.pairs import LABELS
 from prefnb.records import pair_to_dpo, pair_to_sft, preferred_and_rejected, prompt_messages
 from prefnb.validation.checker import LineChecker
 from prefnb.validation.report import Finding
-from prefnb.validation.warnings import dataset_findings
+from prefnb.validation.warnings import PairStats, dataset_findings
 
 __all__ = ["STREAMABLE", "ConvertResult", "convert_lines", "streams"]
 
@@ -275,7 +275,13 @@ class _Run:
         self.strategy = strategy
         self.make = _line_maker(to)
         self.checker = (
-            LineChecker("together" if to == "sft" else profile, max_errors=2**62, file=None)
+            LineChecker(
+                "together" if to == "sft" else profile,
+                max_errors=2**62,
+                file=None,
+                # repeated pairs are found by pair id (resolve_repeats), not by the checker
+                stats=PairStats(keys=False),
+            )
             if to != "trl"
             else None
         )
@@ -284,12 +290,12 @@ class _Run:
         self.candidate = 0  # lines handed to the checker, numbered from 1
         self.dropped: list[int] = []  # candidate numbers left out as invalid
         self.dropped_empty: list[int] = []  # ... of them, those left out as empty_output
-        # Per pair read, 17 bytes to find repeated pairs once the file is written, as
+        # Per pair read, 13 bytes to find repeated pairs once the file is written, as
         # read_pairs finds them: a hash of its pair id, its label (a and b write a line,
         # the next candidate; other labels none) and where it was read.
         self.row_hashes: array[int] = array("q")
         self.row_labels: array[int] = array("b")
-        self.row_pos: array[int] = array("q")
+        self.row_pos: array[int] = array("I")  # 4 bytes a row; widened past 2**32 lines
         self.remove: list[int] = []  # 0-based lines of the written file to take out again
         self.result = ConvertResult(target, fmt, to, validation_path=val_target)
         #: with a validation split: the prompt key of every line written, in file order
@@ -358,11 +364,18 @@ class _Run:
             self.n_converted += 1
             self.row_hashes.append(hash(pid))
             self.row_labels.append(_LABEL_CODE.get(row.get("label"), len(LABELS)))
-            self.row_pos.append(pos if isinstance(pos, int) else 0)
+            self._keep_pos(pos if isinstance(pos, int) else 0)
             if line is None:  # a tie, both_bad, skip or unlabeled pair: no line
                 self.result.left_out[_left_out_reason(row.get("label"))] += 1
                 continue
             yield line, self._prompt_of(record)
+
+    def _keep_pos(self, pos: int) -> None:
+        try:
+            self.row_pos.append(pos)
+        except OverflowError:
+            self.row_pos = array("q", self.row_pos)
+            self.row_pos.append(pos)
 
     def _prompt_of(self, record: Any) -> int:
         """The first 8 bytes of export's prompt key (0 when there is no split to make).
@@ -390,11 +403,7 @@ class _Run:
         """Dataset-level warnings (length bias, empty outputs …) once the file is final."""
         if self.checker is None:
             return
-        stats = self.checker.stats
-        # duplicates were dropped and there is no validation file to overlap with: free the
-        # hashes before the warnings' own arrays are built, so the peak stays low
-        stats.pair_hash = array("q")
-        stats.prompt_hash = array("q")
+        stats = self.checker.stats  # no hashes kept: duplicates were dropped, one file
         found = self.checker.findings + dataset_findings(stats, file=str(self.result.path))
         self.result.warnings = [f for f in found if f.severity == "warning"]
 
@@ -452,20 +461,21 @@ class _Run:
         if len(hashes) < 2:
             return
         # a stable sort keeps equal hashes in file order: in each run of equal hashes the
-        # first row is the one read_pairs keeps
+        # first row is the one read_pairs keeps. Only the (few) repeats get arrays of their own.
         order = np.argsort(hashes, kind="stable")
         ordered = hashes[order]
-        starts = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+        at = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1  # sorted positions that repeat
         del ordered
-        first = order[np.flatnonzero(starts)[np.cumsum(starts) - 1]]
-        repeat = ~starts
-        rows, firsts = order[repeat], first[repeat]
-        del order, first, starts, repeat
-        if not len(rows):
+        if not len(at):
             return
+        # each repeat's run starts at the position before the first repeat of its run
+        opens = ~np.isin(at - 1, at)
+        first_at = (at - 1)[opens][np.cumsum(opens) - 1]
+        rows, firsts = order[at], order[first_at]
+        del order, at, opens, first_at
         labels = np.frombuffer(self.row_labels, dtype=np.int8)
         cand = self._candidates()
-        pos = np.frombuffer(self.row_pos, dtype=np.int64)
+        pos = self.row_pos
         dropped, dropped_empty = set(self.dropped), set(self.dropped_empty)
         removed: list[int] = []
         names = (*LABELS, None)
@@ -502,7 +512,9 @@ class _Run:
     def _candidates(self) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Per pair read, its candidate number (lines made, from 1), 0 if it made none."""
         writes = np.frombuffer(self.row_labels, dtype=np.int8) < _WRITES
-        return np.where(writes, np.cumsum(writes, dtype=np.int64), 0)
+        numbers = np.cumsum(writes, dtype=np.int64)
+        numbers[~writes] = 0
+        return numbers
 
     def _where_candidate(self, number: int) -> str:
         """Where the row that made candidate ``number`` was read (an error's message)."""
@@ -545,16 +557,13 @@ class _Run:
         route[kept[to_val[inverse]]] = _VALIDATION
         del inverse, kept, groups, sizes, to_val
         path, val_path = str(self.result.path), str(self.result.validation_path)
-        train = LineChecker(profile, max_errors=2**62, file=path)
-        val = LineChecker(profile, max_errors=2**62, file=val_path)
+        # duplicates are dropped and the split keeps each prompt on one side: neither finding
+        # can fire, so no hashes are kept
+        train = LineChecker(profile, max_errors=2**62, file=path, stats=PairStats(keys=False))
+        val = LineChecker(profile, max_errors=2**62, file=val_path, stats=PairStats(keys=False))
         self._rewrite(out, route, val_out, train, val)
         self.result.written_validation = int(np.count_nonzero(route == _VALIDATION))
         self.result.written -= len(dups) + self.result.written_validation
-        # duplicates were dropped and the split keeps each prompt on one side: neither
-        # finding can fire, so free their hashes before the warnings' own arrays are built
-        for stats in (train.stats, val.stats):
-            stats.pair_hash = array("q")
-            stats.prompt_hash = array("q")
         found = (
             train.findings
             + val.findings

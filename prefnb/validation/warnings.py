@@ -206,6 +206,10 @@ class PairStats:
     over_tokens: list[tuple[int, str, int]] = field(default_factory=list)
     n_over_tokens: int = 0
     lazy_pairs: bool = False
+    #: False: keep no prompt or pair hashes, so no duplicate-pair or train/validation overlap
+    #: finding (for a caller that already dropped repeated pairs and has one file: 16 bytes
+    #: a line less)
+    keys: bool = True
     #: lazy_pairs: the regions the lines came from, in line order: four numbers per region
     #: (see Anchor), flat (a file whose every line took the slow path has one per line)
     anchors: array[int] = field(default_factory=lambda: array("q"))
@@ -247,10 +251,11 @@ class PairStats:
         self.lines.append(line)
         self.preferred_len.append(len(preferred))
         self.rejected_len.append(len(rejected))
-        self.prompt_hash.append(prompt_key)
+        if self.keys:
+            self.prompt_hash.append(prompt_key)
         if self.lazy_pairs:
             self._anchor(anchor)
-        else:
+        elif self.keys:
             self.pair_hash.append(hash((prompt_key, preferred, rejected)))
         for key, text in (("preferred_output", preferred), ("non_preferred_output", rejected)):
             if not text or text.isspace():
@@ -306,10 +311,11 @@ class PairStats:
             self.lines.frombytes(np.fromiter(lines, np.int64, n).tobytes())
         self.preferred_len.frombytes(measured.lengths_a if measured else a.tobytes())
         self.rejected_len.frombytes(measured.lengths_b if measured else b.tobytes())
-        self.prompt_hash.frombytes(np.fromiter(prompt_keys, np.int64, n).tobytes())
+        if self.keys:
+            self.prompt_hash.frombytes(np.fromiter(prompt_keys, np.int64, n).tobytes())
         if self.lazy_pairs:
             self._anchor(anchor)
-        else:
+        elif self.keys:
             pairs = map(hash, zip(prompt_keys, preferred, rejected, strict=True))
             self.pair_hash.frombytes(np.fromiter(pairs, np.int64, n).tobytes())
         if measured is not None:
