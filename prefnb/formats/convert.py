@@ -459,6 +459,7 @@ class _Run:
         """
         hashes = np.frombuffer(self.row_hashes, dtype=np.int64)
         if len(hashes) < 2:
+            self._forget_rows()
             return
         # a stable sort keeps equal hashes in file order: in each run of equal hashes the
         # first row is the one read_pairs keeps. Only the (few) repeats get arrays of their own.
@@ -467,6 +468,7 @@ class _Run:
         at = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1  # sorted positions that repeat
         del ordered
         if not len(at):
+            self._forget_rows()
             return
         # each repeat's run starts at the position before the first repeat of its run
         opens = ~np.isin(at - 1, at)
@@ -506,8 +508,14 @@ class _Run:
             else:
                 removed.append(c)
         self.bad.sort(key=lambda b: b.line if isinstance(b.line, int) else 0)
+        self._forget_rows()
         # candidate numbers → lines of the file: invalid candidates were never written
         self.remove = sorted(c - 1 - bisect.bisect_left(self.dropped, c) for c in removed)
+
+    def _forget_rows(self) -> None:
+        """Free the per-row arrays once repeats are resolved: the dataset warnings that come
+        next build n-sized arrays of their own, and the peak is their sum."""
+        self.row_hashes, self.row_labels, self.row_pos = array("q"), array("b"), array("I")
 
     def _candidates(self) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Per pair read, its candidate number (lines made, from 1), 0 if it made none."""

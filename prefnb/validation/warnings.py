@@ -94,37 +94,48 @@ def length_bias(
     n = len(preferred_lengths)
     if n == 0:
         return LengthBias(0, math.nan, math.nan, math.nan, math.nan, math.nan)
-    pref = np.asarray(preferred_lengths, dtype=np.float64)
-    rej = np.asarray(rejected_lengths, dtype=np.float64)
-    diffs = pref - rej
+    # Whole-number lengths (a file's statistics: int64 arrays, viewed without a copy) stay
+    # integers: on millions of pairs every n-sized temporary is tens of MB of peak memory.
+    pref, rej = np.asarray(preferred_lengths), np.asarray(rejected_lengths)
+    whole = pref.dtype.kind in "iub" and rej.dtype.kind in "iub"
+    if not whole:
+        pref, rej = pref.astype(np.float64), rej.astype(np.float64)
+    mean_pref, mean_rej = float(pref.mean(dtype=np.float64)), float(rej.mean(dtype=np.float64))
+    diffs = np.subtract(pref, rej, dtype=np.int64 if whole else np.float64)
+    del pref, rej
     longer = float(np.count_nonzero(diffs > 0) + 0.5 * np.count_nonzero(diffs == 0))
-    mean_d = float(diffs.mean())
-    sd = float(diffs.std(ddof=1)) if n > 1 else 0.0
+    mean_d = float(diffs.mean(dtype=np.float64))
+    sd = float(diffs.std(ddof=1, dtype=np.float64)) if n > 1 else 0.0
     cohens_d = mean_d / sd if sd > 0 else (0.0 if mean_d == 0 else math.copysign(math.inf, mean_d))
     # Wilcoxon signed ranks over non-zero differences, average ranks for ties.
     nz = diffs[diffs != 0]
+    del diffs
     absolute = np.abs(nz)
     top = float(absolute.max()) if len(absolute) else 0.0
-    if top <= 4 * len(absolute) + 2**20 and bool(np.all(absolute == np.floor(absolute))):
+    if top <= 4 * len(absolute) + 2**20 and (whole or bool(np.all(absolute == np.floor(absolute)))):
         # whole-number lengths with a bounded range: count each value instead of sorting
         # (O(n), and the sort was the slowest step of validating a big file)
-        index = absolute.astype(np.int64)
+        index = absolute if whole else absolute.astype(np.int64)
+        del absolute
         counts = np.bincount(index)
         avg_rank = np.cumsum(counts) - (counts - 1) / 2.0
         ranks = avg_rank[index]
+        del index
     else:
         _values, inverse, counts = np.unique(absolute, return_inverse=True, return_counts=True)
+        del absolute
         avg_rank = np.cumsum(counts) - (counts - 1) / 2.0  # ranks start..end, averaged
         ranks = avg_rank[inverse]
-    pos = float(ranks[nz > 0].sum())
-    neg = float(ranks[nz < 0].sum())
+        del inverse
+    pos = float(np.sum(ranks, where=nz > 0))
+    neg = float(np.sum(ranks, where=nz < 0))
     total = pos + neg
     rb = (pos - neg) / total if total else 0.0
     return LengthBias(
         n=n,
         share_preferred_longer=longer / n,
-        mean_preferred=float(pref.mean()),
-        mean_rejected=float(rej.mean()),
+        mean_preferred=mean_pref,
+        mean_rejected=mean_rej,
         rank_biserial=rb,
         cohens_d=cohens_d,
     )
