@@ -317,3 +317,14 @@ def test_empty_outputs_count_as_export_counts_them(tmp_path: Path) -> None:
     assert out.read_bytes() == mem.read_bytes()
     assert result.left_out["empty_output"] == reference.left_out["empty_output"] == 2
     assert result.invalid == reference.left_out["invalid"] == 0
+
+
+def test_row_positions_widen_past_four_billion_lines() -> None:
+    from array import array
+
+    from prefnb.formats.convert import _Run
+
+    run = _Run.__new__(_Run)  # only the position store is exercised
+    run.row_pos = array("I", [5])
+    run._keep_pos(2**33)
+    assert (run.row_pos.typecode, list(run.row_pos)) == ("q", [5, 2**33])
