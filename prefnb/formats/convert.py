@@ -529,12 +529,8 @@ class _Run:
         row = int(np.flatnonzero(self._candidates() == number)[0])
         return str(self.stream.where(self.row_pos[row]))
 
-    def _duplicate_lines(self) -> list[int]:
-        """0-based lines of the written file that :meth:`resolve_repeats` takes out."""
-        return self.remove
-
     def drop_duplicates(self, out: BinaryIO) -> None:
-        dups = self._duplicate_lines()
+        dups = self.remove
         if not dups:
             return
         route = np.zeros(self.result.written, dtype=np.int8)
@@ -550,7 +546,7 @@ class _Run:
         """
         if self.keys is None or self.checker is None:
             raise RuntimeError("split() needs a validation target and a DPO or SFT checker")
-        dups = self._duplicate_lines()
+        dups = self.remove
         profile = self.checker.profile
         self.checker = None  # its statistics (every line, before the split) are done with
         route = np.zeros(self.result.written, dtype=np.int8)
