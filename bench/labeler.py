@@ -25,7 +25,8 @@ PostgreSQL cluster over loopback (:mod:`prefnb.testing.pg_cluster`), in one run.
    beside it the kernel's whole handler for a label and ``LabelStore.record`` inside it,
    and ``LabelStore.record`` alone. The page talks to Python through Playwright's
    ``expose_function`` instead of a Jupyter websocket (see ``tests/labeler_host.py``).
-3. both latencies again inside a real JupyterLab server and ipykernel (skip: ``--no-lab``).
+3. both latencies again inside a real JupyterLab server and ipykernel (skip: ``--no-lab``),
+   with prefnb's server extension on (``--lab-nagle``: off, as jupyter_server leaves it).
 4. a 1,000,000-row DataFrame: Labeler construction → first pair painted, and kernel memory
    added by the Labeler relative to the DataFrame's own memory (process RSS).
 
@@ -134,6 +135,9 @@ def rss_bytes() -> int:
 
 #: keypress → painted of the floor widget inside the same JupyterLab.
 LAB_FLOOR: list[float] = []
+#: JupyterLab runs with prefnb.server_extension (kernel websockets without Nagle's delay);
+#: ``--lab-nagle`` turns it off in the bench's server, to compare.
+LAB_NODELAY = [True]
 #: Pause between a pair being painted and the next key (``--gap-ms``).
 GAP_MS = [30]
 #: ``random``: each pause gets 0–1 frame (16.7 ms) of seeded jitter so keys land at a random
@@ -371,6 +375,10 @@ def start_lab(base: Path) -> tuple[Any, str, str, Path]:
     (dirs["app"] / "overrides.json").write_text(
         json.dumps({"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}})
     )
+    if not LAB_NODELAY[0]:
+        (dirs["config"] / "jupyter_server_config.json").write_text(
+            json.dumps({"ServerApp": {"jpserver_extensions": {"prefnb.server_extension": False}}})
+        )
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -579,6 +587,12 @@ def main() -> None:
         help="key timing vs the 60 Hz frame clock (fixed: the old, worst-phase method)",
     )
     parser.add_argument(
+        "--lab-nagle",
+        action="store_true",
+        help="run JupyterLab without prefnb.server_extension (Nagle's algorithm on the kernel "
+        "websocket, as jupyter_server leaves it), to compare",
+    )
+    parser.add_argument(
         "--team",
         action="store_true",
         help="only keypress latencies of the solo Labeler beside team Labelers (SQLite, "
@@ -586,6 +600,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     GAP_MS[0] = args.gap_ms
+    LAB_NODELAY[0] = not args.lab_nagle
     PHASE[0] = args.phase
     from playwright.sync_api import sync_playwright
 
@@ -686,7 +701,12 @@ def main() -> None:
     if in_lab is not None:
         lab_paint, lab_commit = in_lab
         lp95, lc95 = pct(lab_paint, 95), pct(lab_commit, 95)
-        print("inside a real JupyterLab (websocket comm, ipykernel):")
+        ws = (
+            "TCP_NODELAY (prefnb.server_extension)"
+            if LAB_NODELAY[0]
+            else "Nagle's algorithm on (--lab-nagle)"
+        )
+        print(f"inside a real JupyterLab (websocket comm, ipykernel; kernel websocket: {ws}):")
         lf95, lf50 = pct(LAB_FLOOR, 95), pct(LAB_FLOOR, 50)
         row(
             "  keypress → next pair painted",

@@ -188,7 +188,9 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNames
             proc.kill()
             raise RuntimeError("JupyterLab did not answer within 90 s")
         time.sleep(0.2)
-    yield SimpleNamespace(url=url, token=token, root=root, runtime_dir=dirs["runtime"], env=env)
+    yield SimpleNamespace(
+        url=url, token=token, root=root, runtime_dir=dirs["runtime"], env=env, pid=proc.pid
+    )
     try:
         req = urllib.request.Request(f"{url}/api/shutdown?token={token}", method="POST", data=b"")
         urllib.request.urlopen(req, timeout=10).close()

@@ -98,3 +98,9 @@ def test_wheel_ships_the_sample_data(tmp_path: Path) -> None:
         assert any(n.startswith("prefnb/_scan") and n.endswith(".so") for n in names)
         assert not wheel.name.endswith("-none-any.whl"), wheel.name
     assert "prefnb/_scan.c" not in names or "prefnb/_scan.pyi" in names
+    # The Jupyter server config that enables prefnb.server_extension where prefnb is installed.
+    suffix = ".data/data/etc/jupyter/jupyter_server_config.d/prefnb.json"
+    configs = [n for n in names if n.endswith(suffix)]
+    assert len(configs) == 1, sorted(n for n in names if ".data/" in n)
+    enabled = json.loads(zipfile.ZipFile(wheel).read(configs[0]))
+    assert enabled == {"ServerApp": {"jpserver_extensions": {"prefnb.server_extension": True}}}
