@@ -67,7 +67,7 @@ def without_nagle(
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "prefnb.server_extension"}]
+    return [{"module": __name__}]
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
