@@ -14,7 +14,7 @@
  *   stage.queue(entries); stage.show(entry);
  */
 import { pairSkeleton, ensureDiff, h } from "./pair_view.js";
-import { Tick } from "./ticks.js";
+import { Tick, Unless } from "./ticks.js";
 
 /** @typedef {import("./protocol.js").Item} Item */
 /**
@@ -32,6 +32,14 @@ import { Tick } from "./ticks.js";
 /** Pairs this close to the cursor wait in the stage, laid out and painted, ready to show. */
 export const HOT = 2;
 
+/**
+ * How long no pair is shown before the hidden ones become `inert` (no focus, selection or
+ * find-in-page). While keys come faster than this, hidden pairs are only `aria-hidden`
+ * and covered by the shown one: `inert` is inherited, and flipping it after every key
+ * restyled and repainted two whole pairs.
+ */
+export const QUIET_MS = 500;
+
 export class Stage {
   /** @param {{ root: HTMLElement, stage: HTMLElement }} ui @param {StageHost} host */
   constructor(ui, host) {
@@ -44,12 +52,23 @@ export class Stage {
     this.painting = 0;
     this.closed = false;
     this.tick = new Tick(() => this.renderSome());
+    this.quiet = new Unless(() => this.restHidden(), QUIET_MS);
     /**
      * Heights of the pairs in the stage, as the browser laid them out: showing one sets the
      * stage's height from here instead of reading offsetHeight (a forced layout) on the key.
      * @type {WeakMap<Element, number>}
      */
     this.heights = new WeakMap();
+    /**
+     * Focus never rests in a hidden pair (Tab into a shelved pair's summary, say): it goes
+     * back to the widget, where the keys work.
+     * @param {FocusEvent} e
+     */
+    this.guard = (e) => {
+      const pair = e.target instanceof Element ? e.target.closest(".pl-stage > .pl-pair") : null;
+      if (pair && !pair.classList.contains("pl-shown")) this.root.focus({ preventScroll: true });
+    };
+    this.el.addEventListener("focusin", this.guard);
     this.resizer = new ResizeObserver((entries) => {
       for (const entry of entries) {
         const size = entry.borderBoxSize?.[0];
@@ -65,6 +84,21 @@ export class Stage {
     this.pending = [];
     this.tick.close();
     this.resizer.disconnect();
+    this.quiet.cancel();
+    this.el.removeEventListener("focusin", this.guard);
+  }
+
+  /** The annotator paused: hidden pairs become inert (one restyle each, off any key). */
+  restHidden() {
+    if (this.closed) return;
+    if (this.painting) {
+      this.quiet.arm();
+      return;
+    }
+    for (const child of this.el.children) {
+      const el = /** @type {HTMLElement} */ (child);
+      if (el.classList.contains("pl-pending") && !el.inert) el.inert = true;
+    }
   }
 
   /** Pre-render these entries, nearest to the cursor first. @param {Entry[]} entries */
@@ -145,9 +179,10 @@ export class Stage {
     if (Math.abs(Number(node.dataset.pos) - this.host.cursor()) > HOT) return false;
     node.classList.add("pl-pending");
     node.classList.remove("pl-shown");
-    node.inert = true;
+    node.setAttribute("aria-hidden", "true");
     this.el.append(node);
     this.resizer.observe(node);
+    this.quiet.arm();
     return true;
   }
 
@@ -207,7 +242,7 @@ export class Stage {
 
   /**
    * Show `entry`'s pair: on the keypress path, so only the swap happens here. Returns what
-   * must follow once the frame is painted (`inert` flips; they restyle whole subtrees).
+   * must follow once the frame is painted (which pairs screen readers skip).
    * @param {Entry} entry
    * @returns {() => void}
    */
@@ -226,20 +261,26 @@ export class Stage {
       }
     }
     if (node.parentNode !== this.el) {
-      node.inert = true;
       this.el.append(node);
       this.resizer.observe(node);
     }
     // The swap is an opacity and z-index flip of two composited pairs: neither property is
-    // inherited, so only the two roots get new styles. `inert` (inherited: a restyle of the
-    // whole subtree and a repaint of its hit-test data) changes after the paint.
+    // inherited, so only the two roots get new styles. While keys come quickly, a hidden
+    // pair is not made `inert` (QUIET_MS): the shown pair is on top, so clicks reach it
+    // only; `aria-hidden` keeps the others from screen readers and the focus guard keeps
+    // focus out of them.
+    this.quiet.cancel();
     node.classList.remove("pl-pending");
     node.classList.add("pl-shown");
     this.fit(node);
     this.painting += 1;
     return () => {
-      for (const el of hidden) if (el.classList.contains("pl-pending")) el.inert = true;
-      if (node.classList.contains("pl-shown")) node.inert = false;
+      for (const el of hidden) if (el.classList.contains("pl-pending")) el.setAttribute("aria-hidden", "true");
+      if (!node.classList.contains("pl-shown")) return;
+      node.removeAttribute("aria-hidden");
+      // Made inert in a pause, or by a placeholder: after the paint, like the rest.
+      if (node.inert) node.inert = false;
+      this.quiet.arm();
     };
   }
 
@@ -256,10 +297,14 @@ export class Stage {
       else if (child.classList.contains("pl-shown")) {
         child.classList.remove("pl-shown");
         child.classList.add("pl-pending");
-        /** @type {HTMLElement} */ (child).inert = true;
+        child.setAttribute("aria-hidden", "true");
       }
     }
     this.prune();
+    // The placeholder is in flow, under the absolutely placed pairs: they take no clicks
+    // or text selection while it shows.
+    this.quiet.cancel();
+    for (const child of this.el.children) /** @type {HTMLElement} */ (child).inert = true;
     this.fit(null);
     this.el.prepend(h("div", `pl-placeholder pl-${state}`, text));
   }

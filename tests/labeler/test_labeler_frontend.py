@@ -410,10 +410,71 @@ def test_done_screen_and_cleanup_removes_listeners(page: Any, tmp_path: Path) ->
     expect(page.locator(".pl-stage .pl-done")).to_be_visible()
     page.keyboard.press("k")
     wait_pos(page, 1)
+    # The done screen made the pairs under it inert; the pair shown again is not, once painted.
+    page.wait_for_function("() => !document.querySelector('.pl-stage > .pl-shown').inert")
     assert page.evaluate("() => model.listeners()") == 2
     page.evaluate("() => window.cleanup()")
     assert page.evaluate("() => model.listeners()") == 0
     assert page.locator(ROOT).count() == 0
+
+
+PAIRS_JS = """() => [...document.querySelectorAll('.pl-stage > .pl-pair')].map((p) => ({
+  pos: Number(p.dataset.pos), shown: p.classList.contains('pl-shown'), inert: p.inert,
+  hidden: p.getAttribute('aria-hidden') === 'true' }))"""
+
+AFTER_PAINT_JS = "() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 20)))"
+
+
+def test_hidden_pairs_are_out_of_reach_and_inert_once_the_annotator_pauses(
+    page: Any, tmp_path: Path
+) -> None:
+    start(page, tmp_path)
+    # At rest (QUIET_MS after the first pair), every hidden pair on the shelf is inert.
+    page.wait_for_function(
+        "() => { const p = [...document.querySelectorAll('.pl-stage > .pl-pending')];"
+        " return p.length >= 2 && p.every((x) => x.inert); }"
+    )
+    pairs = page.evaluate(PAIRS_JS)
+    assert [p for p in pairs if p["shown"]] == [
+        {"pos": 0, "shown": True, "inert": False, "hidden": False}
+    ]
+    assert all(p["hidden"] for p in pairs if not p["shown"])
+    # Keys in quick succession flip no pair to inert (an inherited restyle of a whole pair).
+    page.evaluate(
+        "() => { window.__inert = []; new MutationObserver((rs) => { for (const r of rs) "
+        "if (r.target.inert) window.__inert.push(r.target.dataset.pos); })"
+        ".observe(document.querySelector('.pl-stage'),"
+        " { subtree: true, attributeFilter: ['inert'] }); }"
+    )
+    page.keyboard.press("1")
+    wait_pos(page, 1)
+    page.keyboard.press("1")
+    wait_pos(page, 2)
+    page.evaluate(AFTER_PAINT_JS)
+    assert page.evaluate("() => window.__inert") == []
+    pairs = page.evaluate(PAIRS_JS)
+    shown = [p for p in pairs if p["shown"]]
+    assert shown == [{"pos": 2, "shown": True, "inert": False, "hidden": False}]
+    assert {p["pos"] for p in pairs if not p["shown"]} >= {1, 3}
+    assert all(p["hidden"] for p in pairs if not p["shown"])
+    # Clicks land on the shown pair only: it covers the others.
+    hit = page.evaluate(
+        "() => { const r = document.querySelector('.pl-stage').getBoundingClientRect();"
+        " const xs = [0.1, 0.5, 0.9].flatMap((fx) => [0.1, 0.5, 0.9].map((fy) => "
+        "document.elementFromPoint(r.left + fx * r.width, r.top + fy * r.height)));"
+        " return xs.map((e) => e.closest('.pl-pair')?.dataset.pos); }"
+    )
+    assert hit == ["2"] * 9
+    # Focus that reaches a hidden pair (Tab, a script) goes back to the widget.
+    page.evaluate("() => document.querySelector('.pl-stage > .pl-pending .pl-body').focus()")
+    assert page.evaluate("() => document.activeElement.matches('.prefnb-labeler')")
+    page.keyboard.press("2")
+    wait_pos(page, 3)
+    # The pause after that: hidden pairs are inert again, the shown one is not.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.pl-stage > .pl-pending')].every((x) => x.inert)"
+    )
+    assert not page.evaluate("() => document.querySelector('.pl-stage > .pl-shown').inert")
 
 
 def test_every_message_matches_its_typeddict(page: Any, tmp_path: Path) -> None:
