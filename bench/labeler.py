@@ -4,6 +4,10 @@ Run: ``.venv/bin/python bench/labeler.py`` (about a minute; ``--labels N``, ``--
 Team mode: ``.venv/bin/python bench/labeler.py --team`` runs only 1. and 2. for the solo
 Labeler beside team Labelers (overlap 2, claims prefetched) on SQLite and on a throwaway
 PostgreSQL cluster over loopback (:mod:`prefnb.testing.pg_cluster`), in one run.
+Mixed mode: ``.venv/bin/python bench/labeler.py --lab-mixed 20`` puts the floor and the
+Labeler in one JupyterLab notebook and alternates the keys between them in blocks of 20, so
+both share the page, kernel, server and the machine's load at every moment (3. runs them one
+after the other, in two pages, and the load moves in between).
 
 1. keypress → next pair painted, over 200 labels of ~4 KB markdown responses. Measured in the
    page: from the keydown event's ``timeStamp`` until a MutationObserver has seen the next
@@ -501,6 +505,140 @@ def bench_lab(browser: Any, n: int, workdir: Path) -> tuple[list[float], list[fl
             proc.wait(10)
 
 
+MIXED_JS = """() => {
+  window.__lat = []; window.__kt = []; window.__et = []; window.__t0 = null;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (e.name === 'keydown') window.__et.push([e.startTime, e.duration]);
+    }
+  }).observe({ type: 'event', durationThreshold: 16 });
+  window.addEventListener('keydown', (e) => {
+    window.__t0 = e.timeStamp; window.__kt.push(e.timeStamp);
+  }, true);
+  for (const root of document.querySelectorAll('.prefnb-labeler')) new MutationObserver(() => {
+    const t0 = window.__t0; if (t0 === null) return; window.__t0 = null;
+    requestAnimationFrame(() => {
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => window.__lat.push(performance.now() - t0);
+      ch.port2.postMessage(null);
+    });
+  }).observe(root, { attributes: true, attributeFilter: ['data-pos', 'data-pair-id'] });
+}"""
+
+
+def bench_lab_mixed(browser: Any, n: int, workdir: Path, block: int) -> dict[str, Any]:
+    """The floor and the Labeler in one notebook, keys alternating between them in blocks.
+
+    Both widgets share the page, the kernel, the server and the machine's load at every
+    moment, so their difference is the widgets' own. The first key of each block is not
+    counted (it follows a focus change).
+    """
+    import json
+    import random
+    import signal
+    import urllib.request
+
+    proc, url, token, root = start_lab(workdir / "lab")
+    try:
+        df = pairs_frame(
+            [
+                {
+                    "prompt": [{"role": "user", "content": f"Question {i}: compare A and B."}],
+                    "response_a": markdown_response(i, "A"),
+                    "response_b": markdown_response(i, "B"),
+                }
+                for i in range(n + 40)
+            ]
+        )
+        df.to_pickle(root / "pairs.pkl")
+        cells = [FLOOR_CELL.format(esm=FLOOR_ESM, count=n + 5), LAB_CELL]
+        nb = {
+            "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}",
+                       "metadata": {}, "outputs": [], "source": c} for i, c in enumerate(cells)],
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                        "language": "python"}},
+            "nbformat": 4, "nbformat_minor": 5,
+        }  # fmt: skip
+        (root / "mixed.ipynb").write_text(json.dumps(nb))
+        # Tall enough that both widgets are on screen: an offscreen one is never painted.
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.set_default_timeout(120_000)
+        page.goto(f"{url}/lab/tree/mixed.ipynb?reset&token={token}")
+        page.wait_for_function("() => !!window.jupyterapp")
+        page.evaluate(
+            """async () => { const app = window.jupyterapp; await app.restored; let nb;
+            while (!(nb = app.shell.currentWidget) || !nb.sessionContext)
+                await new Promise(r => setTimeout(r, 50));
+            await nb.context.ready; await nb.sessionContext.ready;
+            await app.commands.execute('notebook:run-all-cells'); }"""
+        )
+        page.wait_for_function(
+            "() => document.querySelectorAll('.prefnb-labeler[data-pos]').length === 2"
+        )
+        page.wait_for_timeout(1500)
+        page.evaluate(MIXED_JS)
+        jitter = random.Random(1)
+        which: list[int] = []
+        for i in range(2 * n):
+            w = (i // block) % 2  # 0: floor, 1: Labeler
+            if i % block == 0:
+                page.evaluate(
+                    "w => document.querySelectorAll('.prefnb-labeler')[w]"
+                    ".focus({ preventScroll: true })",
+                    w,
+                )
+                page.wait_for_timeout(100)
+            which.append(w)
+            page.keyboard.press("1")
+            page.wait_for_function("k => window.__lat.length >= k", arg=i + 1)
+            extra = jitter.uniform(0, 1000 / 60) if PHASE[0] == "random" else 0.0
+            page.wait_for_timeout(GAP_MS[0] + extra)
+        page.wait_for_timeout(300)
+        lat: list[float] = page.evaluate("() => window.__lat")
+        keys: list[float] = page.evaluate("() => window.__kt")
+        timing = {round(s, 1): d for s, d in page.evaluate("() => window.__et")}
+        page.close()
+        out: dict[str, Any] = {"load": load(), "block": block}
+        for w, name in ((0, "floor"), (1, "labeler")):
+            idx = [i for i in range(2 * n) if which[i] == w and i % block]
+            out[name] = {
+                "lat": [lat[i] for i in idx],
+                "event": [timing.get(round(keys[i], 1), 0.0) for i in idx],
+            }
+        return out
+    finally:
+        try:
+            req = urllib.request.Request(
+                f"{url}/api/shutdown?token={token}", method="POST", data=b""
+            )
+            urllib.request.urlopen(req, timeout=10).close()
+            proc.wait(15)
+        except Exception:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+
+
+def print_lab_mixed(run: dict[str, Any], start_load: str) -> None:
+    print(
+        f"Floor and Labeler in one JupyterLab notebook, keys alternating in blocks of "
+        f"{run['block']} ({len(run['labeler']['lat'])} keys each counted); next key "
+        f"{GAP_MS[0]} ms after each paint; load {start_load} at the start, {run['load']} at the end"
+    )
+    print(f"{'widget':10} {'p50':>6} {'p95':>6}   Event Timing keydown → presented")
+    for name in ("floor", "labeler"):
+        r = run[name]
+        ev = r["event"]
+        counts = (
+            f"< 16 ms: {sum(e < 16 for e in ev)}, 16 ms: {sum(16 <= e < 24 for e in ev)}, "
+            f"24 ms: {sum(24 <= e < 32 for e in ev)}, ≥ 32 ms: {sum(e >= 32 for e in ev)}"
+        )
+        print(f"{name:10} {pct(r['lat'], 50):6.1f} {pct(r['lat'], 95):6.1f}   {counts}")
+    f, lab = run["floor"]["lat"], run["labeler"]["lat"]
+    print(
+        f"Labeler/floor p50 {pct(lab, 50) / pct(f, 50):.2f}×, p95 {pct(lab, 95) / pct(f, 95):.2f}×"
+    )
+
+
 def bench_team(browser: Any, n: int, workdir: Path) -> dict[str, Any]:
     """Solo Labeler, then team Labelers (overlap 2, claims prefetched) on SQLite and on a
     throwaway PostgreSQL cluster over loopback, in the same browser: one row each."""
@@ -593,6 +731,13 @@ def main() -> None:
         "websocket, as jupyter_server leaves it), to compare",
     )
     parser.add_argument(
+        "--lab-mixed",
+        type=int,
+        metavar="BLOCK",
+        help="only the floor and the Labeler in one JupyterLab notebook, keys alternating "
+        "in blocks of BLOCK (same page, kernel and load for both)",
+    )
+    parser.add_argument(
         "--team",
         action="store_true",
         help="only keypress latencies of the solo Labeler beside team Labelers (SQLite, "
@@ -605,6 +750,13 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     loads: dict[str, str] = {"start": load()}
+    if args.lab_mixed:
+        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            run = bench_lab_mixed(browser, args.labels, Path(tmp), args.lab_mixed)
+            browser.close()
+        print_lab_mixed(run, loads["start"])
+        return
     if args.team:
         with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
