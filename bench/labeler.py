@@ -420,51 +420,76 @@ def start_lab(base: Path) -> tuple[Any, str, str, Path]:
     return proc, url, token, dirs["root"]
 
 
+def write_pairs(root: Path, n: int) -> None:
+    """The bench's pairs, pickled where a notebook in ``root`` reads them."""
+    rows = [
+        {
+            "prompt": [{"role": "user", "content": f"Question {i}: compare A and B."}],
+            "response_a": markdown_response(i, "A"),
+            "response_b": markdown_response(i, "B"),
+        }
+        for i in range(n + 40)
+    ]
+    pairs_frame(rows).to_pickle(root / "pairs.pkl")
+
+
+def write_notebook(path: Path, cells: list[str]) -> None:
+    import json
+
+    nb = {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+                   "outputs": [], "source": c} for i, c in enumerate(cells)],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }  # fmt: skip
+    path.write_text(json.dumps(nb))
+
+
+def open_notebook(browser: Any, url: str, token: str, name: str, height: int = 1000) -> Any:
+    """A page with notebook ``name`` open in JupyterLab and all its cells run."""
+    page = browser.new_page(viewport={"width": 1400, "height": height})
+    page.set_default_timeout(120_000)
+    page.goto(f"{url}/lab/tree/{name}?reset&token={token}")
+    page.wait_for_function("() => !!window.jupyterapp")
+    page.evaluate(
+        """async () => { const app = window.jupyterapp; await app.restored; let nb;
+        while (!(nb = app.shell.currentWidget) || !nb.sessionContext)
+            await new Promise(r => setTimeout(r, 50));
+        await nb.context.ready; await nb.sessionContext.ready;
+        await app.commands.execute('notebook:run-all-cells'); }"""
+    )
+    return page
+
+
+def stop_lab(proc: Any, url: str, token: str) -> None:
+    import signal
+    import urllib.request
+
+    try:
+        req = urllib.request.Request(f"{url}/api/shutdown?token={token}", method="POST", data=b"")
+        urllib.request.urlopen(req, timeout=10).close()
+        proc.wait(15)
+    except Exception:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+
+
 def bench_lab(browser: Any, n: int, workdir: Path) -> tuple[list[float], list[float]]:
     """Keypress → painted and keypress → committed inside a real JupyterLab and kernel."""
     import json
-    import signal
     import urllib.request
 
     from jupyter_client.blocking.client import BlockingKernelClient
 
     proc, url, token, root = start_lab(workdir / "lab")
     try:
-        df = pairs_frame(
-            [
-                {
-                    "prompt": [{"role": "user", "content": f"Question {i}: compare A and B."}],
-                    "response_a": markdown_response(i, "A"),
-                    "response_b": markdown_response(i, "B"),
-                }
-                for i in range(n + 40)
-            ]
-        )
-        df.to_pickle(root / "pairs.pkl")
-        nb = {
-            "cells": [{"cell_type": "code", "execution_count": None, "id": "c", "metadata": {},
-                       "outputs": [], "source": LAB_CELL}],
-            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                        "language": "python"}},
-            "nbformat": 4, "nbformat_minor": 5,
-        }  # fmt: skip
-        (root / "bench.ipynb").write_text(json.dumps(nb))
-        floor_src = FLOOR_CELL.format(esm=FLOOR_ESM, count=n + 5)
-        nb["cells"][0]["source"] = floor_src  # type: ignore[index]
-        (root / "floor.ipynb").write_text(json.dumps(nb))
+        write_pairs(root, n)
+        write_notebook(root / "bench.ipynb", [LAB_CELL])
+        write_notebook(root / "floor.ipynb", [FLOOR_CELL.format(esm=FLOOR_ESM, count=n + 5)])
 
         def open_and_run(name: str) -> Any:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(120_000)
-            page.goto(f"{url}/lab/tree/{name}?reset&token={token}")
-            page.wait_for_function("() => !!window.jupyterapp")
-            page.evaluate(
-                """async () => { const app = window.jupyterapp; await app.restored; let nb;
-                while (!(nb = app.shell.currentWidget) || !nb.sessionContext)
-                    await new Promise(r => setTimeout(r, 50));
-                await nb.context.ready; await nb.sessionContext.ready;
-                await app.commands.execute('notebook:run-all-cells'); }"""
-            )
+            page = open_notebook(browser, url, token, name)
             page.locator(".prefnb-labeler[data-pos='0']").wait_for()
             page.wait_for_timeout(1000)
             return page
@@ -494,15 +519,7 @@ def bench_lab(browser: Any, n: int, workdir: Path) -> tuple[list[float], list[fl
         page.close()
         return lat, [c - k for k, c in zip(keys, commits, strict=False)]
     finally:
-        try:
-            req = urllib.request.Request(
-                f"{url}/api/shutdown?token={token}", method="POST", data=b""
-            )
-            urllib.request.urlopen(req, timeout=10).close()
-            proc.wait(15)
-        except Exception:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(10)
+        stop_lab(proc, url, token)
 
 
 MIXED_JS = """() => {
@@ -533,45 +550,15 @@ def bench_lab_mixed(browser: Any, n: int, workdir: Path, block: int) -> dict[str
     moment, so their difference is the widgets' own. The first key of each block is not
     counted (it follows a focus change).
     """
-    import json
     import random
-    import signal
-    import urllib.request
 
     proc, url, token, root = start_lab(workdir / "lab")
     try:
-        df = pairs_frame(
-            [
-                {
-                    "prompt": [{"role": "user", "content": f"Question {i}: compare A and B."}],
-                    "response_a": markdown_response(i, "A"),
-                    "response_b": markdown_response(i, "B"),
-                }
-                for i in range(n + 40)
-            ]
-        )
-        df.to_pickle(root / "pairs.pkl")
+        write_pairs(root, n)
         cells = [FLOOR_CELL.format(esm=FLOOR_ESM, count=n + 5), LAB_CELL]
-        nb = {
-            "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}",
-                       "metadata": {}, "outputs": [], "source": c} for i, c in enumerate(cells)],
-            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                        "language": "python"}},
-            "nbformat": 4, "nbformat_minor": 5,
-        }  # fmt: skip
-        (root / "mixed.ipynb").write_text(json.dumps(nb))
+        write_notebook(root / "mixed.ipynb", cells)
         # Tall enough that both widgets are on screen: an offscreen one is never painted.
-        page = browser.new_page(viewport={"width": 1400, "height": 1600})
-        page.set_default_timeout(120_000)
-        page.goto(f"{url}/lab/tree/mixed.ipynb?reset&token={token}")
-        page.wait_for_function("() => !!window.jupyterapp")
-        page.evaluate(
-            """async () => { const app = window.jupyterapp; await app.restored; let nb;
-            while (!(nb = app.shell.currentWidget) || !nb.sessionContext)
-                await new Promise(r => setTimeout(r, 50));
-            await nb.context.ready; await nb.sessionContext.ready;
-            await app.commands.execute('notebook:run-all-cells'); }"""
-        )
+        page = open_notebook(browser, url, token, "mixed.ipynb", height=1600)
         page.wait_for_function(
             "() => document.querySelectorAll('.prefnb-labeler[data-pos]').length === 2"
         )
@@ -607,15 +594,7 @@ def bench_lab_mixed(browser: Any, n: int, workdir: Path, block: int) -> dict[str
             }
         return out
     finally:
-        try:
-            req = urllib.request.Request(
-                f"{url}/api/shutdown?token={token}", method="POST", data=b""
-            )
-            urllib.request.urlopen(req, timeout=10).close()
-            proc.wait(15)
-        except Exception:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(10)
+        stop_lab(proc, url, token)
 
 
 def print_lab_mixed(run: dict[str, Any], start_load: str) -> None:
