@@ -2,8 +2,10 @@
 /**
  * The stage: where pairs are pre-rendered, laid out ahead and swapped in. Pairs near the
  * cursor wait in the stage, hidden but laid out and painted, so showing the next one on a
- * keypress is a class flip (opacity and z-index of two composited layers) plus the stage's
- * height, not a fresh layout.
+ * keypress is a class flip (the opacity of two composited layers) plus the stage's height,
+ * not a fresh layout. Which pair is on top (z-index) changes only when the annotator pauses
+ * or reaches for the mouse: reordering composited layers makes Chromium redraw whatever
+ * overlaps them (in JupyterLab, the notebook's toolbar and most of the panel).
  *
  * Pre-rendering runs in small tasks (one turn or response each), nearest to the cursor
  * first, and yields whenever input is waiting, so a keypress never queues behind more than
@@ -34,9 +36,12 @@ export const HOT = 2;
 
 /**
  * How long no pair is shown before the hidden ones become `inert` (no focus, selection or
- * find-in-page). While keys come faster than this, hidden pairs are only `aria-hidden`
- * and covered by the shown one: `inert` is inherited, and flipping it after every key
- * restyled and repainted two whole pairs.
+ * find-in-page) and the shown one goes on top. While keys come faster than this, hidden
+ * pairs are only `aria-hidden` and transparent, and may lie above the shown one: `inert` is
+ * inherited, and flipping it after every key restyled and repainted two whole pairs; a
+ * z-index flip reorders layers, and in JupyterLab each reorder redrew the notebook's
+ * toolbar and panel (damage 1110×1513 px against the pair's 950×506; 12-15 keys of 190
+ * waited ≥ 32 ms for their frame, against 4 without reordering).
  */
 export const QUIET_MS = 500;
 
@@ -53,6 +58,8 @@ export class Stage {
     this.closed = false;
     this.tick = new Tick(() => this.renderSome());
     this.quiet = new Unless(() => this.restHidden(), QUIET_MS);
+    /** Whether the shown pair is on top (`pl-front`): not between a show and the next pause. */
+    this.ordered = true;
     /**
      * Heights of the pairs in the stage, as the browser laid them out: showing one sets the
      * stage's height from here instead of reading offsetHeight (a forced layout) on the key.
@@ -69,6 +76,20 @@ export class Stage {
       if (pair && !pair.classList.contains("pl-shown")) this.root.focus({ preventScroll: true });
     };
     this.el.addEventListener("focusin", this.guard);
+    /**
+     * The mouse is about to hit something in the stage: put the shown pair on top first. A
+     * press that already landed on a hidden pair (the mouse did not move since the key)
+     * starts nothing there: no text selection, no focus, and its click goes to no pair.
+     * @param {Event} e
+     */
+    this.reach = (e) => {
+      if (this.ordered) return;
+      this.front();
+      const pair = e.target instanceof Element ? e.target.closest(".pl-stage > .pl-pair") : null;
+      if (e.type === "pointerdown" && pair && !pair.classList.contains("pl-shown")) e.preventDefault();
+    };
+    // Passive but for the press: a wheel listener that may cancel makes scrolling wait for it.
+    for (const type of POINTER_EVENTS) this.el.addEventListener(type, this.reach, { capture: true, passive: type !== "pointerdown" });
     this.resizer = new ResizeObserver((entries) => {
       for (const entry of entries) {
         const size = entry.borderBoxSize?.[0];
@@ -86,9 +107,13 @@ export class Stage {
     this.resizer.disconnect();
     this.quiet.cancel();
     this.el.removeEventListener("focusin", this.guard);
+    for (const type of POINTER_EVENTS) this.el.removeEventListener(type, this.reach, { capture: true });
   }
 
-  /** The annotator paused: hidden pairs become inert (one restyle each, off any key). */
+  /**
+   * The annotator paused: hidden pairs become inert (one restyle each) and the shown one
+   * goes on top, off any key.
+   */
   restHidden() {
     if (this.closed) return;
     if (this.painting) {
@@ -99,6 +124,13 @@ export class Stage {
       const el = /** @type {HTMLElement} */ (child);
       if (el.classList.contains("pl-pending") && !el.inert) el.inert = true;
     }
+    this.front();
+  }
+
+  /** The shown pair goes on top of the hidden ones, so it takes the clicks, wheel and selection. */
+  front() {
+    this.ordered = true;
+    for (const child of this.el.children) child.classList.toggle("pl-front", child.classList.contains("pl-shown"));
   }
 
   /** Pre-render these entries, nearest to the cursor first. @param {Entry[]} entries */
@@ -264,14 +296,15 @@ export class Stage {
       this.el.append(node);
       this.resizer.observe(node);
     }
-    // The swap is an opacity and z-index flip of two composited pairs: neither property is
-    // inherited, so only the two roots get new styles. While keys come quickly, a hidden
-    // pair is not made `inert` (QUIET_MS): the shown pair is on top, so clicks reach it
-    // only; `aria-hidden` keeps the others from screen readers and the focus guard keeps
-    // focus out of them.
+    // The swap is an opacity flip of two composited pairs: not inherited, so only the two
+    // roots get new styles, and no layer changes place. While keys come quickly, a hidden
+    // pair is not made `inert` and may stay above the shown one (QUIET_MS): transparent,
+    // `aria-hidden`, the focus guard keeps focus out of it, and the mouse brings the shown
+    // pair on top before it hits anything.
     this.quiet.cancel();
     node.classList.remove("pl-pending");
     node.classList.add("pl-shown");
+    this.ordered = node.classList.contains("pl-front");
     this.fit(node);
     this.painting += 1;
     return () => {
@@ -329,6 +362,13 @@ export class Stage {
     }
   }
 }
+
+/**
+ * What the mouse does before it hits anything: each puts the shown pair on top first. Not
+ * `pointerover`: Chromium sends it to a mouse resting on the stage after a key changes the
+ * layout under it, which would reorder the layers in the frame after the key.
+ */
+const POINTER_EVENTS = ["pointermove", "pointerdown", "wheel"];
 
 /** Chromium's `navigator.scheduling.isInputPending()`, where it exists. */
 function inputPending() {

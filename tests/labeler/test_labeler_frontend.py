@@ -425,11 +425,35 @@ PAIRS_JS = """() => [...document.querySelectorAll('.pl-stage > .pl-pair')].map((
 AFTER_PAINT_JS = "() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 20)))"
 
 
+HITS_JS = """() => { const r = document.querySelector('.pl-stage').getBoundingClientRect();
+  const xs = [0.1, 0.5, 0.9].flatMap((fx) => [0.1, 0.5, 0.9].map((fy) =>
+    document.elementFromPoint(r.left + fx * r.width, r.top + fy * r.height)));
+  return xs.map((e) => e.closest('.pl-pair')?.dataset.pos); }"""
+
+# Largest difference of any channel of any pixel between two PNGs, decoded by the browser.
+PIXEL_DIFF_JS = """async ([a, b]) => {
+  const load = async (src) => { const img = new Image(); img.src = src; await img.decode();
+    const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+    const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+    return g.getImageData(0, 0, img.width, img.height).data; };
+  const [x, y] = [await load(a), await load(b)];
+  if (x.length !== y.length) return 255;
+  let max = 0; for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i] - y[i]));
+  return max; }"""
+
+
+def png_url(data: bytes) -> str:
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
 def test_hidden_pairs_are_out_of_reach_and_inert_once_the_annotator_pauses(
     page: Any, tmp_path: Path
 ) -> None:
     start(page, tmp_path)
-    # At rest (QUIET_MS after the first pair), every hidden pair on the shelf is inert.
+    # At rest (QUIET_MS after the first pair), every hidden pair on the shelf is inert, and
+    # the shown pair is on top.
     page.wait_for_function(
         "() => { const p = [...document.querySelectorAll('.pl-stage > .pl-pending')];"
         " return p.length >= 2 && p.every((x) => x.inert); }"
@@ -439,12 +463,19 @@ def test_hidden_pairs_are_out_of_reach_and_inert_once_the_annotator_pauses(
         {"pos": 0, "shown": True, "inert": False, "hidden": False}
     ]
     assert all(p["hidden"] for p in pairs if not p["shown"])
-    # Keys in quick succession flip no pair to inert (an inherited restyle of a whole pair).
+    page.wait_for_function("() => document.querySelector('.pl-stage > .pl-front.pl-shown')")
+    assert page.evaluate(HITS_JS) == ["0"] * 9
+    # Keys in quick succession flip no pair to inert (an inherited restyle of a whole pair)
+    # and move no pair to the front (a layer reorder, which redraws what overlaps it).
     page.evaluate(
-        "() => { window.__inert = []; new MutationObserver((rs) => { for (const r of rs) "
-        "if (r.target.inert) window.__inert.push(r.target.dataset.pos); })"
-        ".observe(document.querySelector('.pl-stage'),"
-        " { subtree: true, attributeFilter: ['inert'] }); }"
+        "() => { window.__inert = []; window.__front = []; new MutationObserver((rs) => {"
+        " for (const r of rs) { if (r.attributeName === 'inert' && r.target.inert)"
+        " window.__inert.push(r.target.dataset.pos);"
+        " if (r.attributeName === 'class' && r.target.matches('.pl-stage > .pl-pair') &&"
+        " (r.oldValue || '').includes('pl-front') !== r.target.classList.contains('pl-front'))"
+        " window.__front.push(r.target.dataset.pos); } })"
+        ".observe(document.querySelector('.pl-stage'), { subtree: true,"
+        " attributeFilter: ['inert', 'class'], attributeOldValue: true }); }"
     )
     page.keyboard.press("1")
     wait_pos(page, 1)
@@ -452,29 +483,55 @@ def test_hidden_pairs_are_out_of_reach_and_inert_once_the_annotator_pauses(
     wait_pos(page, 2)
     page.evaluate(AFTER_PAINT_JS)
     assert page.evaluate("() => window.__inert") == []
+    assert page.evaluate("() => window.__front") == []
     pairs = page.evaluate(PAIRS_JS)
     shown = [p for p in pairs if p["shown"]]
     assert shown == [{"pos": 2, "shown": True, "inert": False, "hidden": False}]
     assert {p["pos"] for p in pairs if not p["shown"]} >= {1, 3}
     assert all(p["hidden"] for p in pairs if not p["shown"])
-    # Clicks land on the shown pair only: it covers the others.
-    hit = page.evaluate(
-        "() => { const r = document.querySelector('.pl-stage').getBoundingClientRect();"
-        " const xs = [0.1, 0.5, 0.9].flatMap((fx) => [0.1, 0.5, 0.9].map((fy) => "
-        "document.elementFromPoint(r.left + fx * r.width, r.top + fy * r.height)));"
-        " return xs.map((e) => e.closest('.pl-pair')?.dataset.pos); }"
-    )
-    assert hit == ["2"] * 9
+    # Pair 0 is still in front, transparent: what the annotator sees is pair 2 all the same.
+    assert page.evaluate(HITS_JS) == ["0"] * 9
+    stage = page.locator(".pl-stage")
+    during = stage.screenshot()
     # Focus that reaches a hidden pair (Tab, a script) goes back to the widget.
     page.evaluate("() => document.querySelector('.pl-stage > .pl-pending .pl-body').focus()")
     assert page.evaluate("() => document.activeElement.matches('.prefnb-labeler')")
-    page.keyboard.press("2")
+    # The mouse moving onto the stage brings the shown pair to the front before it hits
+    # anything, without waiting for the pause.
+    box = stage.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 40)
+    assert page.evaluate(HITS_JS) == ["2"] * 9
+    assert page.evaluate("() => window.__front").count("2") == 1
+    after = stage.screenshot()
+    blank = page.context.new_page()
+    try:
+        diff = blank.evaluate(PIXEL_DIFF_JS, [png_url(during), png_url(after)])
+    finally:
+        blank.close()
+    print("largest pixel difference, transparent pairs in front vs not:", diff)
+    assert diff <= 2
+    # A press that lands on a hidden pair (the mouse did not move since the key) starts
+    # nothing there, and the shown pair comes to the front. (The mouse resting on the stage
+    # gets pointerover events after a key changes the layout under it: those are no reach.)
+    page.keyboard.press("1")
     wait_pos(page, 3)
-    # The pause after that: hidden pairs are inert again, the shown one is not.
+    page.evaluate(AFTER_PAINT_JS)
+    assert page.evaluate(HITS_JS) == ["2"] * 9
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 80, box["y"] + 40)
+    page.mouse.up()
+    assert page.evaluate("() => document.getSelection().isCollapsed")
+    assert page.evaluate(HITS_JS) == ["3"] * 9
+    page.keyboard.press("2")
+    wait_pos(page, 4)
+    # The pause after that: hidden pairs are inert again, the shown one is not, and it is
+    # in front.
     page.wait_for_function(
         "() => [...document.querySelectorAll('.pl-stage > .pl-pending')].every((x) => x.inert)"
     )
     assert not page.evaluate("() => document.querySelector('.pl-stage > .pl-shown').inert")
+    page.wait_for_function("() => document.querySelector('.pl-stage > .pl-front.pl-shown')")
+    assert page.evaluate(HITS_JS) == ["4"] * 9
 
 
 def test_every_message_matches_its_typeddict(page: Any, tmp_path: Path) -> None:
