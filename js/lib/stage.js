@@ -40,8 +40,9 @@ export const HOT = 2;
  * pairs are only `aria-hidden` and transparent, and may lie above the shown one: `inert` is
  * inherited, and flipping it after every key restyled and repainted two whole pairs; a
  * z-index flip reorders layers, and in JupyterLab each reorder redrew the notebook's
- * toolbar and panel (damage 1110×1513 px against the pair's 950×506; 12-15 keys of 190
- * waited ≥ 32 ms for their frame, against 4 without reordering).
+ * toolbar and panel in the key's frame (damage 1110×1513 px against the pair's 950×506).
+ * `bench/labeler.py --lab-mixed 20`, 5 runs each: with a reorder per key 3-19 keys of 190
+ * (mean 13) waited ≥ 32 ms for their frame; without, 0-4 (mean 2.8), the floor's 2.2.
  */
 export const QUIET_MS = 500;
 
