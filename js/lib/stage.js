@@ -73,8 +73,7 @@ export class Stage {
      * @param {FocusEvent} e
      */
     this.guard = (e) => {
-      const pair = e.target instanceof Element ? e.target.closest(".pl-stage > .pl-pair") : null;
-      if (pair && !pair.classList.contains("pl-shown")) this.root.focus({ preventScroll: true });
+      if (inHiddenPair(e.target)) this.root.focus({ preventScroll: true });
     };
     this.el.addEventListener("focusin", this.guard);
     /**
@@ -86,8 +85,7 @@ export class Stage {
     this.reach = (e) => {
       if (this.ordered) return;
       this.front();
-      const pair = e.target instanceof Element ? e.target.closest(".pl-stage > .pl-pair") : null;
-      if (e.type === "pointerdown" && pair && !pair.classList.contains("pl-shown")) e.preventDefault();
+      if (e.type === "pointerdown" && inHiddenPair(e.target)) e.preventDefault();
     };
     // Passive but for the press: a wheel listener that may cancel makes scrolling wait for it.
     for (const type of POINTER_EVENTS) this.el.addEventListener(type, this.reach, { capture: true, passive: type !== "pointerdown" });
@@ -370,6 +368,12 @@ export class Stage {
  * layout under it, which would reorder the layers in the frame after the key.
  */
 const POINTER_EVENTS = ["pointermove", "pointerdown", "wheel"];
+
+/** Whether an event's target lies in a pair of the stage that is not the shown one. @param {EventTarget | null} target */
+function inHiddenPair(target) {
+  const pair = target instanceof Element ? target.closest(".pl-stage > .pl-pair") : null;
+  return Boolean(pair && !pair.classList.contains("pl-shown"));
+}
 
 /** Chromium's `navigator.scheduling.isInputPending()`, where it exists. */
 function inputPending() {
