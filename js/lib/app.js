@@ -74,9 +74,9 @@ export class LabelerApp {
     // A confirmed label's counters wait for the upkeep after the next key (see Unless).
     this.chromeLater = new Unless(() => this.updateChrome(), CHROME_LATER_MS);
     this.stage = new Stage(this.ui, {
-      cursor: () => this.cursor.pos,
+      distance: (entry) => this.cursor.distance(entry),
       isLive: (entry) => this.cursor.isLive(entry),
-      entries: () => this.cache.entries.values(),
+      entries: () => [...this.cache.entries.values(), ...this.cursor.audits.map((a) => a.entry)],
     });
     this.writes = new Writes({
       post: (msg) => this.model.send(msg),

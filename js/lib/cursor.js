@@ -52,6 +52,24 @@ export class Cursor {
     return this.audits.some((a) => a.entry === entry) || this.cache.entries.get(entry.item.pos) === entry;
   }
 
+  /**
+   * How many moves forward until `entry` is on screen, as far as the cursor knows: 0 for
+   * the one shown, a queue pair's distance from the cursor (either way), and for a waiting
+   * replay the labels until it is due (it shows on the advance after the label that makes
+   * it due). A replay that no longer waits is never shown again. The stage pre-renders
+   * and lays out the nearest ones, so this must follow the replay's turn, not its row:
+   * ranked by row, a replay was laid out while the cursor passed its original pair, for
+   * nothing, and laid out afresh in the frame of the key that showed it.
+   * @param {Entry} entry
+   */
+  distance(entry) {
+    if (entry === this.current()) return 0;
+    const waiting = this.audits.find((a) => a.entry === entry);
+    if (waiting) return Math.max(1, waiting.due - this.labelsDone);
+    if (entry.item.audit) return Infinity;
+    return Math.abs(entry.item.pos - this.pos);
+  }
+
   /** A replay on screen goes back to the queue when the annotator moves away from it. */
   parkAudit(delay = 0) {
     if (this.audit) this.audits.unshift({ entry: this.audit, due: this.labelsDone + delay });

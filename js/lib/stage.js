@@ -12,7 +12,7 @@
  * one step; it pauses while a frame that shows a new pair is still to be painted.
  *
  * Example:
- *   const stage = new Stage(ui, { cursor: () => app.cursor.pos, isLive, entries });
+ *   const stage = new Stage(ui, { distance: (e) => app.cursor.distance(e), isLive, entries });
  *   stage.queue(entries); stage.show(entry);
  */
 import { pairSkeleton, ensureDiff, h } from "./pair_view.js";
@@ -24,14 +24,16 @@ import { Tick, Unless } from "./ticks.js";
  * @typedef {{ item: Item, node: HTMLElement | null, steps?: (() => void)[] }} Entry
  */
 /**
+ * `distance`: how many moves until the entry is shown (a replay's turn, not its row);
+ * `entries`: every entry that may be shown next (the window and the waiting replays).
  * @typedef {{
- *   cursor: () => number,
+ *   distance: (entry: Entry) => number,
  *   isLive: (entry: Entry) => boolean,
  *   entries: () => Iterable<Entry>,
  * }} StageHost
  */
 
-/** Pairs this close to the cursor wait in the stage, laid out and painted, ready to show. */
+/** Pairs this few moves from being shown wait in the stage, laid out and painted, ready to show. */
 export const HOT = 2;
 
 /**
@@ -67,6 +69,8 @@ export class Stage {
      * @type {WeakMap<Element, number>}
      */
     this.heights = new WeakMap();
+    /** @type {WeakMap<Element, Entry>} the entry each pair node in the stage shows */
+    this.entryOf = new WeakMap();
     /**
      * Focus never rests in a hidden pair (Tab into a shelved pair's summary, say): it goes
      * back to the widget, where the keys work.
@@ -157,27 +161,23 @@ export class Stage {
       setTimeout(() => this.schedule(), 0);
       return;
     }
-    const cursor = this.host.cursor();
     let best = 0;
-    for (let i = 1; i < this.pending.length; i++) {
-      const d = Math.abs(this.pending[i].item.pos - cursor);
-      if (d < Math.abs(this.pending[best].item.pos - cursor)) best = i;
+    let nearest = Infinity;
+    for (let i = 0; i < this.pending.length; i++) {
+      const d = this.host.distance(this.pending[i]);
+      if (d < nearest) [best, nearest] = [i, d];
     }
     const entry = this.pending[best];
     if (!this.host.isLive(entry)) {
       this.pending.splice(best, 1);
     } else {
-      if (!entry.node) {
-        const { node, steps } = pairSkeleton(entry.item);
-        entry.node = node;
-        entry.steps = steps;
-      }
+      const node = this.skeleton(entry);
       const step = entry.steps?.shift();
       if (step) step();
       if (!entry.steps?.length) {
         this.pending.splice(best, 1);
-        if (this.diffMode) ensureDiff(entry.node, entry.item);
-        if (this.shelve(entry.node)) this.layOut([entry.node]);
+        if (this.diffMode) ensureDiff(node, entry.item);
+        if (this.shelve(entry)) this.layOut([node]);
       }
     }
     this.schedule();
@@ -188,26 +188,35 @@ export class Stage {
    * @param {Entry} entry
    */
   prepare(entry) {
+    const node = this.skeleton(entry);
+    for (const step of entry.steps ?? []) step();
+    entry.steps = [];
+    if (this.diffMode) ensureDiff(node, entry.item);
+    return node;
+  }
+
+  /** The entry's node, created (empty, with its render steps) the first time. @param {Entry} entry */
+  skeleton(entry) {
     if (!entry.node) {
       const { node, steps } = pairSkeleton(entry.item);
       entry.node = node;
       entry.steps = steps;
+      this.entryOf.set(node, entry);
     }
-    for (const step of entry.steps ?? []) step();
-    entry.steps = [];
-    if (this.diffMode) ensureDiff(entry.node, entry.item);
     return entry.node;
   }
 
   /**
-   * Put a finished node in the stage, hidden: the browser computes its style and layout
-   * while the annotator reads, so showing it later is a class flip, not a fresh layout.
-   * @param {HTMLElement} node
+   * Put an entry's finished node in the stage, hidden, if it is due within HOT moves: the
+   * browser computes its style and layout while the annotator reads, so showing it later
+   * is a class flip, not a fresh layout.
+   * @param {Entry} entry
    * @returns {boolean} whether the node was added to the stage
    */
-  shelve(node) {
-    if (node.parentNode === this.el) return false;
-    if (Math.abs(Number(node.dataset.pos) - this.host.cursor()) > HOT) return false;
+  shelve(entry) {
+    const node = entry.node;
+    if (!node || entry.steps?.length || node.parentNode === this.el) return false;
+    if (this.host.distance(entry) > HOT) return false;
     node.classList.add("pl-pending");
     node.classList.remove("pl-shown");
     node.setAttribute("aria-hidden", "true");
@@ -244,16 +253,16 @@ export class Stage {
     this.resizer.observe(node);
   }
 
-  /** Keep only the pairs next to the cursor on the shelf; the rest wait detached. */
+  /** Keep only the pairs due within HOT moves on the shelf; the rest wait detached. */
   prune() {
-    const cursor = this.host.cursor();
     for (const child of [...this.el.children]) {
       const el = /** @type {HTMLElement} */ (child);
       // The shown pair and the shown placeholder stay: show() and showPlaceholder() replace
       // them. Pruning a placeholder here blanked the done screen when a previous show's
       // deferred upkeep ran after it.
       if (el.classList.contains("pl-shown") || el.classList.contains("pl-placeholder")) continue;
-      if (Math.abs(Number(el.dataset.pos) - cursor) > HOT) {
+      const entry = this.entryOf.get(el);
+      if (!entry || this.host.distance(entry) > HOT) {
         this.resizer.unobserve(el);
         el.remove();
       }
@@ -261,7 +270,7 @@ export class Stage {
     /** @type {HTMLElement[]} */
     const added = [];
     for (const e of this.host.entries()) {
-      if (e.node && !e.steps?.length && Math.abs(e.item.pos - cursor) <= HOT && this.shelve(e.node)) added.push(e.node);
+      if (e.node && this.shelve(e)) added.push(e.node);
     }
     this.layOut(added);
   }

@@ -88,3 +88,25 @@ test("undo takes back this view's labels, newest first", () => {
   assert.equal(cursor.unlabel(), null);
   assert.equal(cursor.labelsDone, 0);
 });
+
+test("distance: a queue pair by its row, a waiting replay by its turn, a replay done never", () => {
+  const { cursor } = withWindow(8, [0, 1, 2, 3, 4, 5, 6, 7], 8);
+  const at = (pos) => cursor.cache.entries.get(pos);
+  assert.equal(cursor.distance(at(0)), 0);
+  assert.equal(cursor.distance(at(3)), 3);
+  const replay = { item: item(0, { audit: true, shown: "ba" }), node: null };
+  cursor.addAudit(replay, 2);
+  assert.equal(cursor.distance(replay), 2, "two labels until due, not the row's 0");
+  cursor.labeled(at(0));
+  assert.equal(cursor.advance(), "pair");
+  assert.equal(cursor.distance(replay), 1, "due after the next label");
+  cursor.labeled(at(1));
+  assert.equal(cursor.advance(), "pair");
+  assert.equal(cursor.current(), replay);
+  assert.equal(cursor.distance(replay), 0);
+  assert.equal(cursor.distance(at(1)), 0, "the row under the replay stays near");
+  cursor.labeled(replay);
+  assert.equal(cursor.distance(replay), Infinity, "labeled: never shown again");
+  assert.equal(cursor.advance(), "pair");
+  assert.equal(cursor.pos, 2);
+});

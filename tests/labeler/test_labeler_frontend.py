@@ -376,6 +376,40 @@ def test_audit_replays_swapped_unannounced(page: Any, tmp_path: Path) -> None:
     assert lab.labels.set_index("pair_id").loc[first, "label"] == item["shown"][0]
 
 
+# Each node added to the stage remembers how many keys had been pressed by then.
+STAGE_ADDS_JS = """() => { window.__keys = 0;
+  document.addEventListener('keydown', () => { window.__keys += 1; }, true);
+  new MutationObserver((rs) => { for (const r of rs) for (const n of r.addedNodes)
+    (n.__adds ||= []).push(window.__keys); })
+  .observe(document.querySelector('.pl-stage'), { childList: true }); }"""
+
+
+def test_a_replay_waits_in_the_stage_for_its_turn_not_its_row(page: Any, tmp_path: Path) -> None:
+    """A swap replay is laid out ahead, like the next pair, once its turn is near (HOT = 2
+    moves): showing it is then a class flip. Ranked by its row instead, it was shelved
+    while the cursor passed the original pair, for nothing, and inserted afresh (a whole
+    pair's style, layout and paint) in the frame of the key that showed it."""
+    lab = start(page, tmp_path, frame(40), audit_rate=1.0)
+    first = lab._window.pair_id(0)
+    page.evaluate(STAGE_ADDS_JS)
+    seen = []
+    for _ in range(30):
+        page.wait_for_function(
+            "() => document.querySelector('.prefnb-labeler').dataset.state === 'pair'"
+        )
+        seen.append(page.locator(ROOT).get_attribute("data-pair-id"))
+        if seen.count(first) == 2:
+            break
+        page.wait_for_timeout(200)  # the annotator reads: pre-rendering catches up
+        page.keyboard.press("1")
+    assert seen.count(first) == 2, seen
+    shown_at = len(seen) - 1  # keys pressed when the replay came up
+    adds = page.evaluate("() => document.querySelector('.pl-stage > .pl-shown').__adds")
+    # Added once, within the last HOT + 1 keys before its turn; never while passing row 0.
+    assert len(adds) == 1, (adds, shown_at)
+    assert shown_at - 3 <= adds[0] < shown_at, (adds, shown_at)
+
+
 def test_unsaved_label_shows_error_and_retry_saves_it(page: Any, tmp_path: Path) -> None:
     path = tmp_path / "labels.sqlite"
     LabelStore(path).close()
