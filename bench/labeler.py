@@ -7,7 +7,12 @@ PostgreSQL cluster over loopback (:mod:`prefnb.testing.pg_cluster`), in one run.
 Mixed mode: ``.venv/bin/python bench/labeler.py --lab-mixed 20`` puts the floor and the
 Labeler in one JupyterLab notebook and alternates the keys between them in blocks of 20, so
 both share the page, kernel, server and the machine's load at every moment (3. runs them one
-after the other, in two pages, and the load moves in between).
+after the other, in two pages, and the load moves in between). In one page, though, the
+Labeler's composited layers also weigh on the floor's frames. Solo mode:
+``.venv/bin/python bench/labeler.py --lab-solo 20`` gives each widget its own notebook page
+in one JupyterLab and alternates the keys between the pages in blocks of 20: each widget is
+alone in its page, as in a user's, and both see the same load. ``--gap-ms`` sets the pause
+after each paint (30 ms, a hard case: a person reads for seconds).
 
 1. keypress → next pair painted, over 200 labels of ~4 KB markdown responses. Measured in the
    page: from the keydown event's ``timeStamp`` until a MutationObserver has seen the next
@@ -597,9 +602,66 @@ def bench_lab_mixed(browser: Any, n: int, workdir: Path, block: int) -> dict[str
         stop_lab(proc, url, token)
 
 
+def bench_lab_solo(browser: Any, n: int, workdir: Path, block: int) -> dict[str, Any]:
+    """The floor and the Labeler each alone in its own notebook page, keys alternating
+    between the pages in blocks.
+
+    ``--lab-mixed`` puts both in one page, where the Labeler's composited layers also
+    weigh on the floor's frames. Here each page holds one widget, as a user's does, while
+    the machine's load is still shared block by block. The first key of each block is not
+    counted (it follows a focus change).
+    """
+    import random
+
+    proc, url, token, root = start_lab(workdir / "lab")
+    try:
+        write_pairs(root, n)
+        write_notebook(root / "floor.ipynb", [FLOOR_CELL.format(esm=FLOOR_ESM, count=n + 5)])
+        write_notebook(root / "bench.ipynb", [LAB_CELL])
+        pages = [open_notebook(browser, url, token, nb) for nb in ("floor.ipynb", "bench.ipynb")]
+        for page in pages:
+            page.locator(".prefnb-labeler[data-pos='0']").wait_for()
+        for page in pages:
+            page.wait_for_timeout(1000)
+            page.evaluate(MIXED_JS)
+        jitter = random.Random(1)
+        counted: list[list[int]] = [[], []]
+        pressed = [0, 0]
+        for i in range(2 * n):
+            w = (i // block) % 2  # 0: floor, 1: Labeler
+            page = pages[w]
+            if i % block == 0:
+                page.bring_to_front()
+                page.locator(".prefnb-labeler").focus()
+                page.wait_for_timeout(100)
+            else:
+                counted[w].append(pressed[w])
+            page.keyboard.press("1")
+            pressed[w] += 1
+            page.wait_for_function("k => window.__lat.length >= k", arg=pressed[w])
+            extra = jitter.uniform(0, 1000 / 60) if PHASE[0] == "random" else 0.0
+            page.wait_for_timeout(GAP_MS[0] + extra)
+        out: dict[str, Any] = {"load": load(), "block": block, "where": "each in its own page"}
+        for w, name in ((0, "floor"), (1, "labeler")):
+            page = pages[w]
+            page.wait_for_timeout(300)
+            lat: list[float] = page.evaluate("() => window.__lat")
+            keys: list[float] = page.evaluate("() => window.__kt")
+            timing = {round(s, 1): d for s, d in page.evaluate("() => window.__et")}
+            out[name] = {
+                "lat": [lat[i] for i in counted[w]],
+                "event": [timing.get(round(keys[i], 1), 0.0) for i in counted[w]],
+            }
+            page.close()
+        return out
+    finally:
+        stop_lab(proc, url, token)
+
+
 def print_lab_mixed(run: dict[str, Any], start_load: str) -> None:
+    where = run.get("where", "in one JupyterLab notebook")
     print(
-        f"Floor and Labeler in one JupyterLab notebook, keys alternating in blocks of "
+        f"Floor and Labeler {where}, keys alternating in blocks of "
         f"{run['block']} ({len(run['labeler']['lat'])} keys each counted); next key "
         f"{GAP_MS[0]} ms after each paint; load {start_load} at the start, {run['load']} at the end"
     )
@@ -717,6 +779,13 @@ def main() -> None:
         "in blocks of BLOCK (same page, kernel and load for both)",
     )
     parser.add_argument(
+        "--lab-solo",
+        type=int,
+        metavar="BLOCK",
+        help="only the floor and the Labeler, each alone in its own JupyterLab notebook page, "
+        "keys alternating between the pages in blocks of BLOCK (same server and load)",
+    )
+    parser.add_argument(
         "--team",
         action="store_true",
         help="only keypress latencies of the solo Labeler beside team Labelers (SQLite, "
@@ -733,6 +802,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             run = bench_lab_mixed(browser, args.labels, Path(tmp), args.lab_mixed)
+            browser.close()
+        print_lab_mixed(run, loads["start"])
+        return
+    if args.lab_solo:
+        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            run = bench_lab_solo(browser, args.labels, Path(tmp), args.lab_solo)
             browser.close()
         print_lab_mixed(run, loads["start"])
         return
