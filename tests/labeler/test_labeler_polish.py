@@ -227,3 +227,36 @@ def test_code_tokens_stay_readable_in_jupyterlabs_dark_theme(page: Any, tmp_path
         # 3:1, WCAG's floor for text of this weight in a UI: the light palette's dark blue
         # strings on the dark theme's background came to about 1.3:1
         assert page.evaluate(_CONTRAST, [fg, bg]) >= 3, (cls, fg, bg)
+
+
+TABLE = (
+    "| | TCP | UDP |\n|---|---|---|\n"
+    "| Connection | connection-oriented (handshake) | connectionless |\n"
+    "| Reliability | retransmits lost packets, in-order delivery | no guarantees |\n"
+    "| Typical uses | web, email, file transfer | video calls, games, DNS |\n"
+)
+
+
+def test_markdown_tables_are_ruled_and_their_cells_never_run_together(
+    page: Any, tmp_path: Path
+) -> None:
+    start(page, tmp_path, [{"prompt": "TCP or UDP?", "response_a": TABLE, "response_b": "TCP."}])
+    page.evaluate("() => document.getElementById('host').style.width = '620px'")
+    cells = page.eval_on_selector_all(
+        f"{SHOWN} .pl-body :is(th, td)",
+        """cs => cs.map(c => { const s = getComputedStyle(c); const r = document.createRange();
+          r.selectNodeContents(c); const t = r.getBoundingClientRect();
+          return { border: s.borderTopWidth, pad: parseFloat(s.paddingLeft), align: s.textAlign,
+                   text: [t.left, t.top, t.right, t.bottom], empty: !c.textContent.trim() }; })""",
+    )
+    assert len(cells) == 12
+    assert {c["border"] for c in cells} == {"1px"}
+    assert all(c["pad"] >= 6 and c["align"] in ("left", "start") for c in cells)
+    # Wrapped cells in a 620 px widget: no cell's text reaches into another's.
+    boxes = [c["text"] for c in cells if not c["empty"]]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            overlap = (
+                min(a[2], b[2]) - max(a[0], b[0]) > 0.5 and min(a[3], b[3]) - max(a[1], b[1]) > 0.5
+            )
+            assert not overlap, (a, b)
