@@ -260,3 +260,14 @@ def test_markdown_tables_are_ruled_and_their_cells_never_run_together(
                 min(a[2], b[2]) - max(a[0], b[0]) > 0.5 and min(a[3], b[3]) - max(a[1], b[1]) > 0.5
             )
             assert not overlap, (a, b)
+    # In JupyterLab's dark theme the header and its rules stay readable.
+    page.add_style_tag(content=DARK_THEME.read_text(encoding="utf-8"))
+    th, border, bg = page.eval_on_selector(
+        f"{SHOWN} .pl-body th:nth-child(2)",
+        """th => { const s = getComputedStyle(th);
+          return [[s.color, s.backgroundColor], s.borderTopColor,
+                  getComputedStyle(th.closest('.pl-pair')).backgroundColor]; }""",
+    )
+    assert page.evaluate(_CONTRAST, th) >= 4.5, th
+    print("dark table: header", th, "rule", border, "on", bg)
+    assert page.evaluate(_CONTRAST, [border, bg]) >= 1.3, (border, bg)
