@@ -798,17 +798,11 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     loads: dict[str, str] = {"start": load()}
-    if args.lab_mixed:
+    if args.lab_mixed or args.lab_solo:
+        bench_blocks = bench_lab_mixed if args.lab_mixed else bench_lab_solo
         with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            run = bench_lab_mixed(browser, args.labels, Path(tmp), args.lab_mixed)
-            browser.close()
-        print_lab_mixed(run, loads["start"])
-        return
-    if args.lab_solo:
-        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            run = bench_lab_solo(browser, args.labels, Path(tmp), args.lab_solo)
+            run = bench_blocks(browser, args.labels, Path(tmp), args.lab_mixed or args.lab_solo)
             browser.close()
         print_lab_mixed(run, loads["start"])
         return

@@ -347,21 +347,28 @@ def test_window_stays_small_while_labeling(page: Any, tmp_path: Path) -> None:
     assert len(lab.labels) == 60
 
 
-def test_audit_replays_swapped_unannounced(page: Any, tmp_path: Path) -> None:
-    df = frame(40)
-    lab = start(page, tmp_path, df, audit_rate=1.0)
-    first = lab._window.pair_id(0)
+def label_until_replayed(page: Any, pair_id: str, read_ms: int = 0) -> int:
+    """Press "1" on each pair until ``pair_id`` comes up a second time (its swap replay);
+    return how many keys that took."""
     seen = []
     for _ in range(30):
         page.wait_for_function(
             "() => document.querySelector('.prefnb-labeler').dataset.state === 'pair'"
         )
         seen.append(page.locator(ROOT).get_attribute("data-pair-id"))
-        if seen.count(first) == 2:
-            break
+        if seen.count(pair_id) == 2:
+            return len(seen) - 1
+        if read_ms:
+            page.wait_for_timeout(read_ms)
         page.keyboard.press("1")
-    assert seen.count(first) == 2, seen
-    replay_at = len(seen) - 1
+    raise AssertionError(f"no replay of {pair_id} in 30 keys: {seen}")
+
+
+def test_audit_replays_swapped_unannounced(page: Any, tmp_path: Path) -> None:
+    df = frame(40)
+    lab = start(page, tmp_path, df, audit_rate=1.0)
+    first = lab._window.pair_id(0)
+    replay_at = label_until_replayed(page, first)
     assert 4 <= replay_at <= 11  # 3..10 labels later
     assert page.locator(".pl-current").inner_text() == ""  # nothing says "audit"
     left_now = page.locator(".pl-stage > .pl-shown .pl-left .pl-raw").inner_text()
@@ -392,18 +399,8 @@ def test_a_replay_waits_in_the_stage_for_its_turn_not_its_row(page: Any, tmp_pat
     lab = start(page, tmp_path, frame(40), audit_rate=1.0)
     first = lab._window.pair_id(0)
     page.evaluate(STAGE_ADDS_JS)
-    seen = []
-    for _ in range(30):
-        page.wait_for_function(
-            "() => document.querySelector('.prefnb-labeler').dataset.state === 'pair'"
-        )
-        seen.append(page.locator(ROOT).get_attribute("data-pair-id"))
-        if seen.count(first) == 2:
-            break
-        page.wait_for_timeout(200)  # the annotator reads: pre-rendering catches up
-        page.keyboard.press("1")
-    assert seen.count(first) == 2, seen
-    shown_at = len(seen) - 1  # keys pressed when the replay came up
+    # The annotator reads for 200 ms before each key: pre-rendering catches up.
+    shown_at = label_until_replayed(page, first, read_ms=200)
     adds = page.evaluate("() => document.querySelector('.pl-stage > .pl-shown').__adds")
     # Added once, within the last HOT + 1 keys before its turn; never while passing row 0.
     assert len(adds) == 1, (adds, shown_at)
