@@ -548,6 +548,19 @@ MIXED_JS = """() => {
 }"""
 
 
+def counted_keys(page: Any, idx: list[int]) -> dict[str, list[float]]:
+    """Of the keys MIXED_JS recorded in ``page``, those at ``idx``: keypress → painted
+    (``lat``) and Event Timing's keydown → presented (``event``, 0 when under 16 ms)."""
+    page.wait_for_timeout(300)  # Event Timing entries are delivered after the frame
+    lat: list[float] = page.evaluate("() => window.__lat")
+    keys: list[float] = page.evaluate("() => window.__kt")
+    timing = {round(s, 1): d for s, d in page.evaluate("() => window.__et")}
+    return {
+        "lat": [lat[i] for i in idx],
+        "event": [timing.get(round(keys[i], 1), 0.0) for i in idx],
+    }
+
+
 def bench_lab_mixed(browser: Any, n: int, workdir: Path, block: int) -> dict[str, Any]:
     """The floor and the Labeler in one notebook, keys alternating between them in blocks.
 
@@ -585,18 +598,11 @@ def bench_lab_mixed(browser: Any, n: int, workdir: Path, block: int) -> dict[str
             page.wait_for_function("k => window.__lat.length >= k", arg=i + 1)
             extra = jitter.uniform(0, 1000 / 60) if PHASE[0] == "random" else 0.0
             page.wait_for_timeout(GAP_MS[0] + extra)
-        page.wait_for_timeout(300)
-        lat: list[float] = page.evaluate("() => window.__lat")
-        keys: list[float] = page.evaluate("() => window.__kt")
-        timing = {round(s, 1): d for s, d in page.evaluate("() => window.__et")}
-        page.close()
         out: dict[str, Any] = {"load": load(), "block": block}
         for w, name in ((0, "floor"), (1, "labeler")):
             idx = [i for i in range(2 * n) if which[i] == w and i % block]
-            out[name] = {
-                "lat": [lat[i] for i in idx],
-                "event": [timing.get(round(keys[i], 1), 0.0) for i in idx],
-            }
+            out[name] = counted_keys(page, idx)
+        page.close()
         return out
     finally:
         stop_lab(proc, url, token)
@@ -643,16 +649,8 @@ def bench_lab_solo(browser: Any, n: int, workdir: Path, block: int) -> dict[str,
             page.wait_for_timeout(GAP_MS[0] + extra)
         out: dict[str, Any] = {"load": load(), "block": block, "where": "each in its own page"}
         for w, name in ((0, "floor"), (1, "labeler")):
-            page = pages[w]
-            page.wait_for_timeout(300)
-            lat: list[float] = page.evaluate("() => window.__lat")
-            keys: list[float] = page.evaluate("() => window.__kt")
-            timing = {round(s, 1): d for s, d in page.evaluate("() => window.__et")}
-            out[name] = {
-                "lat": [lat[i] for i in counted[w]],
-                "event": [timing.get(round(keys[i], 1), 0.0) for i in counted[w]],
-            }
-            page.close()
+            out[name] = counted_keys(pages[w], counted[w])
+            pages[w].close()
         return out
     finally:
         stop_lab(proc, url, token)
