@@ -11,8 +11,10 @@ after the other, in two pages, and the load moves in between). In one page, thou
 Labeler's composited layers also weigh on the floor's frames. Solo mode:
 ``.venv/bin/python bench/labeler.py --lab-solo 20`` gives each widget its own notebook page
 in one JupyterLab and alternates the keys between the pages in blocks of 20: each widget is
-alone in its page, as in a user's, and both see the same load. ``--gap-ms`` sets the pause
-after each paint (30 ms, a hard case: a person reads for seconds).
+alone in its page, as in a user's, and both see the same load. ``--against BUNDLE`` adds a
+third page with the Labeler running another build of ``labeler.js`` (say, the last commit's),
+for a before/after in the same run; run it both ways round (see ``block_page``).
+``--gap-ms`` sets the pause after each paint (30 ms, a hard case: a person reads for seconds).
 
 1. keypress → next pair painted, over 200 labels of ~4 KB markdown responses. Measured in the
    page: from the keydown event's ``timeStamp`` until a MutationObserver has seen the next
@@ -361,6 +363,15 @@ lab.store.record = _timed
 lab"""
 
 
+# ``--against``: the Labeler with another build of its front end (anywidget reads a Path).
+AGAINST_CLASS = """\
+from pathlib import Path
+import prefnb
+class Against(prefnb.Labeler):
+    _esm = Path({bundle!r})
+"""
+
+
 FLOOR_CELL = """\
 import anywidget, traitlets, pandas as pd
 class Floor(anywidget.AnyWidget):
@@ -608,14 +619,32 @@ def bench_lab_mixed(browser: Any, n: int, workdir: Path, block: int) -> dict[str
         stop_lab(proc, url, token)
 
 
-def bench_lab_solo(browser: Any, n: int, workdir: Path, block: int) -> dict[str, Any]:
+def block_page(b: int, pages: int) -> int:
+    """The page that key block ``b`` goes to: cycles through the pages, every other cycle
+    in reverse after the floor, so each page follows each other page equally often and no
+    page always inherits the same neighbour's trailing work. With three pages a position
+    effect remains: the same bundle in pages 2 and 3 gave 13, 16, 16 keys ≥ 32 ms against
+    8, 8, 7 (2026-12-07), so compare two bundles with ``--against`` both ways round. With two
+    pages (floor, Labeler) swapping the pages moved nothing beyond the noise.
+
+    >>> [block_page(b, 3) for b in range(6)]
+    [0, 1, 2, 0, 2, 1]
+    """
+    cycle, k = divmod(b, pages)
+    return k if k == 0 or cycle % 2 == 0 else pages - k
+
+
+def bench_lab_solo(
+    browser: Any, n: int, workdir: Path, block: int, against: Path | None = None
+) -> dict[str, Any]:
     """The floor and the Labeler each alone in its own notebook page, keys alternating
     between the pages in blocks.
 
     ``--lab-mixed`` puts both in one page, where the Labeler's composited layers also
     weigh on the floor's frames. Here each page holds one widget, as a user's does, while
     the machine's load is still shared block by block. The first key of each block is not
-    counted (it follows a focus change).
+    counted (it follows a focus change). ``against``: a third page runs the Labeler with
+    that front-end bundle (a build of another commit), for a before/after in one run.
     """
     import random
 
@@ -624,17 +653,23 @@ def bench_lab_solo(browser: Any, n: int, workdir: Path, block: int) -> dict[str,
         write_pairs(root, n)
         write_notebook(root / "floor.ipynb", [FLOOR_CELL.format(esm=FLOOR_ESM, count=n + 5)])
         write_notebook(root / "bench.ipynb", [LAB_CELL])
-        pages = [open_notebook(browser, url, token, nb) for nb in ("floor.ipynb", "bench.ipynb")]
+        widgets = [("floor", "floor.ipynb"), ("labeler", "bench.ipynb")]
+        if against is not None:
+            cell = LAB_CELL.replace("prefnb.Labeler(", "Against(")
+            cell = AGAINST_CLASS.format(bundle=str(against.resolve())) + cell
+            write_notebook(root / "against.ipynb", [cell])
+            widgets.append(("against", "against.ipynb"))
+        pages = [open_notebook(browser, url, token, nb) for _, nb in widgets]
         for page in pages:
             page.locator(".prefnb-labeler[data-pos='0']").wait_for()
         for page in pages:
             page.wait_for_timeout(1000)
             page.evaluate(MIXED_JS)
         jitter = random.Random(1)
-        counted: list[list[int]] = [[], []]
-        pressed = [0, 0]
-        for i in range(2 * n):
-            w = (i // block) % 2  # 0: floor, 1: Labeler
+        counted: list[list[int]] = [[] for _ in pages]
+        pressed = [0 for _ in pages]
+        for i in range(len(pages) * n):
+            w = block_page(i // block, len(pages))  # 0: floor, 1: Labeler, 2: against
             page = pages[w]
             if i % block == 0:
                 page.bring_to_front()
@@ -648,7 +683,7 @@ def bench_lab_solo(browser: Any, n: int, workdir: Path, block: int) -> dict[str,
             extra = jitter.uniform(0, 1000 / 60) if PHASE[0] == "random" else 0.0
             page.wait_for_timeout(GAP_MS[0] + extra)
         out: dict[str, Any] = {"load": load(), "block": block, "where": "each in its own page"}
-        for w, name in ((0, "floor"), (1, "labeler")):
+        for w, (name, _) in enumerate(widgets):
             out[name] = counted_keys(pages[w], counted[w])
             pages[w].close()
         return out
@@ -664,7 +699,9 @@ def print_lab_mixed(run: dict[str, Any], start_load: str) -> None:
         f"{GAP_MS[0]} ms after each paint; load {start_load} at the start, {run['load']} at the end"
     )
     print(f"{'widget':10} {'p50':>6} {'p95':>6}   Event Timing keydown → presented")
-    for name in ("floor", "labeler"):
+    for name in ("floor", "labeler", "against"):
+        if name not in run:
+            continue
         r = run[name]
         ev = r["event"]
         counts = (
@@ -676,6 +713,12 @@ def print_lab_mixed(run: dict[str, Any], start_load: str) -> None:
     print(
         f"Labeler/floor p50 {pct(lab, 50) / pct(f, 50):.2f}×, p95 {pct(lab, 95) / pct(f, 95):.2f}×"
     )
+    if "against" in run:
+        a = run["against"]["lat"]
+        print(
+            f"against/floor p50 {pct(a, 50) / pct(f, 50):.2f}×, "
+            f"p95 {pct(a, 95) / pct(f, 95):.2f}× (against: {run['against_bundle']})"
+        )
 
 
 def bench_team(browser: Any, n: int, workdir: Path) -> dict[str, Any]:
@@ -784,6 +827,13 @@ def main() -> None:
         "keys alternating between the pages in blocks of BLOCK (same server and load)",
     )
     parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="BUNDLE",
+        help="with --lab-solo: a third page runs the Labeler with this labeler.js (a build of "
+        "another commit), so before and after share one run",
+    )
+    parser.add_argument(
         "--team",
         action="store_true",
         help="only keypress latencies of the solo Labeler beside team Labelers (SQLite, "
@@ -797,10 +847,13 @@ def main() -> None:
 
     loads: dict[str, str] = {"start": load()}
     if args.lab_mixed or args.lab_solo:
-        bench_blocks = bench_lab_mixed if args.lab_mixed else bench_lab_solo
         with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            run = bench_blocks(browser, args.labels, Path(tmp), args.lab_mixed or args.lab_solo)
+            if args.lab_solo:
+                run = bench_lab_solo(browser, args.labels, Path(tmp), args.lab_solo, args.against)
+                run["against_bundle"] = str(args.against)
+            else:
+                run = bench_lab_mixed(browser, args.labels, Path(tmp), args.lab_mixed)
             browser.close()
         print_lab_mixed(run, loads["start"])
         return
