@@ -622,10 +622,11 @@ def bench_lab_mixed(browser: Any, n: int, workdir: Path, block: int) -> dict[str
 def block_page(b: int, pages: int) -> int:
     """The page that key block ``b`` goes to: cycles through the pages, every other cycle
     in reverse after the floor, so each page follows each other page equally often and no
-    page always inherits the same neighbour's trailing work. With three pages a position
-    effect remains: the same bundle in pages 2 and 3 gave 13, 16, 16 keys ≥ 32 ms against
-    8, 8, 7 (2026-12-07), so compare two bundles with ``--against`` both ways round. With two
-    pages (floor, Labeler) swapping the pages moved nothing beyond the noise.
+    page always inherits the same neighbour's trailing work. Page 2 still tends to do
+    worse than page 3: the same bundle in both gave 13-32 keys ≥ 32 ms in page 2 against
+    7-20 in page 3 over five runs (2026-12-07), so compare two bundles with ``--against``
+    both ways round, over several runs. With two pages (floor, Labeler), putting the
+    Labeler first moved nothing beyond the noise.
 
     >>> [block_page(b, 3) for b in range(6)]
     [0, 1, 2, 0, 2, 1]
@@ -655,7 +656,11 @@ def bench_lab_solo(
         write_notebook(root / "bench.ipynb", [LAB_CELL])
         widgets = [("floor", "floor.ipynb"), ("labeler", "bench.ipynb")]
         if against is not None:
-            cell = LAB_CELL.replace("prefnb.Labeler(", "Against(")
+            # Its own store: two Labelers on one file see each other's labels as outside
+            # writes.
+            cell = LAB_CELL.replace("prefnb.Labeler(", "Against(").replace(
+                '"labels.sqlite"', '"against.sqlite"'
+            )
             cell = AGAINST_CLASS.format(bundle=str(against.resolve())) + cell
             write_notebook(root / "against.ipynb", [cell])
             widgets.append(("against", "against.ipynb"))
