@@ -14,6 +14,8 @@ in one JupyterLab and alternates the keys between the pages in blocks of 20: eac
 alone in its page, as in a user's, and both see the same load. ``--against BUNDLE`` adds a
 third page with the Labeler running another build of ``labeler.js`` (say, the last commit's),
 for a before/after in the same run; run it both ways round (see ``block_page``).
+``--lab-cpu`` prints the CPU each key costs, by process (Chromium's renderer and compositor,
+the Jupyter server, the kernel), for the floor and then the Labeler, each alone in a page.
 ``--gap-ms`` sets the pause after each paint (30 ms, a hard case: a person reads for seconds).
 
 1. keypress → next pair painted, over 200 labels of ~4 KB markdown responses. Measured in the
@@ -696,6 +698,89 @@ def bench_lab_solo(
         stop_lab(proc, url, token)
 
 
+def cpu_by_process(server_pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the browser's processes, by kind, and by
+    the JupyterLab server and its kernels."""
+    import psutil
+
+    out: dict[str, float] = {}
+    lab = {server_pid} | {c.pid for c in psutil.Process(server_pid).children(recursive=True)}
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if proc.info["pid"] in lab:
+            kind = "kernel" if "ipykernel" in cmd else "Jupyter server"
+        elif "chromium" in cmd:
+            kind = next((name for flag, name in CHROMIUM_KINDS if flag in cmd), "Chromium browser")
+        else:
+            continue
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:  # ended since it was listed
+            continue
+        out[kind] = out.get(kind, 0.0) + times.user + times.system
+    return out
+
+
+#: Chromium's process kinds, by the ``--type`` flag of their command line.
+CHROMIUM_KINDS = (
+    ("--type=renderer", "Chromium renderer"),
+    ("--type=gpu-process", "Chromium compositor (viz)"),
+    ("--type=utility", "Chromium utility"),
+    ("--type=", "Chromium other"),
+)
+
+
+def bench_lab_cpu(browser: Any, n: int, workdir: Path) -> dict[str, Any]:
+    """CPU per key, by process, for the floor and then the Labeler, each alone in a
+    JupyterLab notebook page: where a key's work goes (renderer, compositor, server,
+    kernel), which latency alone does not say. Keys at the usual pause (``--gap-ms``)."""
+    proc, url, token, root = start_lab(workdir / "lab")
+    out: dict[str, Any] = {}
+    try:
+        write_pairs(root, n)
+        write_notebook(root / "floor.ipynb", [FLOOR_CELL.format(esm=FLOOR_ESM, count=n + 5)])
+        write_notebook(root / "bench.ipynb", [LAB_CELL])
+        for name, nb in (("floor", "floor.ipynb"), ("labeler", "bench.ipynb")):
+            page = open_notebook(browser, url, token, nb)
+            page.locator(".prefnb-labeler[data-pos='0']").wait_for()
+            page.wait_for_timeout(1500)
+            page.evaluate(MIXED_JS)
+            page.locator(".prefnb-labeler").focus()
+            page.wait_for_timeout(1000)
+            before, start = cpu_by_process(proc.pid), time.perf_counter()
+            for i in range(n):
+                page.keyboard.press("1")
+                page.wait_for_function("k => window.__lat.length >= k", arg=i + 1)
+                page.wait_for_timeout(GAP_MS[0])
+            page.wait_for_timeout(500)  # the last key's upkeep and its label's reply
+            after, wall = cpu_by_process(proc.pid), time.perf_counter() - start
+            used = {k: (v - before.get(k, 0.0)) * 1000 / n for k, v in after.items()}
+            out[name] = {"cpu": used, "wall": wall * 1000 / n, "load": load()}
+            page.close()
+        return out
+    finally:
+        stop_lab(proc, url, token)
+
+
+def print_lab_cpu(run: dict[str, Any], n: int) -> None:
+    floor, lab = run["floor"], run["labeler"]
+    print(
+        f"CPU per key by process, each widget alone in a JupyterLab page, {n} keys, next key "
+        f"{GAP_MS[0]} ms after each paint (a key every {floor['wall']:.0f} ms for the floor, "
+        f"{lab['wall']:.0f} for the Labeler; load {floor['load']} and {lab['load']} after)"
+    )
+    print(f"{'process':28} {'floor':>7} {'Labeler':>8} {'added':>7}")
+    kinds = sorted(set(floor["cpu"]) | set(lab["cpu"]), key=lambda k: -lab["cpu"].get(k, 0))
+    for kind in kinds:
+        f, v = floor["cpu"].get(kind, 0.0), lab["cpu"].get(kind, 0.0)
+        if max(f, v) < 0.05:
+            continue
+        print(f"{kind:28} {f:7.1f} {v:8.1f} {v - f:+7.1f}")
+    f, v = sum(floor["cpu"].values()), sum(lab["cpu"].values())
+    total = f"{'all (ms of CPU per key)':28} {f:7.1f} {v:8.1f} {v - f:+7.1f}"
+    print(f"{total}   Labeler/floor {v / f:.2f}×")
+
+
 def print_lab_mixed(run: dict[str, Any], start_load: str) -> None:
     where = run.get("where", "in one JupyterLab notebook")
     print(
@@ -839,6 +924,12 @@ def main() -> None:
         "another commit), so before and after share one run",
     )
     parser.add_argument(
+        "--lab-cpu",
+        action="store_true",
+        help="only CPU per key by process (Chromium renderer, compositor, Jupyter server, "
+        "kernel) for the floor and the Labeler, each alone in a JupyterLab page",
+    )
+    parser.add_argument(
         "--team",
         action="store_true",
         help="only keypress latencies of the solo Labeler beside team Labelers (SQLite, "
@@ -861,6 +952,13 @@ def main() -> None:
                 run = bench_lab_mixed(browser, args.labels, Path(tmp), args.lab_mixed)
             browser.close()
         print_lab_mixed(run, loads["start"])
+        return
+    if args.lab_cpu:
+        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            cpu = bench_lab_cpu(browser, args.labels, Path(tmp))
+            browser.close()
+        print_lab_cpu(cpu, args.labels)
         return
     if args.team:
         with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
