@@ -3,6 +3,7 @@ the modal help listing every key, word-boundary wrapping and the diff's line fal
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -227,6 +228,55 @@ def test_code_tokens_stay_readable_in_jupyterlabs_dark_theme(page: Any, tmp_path
         # 3:1, WCAG's floor for text of this weight in a UI: the light palette's dark blue
         # strings on the dark theme's background came to about 1.3:1
         assert page.evaluate(_CONTRAST, [fg, bg]) >= 3, (cls, fg, bg)
+
+
+JSON_ANSWER = """Here it is:
+
+```json
+{"id": 7, "name": "widget", "tags": ["a", "b"], "active": true, "parent": null}
+```
+
+```javascript
+const total = this.items.map((x) => x.value * 2).filter(Boolean); // doubled
+```
+"""
+
+
+def test_code_keeps_only_the_spans_that_carry_a_colour(page: Any, tmp_path: Path) -> None:
+    start(page, tmp_path, [{"prompt": "q", "response_a": JSON_ANSWER, "response_b": "no"}])
+    blocks = page.eval_on_selector_all(
+        f"{SHOWN} .pl-left pre > code.hljs",
+        """els => els.map(e => ({ text: e.textContent,
+            spans: [...e.querySelectorAll('span')].map(s => [s.className,
+                getComputedStyle(s).color, getComputedStyle(e).color]),
+            texts: [...e.childNodes].filter(n => n.nodeType === 3).length,
+            adjacent: [...e.childNodes].some((n, i, a) => n.nodeType === 3
+                && a[i + 1] && a[i + 1].nodeType === 3) }))""",
+    )
+    assert len(blocks) == 2
+    json_src = '{"id": 7, "name": "widget", "tags": ["a", "b"], "active": true, "parent": null}\n'
+    assert blocks[0]["text"] == json_src  # unwrapping moved no character
+    for block in blocks:
+        assert block["spans"], block
+        for cls, colour, plain in block["spans"]:
+            # hljs's attr, punctuation, params, property … spans are gone; every span left
+            # has a colour of its own
+            assert any(c.startswith("hljs-") for c in cls.split()), cls
+            assert colour != plain, (cls, colour)
+        assert not block["adjacent"]  # unwrapped text merged back into single nodes
+    kinds = {c for block in blocks for cls, _, _ in block["spans"] for c in cls.split()}
+    assert {"hljs-string", "hljs-number", "hljs-literal", "hljs-keyword", "hljs-comment"} <= kinds
+    assert not kinds & {"hljs-attr", "hljs-punctuation", "hljs-params", "hljs-property"}
+
+
+def test_the_token_kinds_the_highlighter_keeps_are_those_the_css_colours() -> None:
+    js = Path(__file__).resolve().parents[2] / "js"
+    source = (js / "lib" / "highlight.js").read_text(encoding="utf-8")
+    listed = re.search(r"STYLED_TOKENS = new Set\(\[(.*?)\]\)", source, re.S)
+    assert listed
+    kept = set(re.findall(r'"([\w-]+)"', listed.group(1)))
+    coloured = set(re.findall(r"\.hljs-([\w-]+)", (js / "labeler.css").read_text("utf-8")))
+    assert kept == coloured
 
 
 TABLE = (
