@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -29,10 +28,9 @@ from prefnb.labeler import Labeler
 from prefnb.pairs import pairs_frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from labeler import ARGS, CHROMIUM, pct  # bench/labeler.py: one browser setup for both
 from labeler_host import host
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
 
 # Times each forced layout of a pair: the stage's only reads of a pair's offsetHeight are the
 # layouts it forces while pre-rendering (and, rarely, on show).
@@ -95,12 +93,6 @@ def measure(browser: Any, frame: Any, keys: int, workdir: Path) -> dict[str, Any
     )
     page.close()
     return {"layouts": layouts, "elements": elements}
-
-
-def pct(values: list[float], q: float) -> float:
-    return (
-        statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else 0.0
-    )
 
 
 def main() -> None:

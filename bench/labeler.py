@@ -464,6 +464,14 @@ def write_notebook(path: Path, cells: list[str]) -> None:
     path.write_text(json.dumps(nb))
 
 
+def write_widget_notebooks(root: Path, n: int) -> None:
+    """``floor.ipynb`` (the floor over ``n`` + 5 responses) and ``bench.ipynb`` (the Labeler)
+    in ``root``, beside the pairs they read."""
+    write_pairs(root, n)
+    write_notebook(root / "floor.ipynb", [FLOOR_CELL.format(esm=FLOOR_ESM, count=n + 5)])
+    write_notebook(root / "bench.ipynb", [LAB_CELL])
+
+
 def open_notebook(browser: Any, url: str, token: str, name: str, height: int = 1000) -> Any:
     """A page with notebook ``name`` open in JupyterLab and all its cells run."""
     page = browser.new_page(viewport={"width": 1400, "height": height})
@@ -502,9 +510,7 @@ def bench_lab(browser: Any, n: int, workdir: Path) -> tuple[list[float], list[fl
 
     proc, url, token, root = start_lab(workdir / "lab")
     try:
-        write_pairs(root, n)
-        write_notebook(root / "bench.ipynb", [LAB_CELL])
-        write_notebook(root / "floor.ipynb", [FLOOR_CELL.format(esm=FLOOR_ESM, count=n + 5)])
+        write_widget_notebooks(root, n)
 
         def open_and_run(name: str) -> Any:
             page = open_notebook(browser, url, token, name)
@@ -653,9 +659,7 @@ def bench_lab_solo(
 
     proc, url, token, root = start_lab(workdir / "lab")
     try:
-        write_pairs(root, n)
-        write_notebook(root / "floor.ipynb", [FLOOR_CELL.format(esm=FLOOR_ESM, count=n + 5)])
-        write_notebook(root / "bench.ipynb", [LAB_CELL])
+        write_widget_notebooks(root, n)
         widgets = [("floor", "floor.ipynb"), ("labeler", "bench.ipynb")]
         if against is not None:
             # Its own store: two Labelers on one file see each other's labels as outside
@@ -690,12 +694,23 @@ def bench_lab_solo(
             extra = jitter.uniform(0, 1000 / 60) if PHASE[0] == "random" else 0.0
             page.wait_for_timeout(GAP_MS[0] + extra)
         out: dict[str, Any] = {"load": load(), "block": block, "where": "each in its own page"}
+        if against is not None:
+            out["against_bundle"] = str(against)
         for w, (name, _) in enumerate(widgets):
             out[name] = counted_keys(pages[w], counted[w])
             pages[w].close()
         return out
     finally:
         stop_lab(proc, url, token)
+
+
+#: Chromium's process kinds, by the ``--type`` flag of their command line.
+CHROMIUM_KINDS = (
+    ("--type=renderer", "Chromium renderer"),
+    ("--type=gpu-process", "Chromium compositor (viz)"),
+    ("--type=utility", "Chromium utility"),
+    ("--type=", "Chromium other"),
+)
 
 
 def cpu_by_process(server_pid: int) -> dict[str, float]:
@@ -721,15 +736,6 @@ def cpu_by_process(server_pid: int) -> dict[str, float]:
     return out
 
 
-#: Chromium's process kinds, by the ``--type`` flag of their command line.
-CHROMIUM_KINDS = (
-    ("--type=renderer", "Chromium renderer"),
-    ("--type=gpu-process", "Chromium compositor (viz)"),
-    ("--type=utility", "Chromium utility"),
-    ("--type=", "Chromium other"),
-)
-
-
 def bench_lab_cpu(browser: Any, n: int, workdir: Path) -> dict[str, Any]:
     """CPU per key, by process, for the floor and then the Labeler, each alone in a
     JupyterLab notebook page: where a key's work goes (renderer, compositor, server,
@@ -737,9 +743,7 @@ def bench_lab_cpu(browser: Any, n: int, workdir: Path) -> dict[str, Any]:
     proc, url, token, root = start_lab(workdir / "lab")
     out: dict[str, Any] = {}
     try:
-        write_pairs(root, n)
-        write_notebook(root / "floor.ipynb", [FLOOR_CELL.format(esm=FLOOR_ESM, count=n + 5)])
-        write_notebook(root / "bench.ipynb", [LAB_CELL])
+        write_widget_notebooks(root, n)
         for name, nb in (("floor", "floor.ipynb"), ("labeler", "bench.ipynb")):
             page = open_notebook(browser, url, token, nb)
             page.locator(".prefnb-labeler[data-pos='0']").wait_for()
@@ -947,7 +951,6 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             if args.lab_solo:
                 run = bench_lab_solo(browser, args.labels, Path(tmp), args.lab_solo, args.against)
-                run["against_bundle"] = str(args.against)
             else:
                 run = bench_lab_mixed(browser, args.labels, Path(tmp), args.lab_mixed)
             browser.close()
