@@ -4,7 +4,8 @@ Any chat request that is not a judge request (see :mod:`prefnb.testing.sim_judge
 answered here, by ``POST /v1/chat/completions`` and by the Batch API alike. An answer is a
 deterministic function of (model, messages, seed, temperature, max_tokens), so online and batch
 generation give the same text for the same seed; without a seed (and temperature > 0) it is
-a fresh draw.
+a fresh draw, keyed by how many such draws the account has made: new per request, yet the
+same from one run to the next, so a test of unseeded answers does not depend on luck.
 
 Each answer has a hidden quality, ``z + skill`` with ``z ~ N(0, 1)`` drawn per answer, which
 is told to the simulated judge (:meth:`SimJudge.know`) so the judge prefers better answers.
@@ -230,9 +231,11 @@ def _prompt_text(messages: list[dict[str, Any]]) -> str:
 
 
 def answer(
-    served: Served, messages: list[dict[str, Any]], opts: dict[str, Any]
+    served: Served, messages: list[dict[str, Any]], opts: dict[str, Any], fresh: object = None
 ) -> tuple[str, float]:
-    """(text, hidden quality) of ``served``'s answer to ``messages``."""
+    """(text, hidden quality) of ``served``'s answer to ``messages``. ``fresh``: what an
+    unseeded draw is keyed by (each call a new one; LocalTogether counts them, so a run's
+    draws are new per request yet the same from run to run)."""
     temperature = opts.get("temperature")
     seed = opts.get("seed")
     convo = json.dumps(messages, sort_keys=True, ensure_ascii=False)
@@ -241,7 +244,7 @@ def answer(
     elif seed is not None:
         draw = f"seed={seed}:t={temperature}"
     else:
-        draw = secrets.token_hex(8)
+        draw = fresh if fresh is not None else secrets.token_hex(8)
     base = served.identity or served.name
     z = _NORMAL.inv_cdf(_uniform("quality", base, convo, draw))
     n_sent = max(1, round((1 + 4 * _uniform("len", base, convo, draw)) * served.length_factor))
@@ -278,7 +281,7 @@ def complete(
             "max_new_tokens",
             param="messages",
         )
-    text, quality = answer(served, messages, opts)
+    text, quality = answer(served, messages, opts, f"fresh:{next(state.fresh_draws)}")
     finish = "stop"
     if max_tokens is not None and _tokens(text) > max_tokens:
         text, finish = text[: max_tokens * 4], "length"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -47,6 +48,8 @@ class State:
         self.batches: dict[str, BatchRecord] = {}
         self.endpoints: dict[str, EndpointRecord] = {}
         self.deleted_endpoints: dict[str, EndpointRecord] = {}
+        # Unseeded answers: the n-th such draw of this account (prefnb.testing.sim_models).
+        self.fresh_draws = itertools.count()
 
     # files
     def file(self, file_id: str) -> StoredFile:
