@@ -14,6 +14,9 @@ in one JupyterLab and alternates the keys between the pages in blocks of 20: eac
 alone in its page, as in a user's, and both see the same load. ``--against BUNDLE`` adds a
 third page with the Labeler running another build of ``labeler.js`` (say, the last commit's),
 for a before/after in the same run; run it both ways round (see ``block_page``).
+``--pair-floor`` adds a page with a second floor that swaps in all the plain text the Labeler
+shows for a pair (the prompt and both responses side by side), where the floor swaps in one
+response: the least any widget showing the whole pair must lay out and paint on a key.
 ``--lab-cpu`` prints the CPU each key costs, by process (Chromium's renderer and compositor,
 the Jupyter server, the kernel), for the floor and then the Labeler, each alone in a page.
 ``--gap-ms`` sets the pause after each paint (30 ms, a hard case: a person reads for seconds).
@@ -114,6 +117,27 @@ FLOOR_ESM = """export default { render({ model, el }) {
   root.dataset.lmSuppressShortcuts = 'true';  // in JupyterLab: keys are the widget's
   const items = model.get('items'); let i = 0;
   const show = () => { root.dataset.pos = String(i); root.textContent = items[i % items.length]; };
+  const onKey = () => { i += 1; show(); model.send({ type: 'label', i }); };
+  root.addEventListener('keydown', onKey); show(); el.append(root);
+  return () => root.remove();
+} };"""
+
+# The pair floor: the same, with all the text the Labeler shows for a pair (the prompt, both
+# responses side by side) instead of one response: the least any widget showing the pair
+# must lay out and paint on a key.
+PAIR_FLOOR_ESM = """export default { render({ model, el }) {
+  const root = document.createElement('div'); root.className = 'prefnb-labeler'; root.tabIndex = 0;
+  root.dataset.lmSuppressShortcuts = 'true';
+  const prompt = document.createElement('div'); const cols = document.createElement('div');
+  cols.style.cssText = 'display: grid; grid-template-columns: 1fr 1fr; gap: 8px;'
+    + 'white-space: pre-wrap';
+  const left = document.createElement('div'); const right = document.createElement('div');
+  cols.append(left, right); root.append(prompt, cols);
+  const items = model.get('items'); let i = 0;
+  const show = () => {
+    const [p, a, b] = items[i % items.length]; root.dataset.pos = String(i);
+    prompt.textContent = p; left.textContent = a; right.textContent = b;
+  };
   const onKey = () => { i += 1; show(); model.send({ type: 'label', i }); };
   root.addEventListener('keydown', onKey); show(); el.append(root);
   return () => root.remove();
@@ -382,6 +406,15 @@ class Floor(anywidget.AnyWidget):
 df = pd.read_pickle("pairs.pkl")
 Floor(items=df["response_a"].tolist()[:{count}])"""
 
+PAIR_FLOOR_CELL = """\
+import anywidget, traitlets, pandas as pd
+class PairFloor(anywidget.AnyWidget):
+    _esm = {esm!r}
+    items = traitlets.List().tag(sync=True)
+df = pd.read_pickle("pairs.pkl")
+rows = zip(df["prompt"], df["response_a"], df["response_b"], strict=True)
+PairFloor(items=[[p[-1]["content"], a, b] for p, a, b in rows][:{count}])"""
+
 
 def start_lab(base: Path) -> tuple[Any, str, str, Path]:
     """A JupyterLab server isolated in ``base`` (as in tests/conftest.py)."""
@@ -470,6 +503,8 @@ def write_widget_notebooks(root: Path, n: int) -> None:
     write_pairs(root, n)
     write_notebook(root / "floor.ipynb", [FLOOR_CELL.format(esm=FLOOR_ESM, count=n + 5)])
     write_notebook(root / "bench.ipynb", [LAB_CELL])
+    cell = PAIR_FLOOR_CELL.format(esm=PAIR_FLOOR_ESM, count=n + 5)
+    write_notebook(root / "pairfloor.ipynb", [cell])
 
 
 def open_notebook(browser: Any, url: str, token: str, name: str, height: int = 1000) -> Any:
@@ -644,7 +679,12 @@ def block_page(b: int, pages: int) -> int:
 
 
 def bench_lab_solo(
-    browser: Any, n: int, workdir: Path, block: int, against: Path | None = None
+    browser: Any,
+    n: int,
+    workdir: Path,
+    block: int,
+    against: Path | None = None,
+    pair_floor: bool = False,
 ) -> dict[str, Any]:
     """The floor and the Labeler each alone in its own notebook page, keys alternating
     between the pages in blocks.
@@ -654,6 +694,7 @@ def bench_lab_solo(
     the machine's load is still shared block by block. The first key of each block is not
     counted (it follows a focus change). ``against``: a third page runs the Labeler with
     that front-end bundle (a build of another commit), for a before/after in one run.
+    ``pair_floor``: another page runs the pair floor (PAIR_FLOOR_ESM).
     """
     import random
 
@@ -661,6 +702,8 @@ def bench_lab_solo(
     try:
         write_widget_notebooks(root, n)
         widgets = [("floor", "floor.ipynb"), ("labeler", "bench.ipynb")]
+        if pair_floor:
+            widgets.insert(1, ("pair floor", "pairfloor.ipynb"))
         if against is not None:
             # Its own store: two Labelers on one file see each other's labels as outside
             # writes.
@@ -680,7 +723,7 @@ def bench_lab_solo(
         counted: list[list[int]] = [[] for _ in pages]
         pressed = [0 for _ in pages]
         for i in range(len(pages) * n):
-            w = block_page(i // block, len(pages))  # 0: floor, 1: Labeler, 2: against
+            w = block_page(i // block, len(pages))  # an index in widgets
             page = pages[w]
             if i % block == 0:
                 page.bring_to_front()
@@ -793,7 +836,7 @@ def print_lab_mixed(run: dict[str, Any], start_load: str) -> None:
         f"{GAP_MS[0]} ms after each paint; load {start_load} at the start, {run['load']} at the end"
     )
     print(f"{'widget':10} {'p50':>6} {'p95':>6}   Event Timing keydown → presented")
-    for name in ("floor", "labeler", "against"):
+    for name in ("floor", "pair floor", "labeler", "against"):
         if name not in run:
             continue
         r = run[name]
@@ -807,6 +850,12 @@ def print_lab_mixed(run: dict[str, Any], start_load: str) -> None:
     print(
         f"Labeler/floor p50 {pct(lab, 50) / pct(f, 50):.2f}×, p95 {pct(lab, 95) / pct(f, 95):.2f}×"
     )
+    if "pair floor" in run:
+        pf = run["pair floor"]["lat"]
+        print(
+            f"Labeler/pair floor p50 {pct(lab, 50) / pct(pf, 50):.2f}×, "
+            f"p95 {pct(lab, 95) / pct(pf, 95):.2f}×"
+        )
     if "against" in run:
         a = run["against"]["lat"]
         print(
@@ -928,6 +977,12 @@ def main() -> None:
         "another commit), so before and after share one run",
     )
     parser.add_argument(
+        "--pair-floor",
+        action="store_true",
+        help="with --lab-solo: another page runs a floor that swaps in all the text the "
+        "Labeler shows for a pair (prompt, both responses side by side), not one response",
+    )
+    parser.add_argument(
         "--lab-cpu",
         action="store_true",
         help="only CPU per key by process (Chromium renderer, compositor, Jupyter server, "
@@ -950,7 +1005,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             if args.lab_solo:
-                run = bench_lab_solo(browser, args.labels, Path(tmp), args.lab_solo, args.against)
+                run = bench_lab_solo(
+                    browser, args.labels, Path(tmp), args.lab_solo, args.against, args.pair_floor
+                )
             else:
                 run = bench_lab_mixed(browser, args.labels, Path(tmp), args.lab_mixed)
             browser.close()
