@@ -7,6 +7,9 @@
  * or reaches for the mouse: reordering composited layers makes Chromium redraw whatever
  * overlaps them (in JupyterLab, the notebook's toolbar and most of the panel).
  *
+ * Only the next pair forward is drawn while hidden (transparent, so its tiles are rasterized
+ * before its key); the others on the shelf are parked at opacity 0 (`isNext`).
+ *
  * Pre-rendering runs in small tasks (one turn or response each), nearest to the cursor
  * first, and yields whenever input is waiting, so a keypress never queues behind more than
  * one step; it pauses while a frame that shows a new pair is still to be painted.
@@ -71,6 +74,8 @@ export class Stage {
     this.heights = new WeakMap();
     /** @type {WeakMap<Element, Entry>} the entry each pair node in the stage shows */
     this.entryOf = new WeakMap();
+    /** @type {WeakSet<Element>} pair nodes that have been shown (behind the annotator, mostly) */
+    this.seen = new WeakSet();
     /**
      * Focus never rests in a hidden pair (Tab into a shelved pair's summary, say): it goes
      * back to the widget, where the keys work.
@@ -218,6 +223,7 @@ export class Stage {
     if (!node || entry.steps?.length || node.parentNode === this.el) return false;
     if (this.host.distance(entry) > HOT) return false;
     node.classList.add("pl-pending");
+    node.classList.toggle("pl-parked", !this.isNext(node));
     node.classList.remove("pl-shown");
     node.setAttribute("aria-hidden", "true");
     this.el.append(node);
@@ -253,6 +259,15 @@ export class Stage {
     this.resizer.observe(node);
   }
 
+  /**
+   * Whether a shelved pair is the next one forward, the one kept drawn (transparent) so its
+   * tiles are rasterized before its key. @param {Element} node
+   */
+  isNext(node) {
+    const entry = this.entryOf.get(node);
+    return Boolean(entry && !this.seen.has(node) && this.host.distance(entry) === 1);
+  }
+
   /** Keep only the pairs due within HOT moves on the shelf; the rest wait detached. */
   prune() {
     for (const child of [...this.el.children]) {
@@ -265,7 +280,7 @@ export class Stage {
       if (!entry || this.host.distance(entry) > HOT) {
         this.resizer.unobserve(el);
         el.remove();
-      }
+      } else el.classList.toggle("pl-parked", !this.isNext(el));
     }
     /** @type {HTMLElement[]} */
     const added = [];
@@ -296,7 +311,7 @@ export class Stage {
       if (child.classList.contains("pl-placeholder")) child.remove();
       else {
         child.classList.remove("pl-shown");
-        child.classList.add("pl-pending");
+        child.classList.add("pl-pending", "pl-parked");
         hidden.push(/** @type {HTMLElement} */ (child));
       }
     }
@@ -310,8 +325,9 @@ export class Stage {
     // `aria-hidden`, the focus guard keeps focus out of it, and the mouse brings the shown
     // pair on top before it hits anything.
     this.quiet.cancel();
-    node.classList.remove("pl-pending");
+    node.classList.remove("pl-pending", "pl-parked");
     node.classList.add("pl-shown");
+    this.seen.add(node);
     this.ordered = node.classList.contains("pl-front");
     this.fit(node);
     this.painting += 1;

@@ -565,6 +565,43 @@ def test_hidden_pairs_are_out_of_reach_and_inert_once_the_annotator_pauses(
     assert page.evaluate(HITS_JS) == ["4"] * 9
 
 
+DRAWN_JS = """() => [...document.querySelectorAll('.pl-stage > .pl-pair')].map((p) => ({
+  pos: Number(p.dataset.pos), shown: p.classList.contains('pl-shown'),
+  opacity: Number(getComputedStyle(p).opacity) }))"""
+
+
+def test_only_the_next_hidden_pair_is_drawn_the_rest_are_parked(page: Any, tmp_path: Path) -> None:
+    """Of the hidden pairs on the shelf, only the next one forward is drawn (transparent, so
+    it is rasterized before its key); the one just left behind and the one two moves ahead
+    are parked at opacity 0, which the compositor neither draws nor rasterizes."""
+    start(page, tmp_path)
+    wait_pos(page, 0)
+    for p in range(1, 4):
+        page.keyboard.press("1")
+        wait_pos(page, p)
+        page.evaluate(AFTER_PAINT_JS)
+        page.wait_for_function(
+            "p => [...document.querySelectorAll('.pl-stage > .pl-pair')]"
+            ".some((x) => Number(x.dataset.pos) === p + 2)",
+            arg=p,
+        )
+        page.evaluate(AFTER_PAINT_JS)
+        pairs = {x["pos"]: x for x in page.evaluate(DRAWN_JS)}
+        assert pairs[p]["shown"]
+        assert pairs[p]["opacity"] == 1
+        drawn = sorted(q for q, x in pairs.items() if not x["shown"] and x["opacity"] > 0)
+        assert drawn == [p + 1], pairs
+        assert pairs[p - 1]["opacity"] == 0
+        assert pairs[p + 2]["opacity"] == 0
+    # Back (k): the pair left behind is shown (drawn) again, and the one just left is parked.
+    page.keyboard.press("k")
+    wait_pos(page, 2)
+    page.evaluate(AFTER_PAINT_JS)
+    pairs = {x["pos"]: x for x in page.evaluate(DRAWN_JS)}
+    assert pairs[2]["opacity"] == 1
+    assert pairs[3]["opacity"] == 0
+
+
 def test_every_message_matches_its_typeddict(page: Any, tmp_path: Path) -> None:
     from prefnb.labeler import messages as m
 
