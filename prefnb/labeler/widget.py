@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections import OrderedDict
@@ -235,6 +236,18 @@ class Labeler(anywidget.AnyWidget):
         self.send(msg)
 
     def _on_msg(self, _widget: object, content: Mapping[str, Any], _buffers: object) -> None:
+        # In a kernel, the message is handled right after the kernel reports idle, not
+        # between busy and idle: JupyterLab redraws its kernel indicators (toolbar and
+        # status bar, one damage rect spanning the notebook) whenever busy lasts past a frame,
+        # and storing a label kept it busy ~4.4 ms against ~1.4 ms for no work at all. The
+        # reply still goes out only once the label is committed, in the same order as now.
+        loop = _kernel_loop()
+        if loop is None:
+            self._handle(content)
+        else:
+            loop.call_soon(self._handle, content)
+
+    def _handle(self, content: Mapping[str, Any]) -> None:
         view = content.get("view") if isinstance(content, Mapping) else None
         try:
             kind = content["type"]
@@ -496,3 +509,22 @@ class Labeler(anywidget.AnyWidget):
         pos = self._window.find(str(msg["target"]))
         push: JumpPush = {"type": "jump", "view": msg["view"], "req": msg["req"], "cursor": pos}
         self._push(push)
+
+
+def _kernel_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop of the IPython kernel this runs in, or None elsewhere (a
+    plain script, marimo, a test calling the widget directly).
+
+    >>> _kernel_loop() is None
+    True
+    """
+    try:
+        from ipykernel.kernelbase import Kernel
+    except ImportError:
+        return None
+    if not Kernel.initialized():
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

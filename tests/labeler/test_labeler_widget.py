@@ -262,3 +262,67 @@ def test_store_that_is_not_sqlite_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LabelStoreError, match=r"labels\.sqlite"):
         Labeler(frame(2), store=bad)
     assert bad.read_text().startswith("this is not a database")  # untouched
+
+
+KERNEL_SETUP = """\
+import prefnb
+from prefnb.pairs import pairs_frame
+df = pairs_frame([{{"prompt": f"q{{i}}", "response_a": f"a{{i}}", "response_b": f"b{{i}}"}}
+                  for i in range(4)])
+lab = prefnb.Labeler(df, store={store!r}, annotator="k", seed=1, audit_rate=0.0)
+print(lab.comm.comm_id)
+"""
+
+
+def test_in_a_kernel_messages_are_handled_after_the_kernel_reports_idle(tmp_path: Path) -> None:
+    """In a real ipykernel, the reply to a label follows the kernel's idle status (so the
+    kernel is busy for no longer than any comm message makes it), and the label is stored
+    before the reply all the same."""
+    from jupyter_client.manager import start_new_kernel
+
+    store = tmp_path / "labels.sqlite"
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
+    try:
+        out: list[dict[str, Any]] = []
+        reply = kc.execute_interactive(
+            KERNEL_SETUP.format(store=str(store)), timeout=60, output_hook=out.append
+        )
+        assert reply["content"]["status"] == "ok", reply
+        comm_id = next(
+            m["content"]["text"].strip() for m in out if m["header"]["msg_type"] == "stream"
+        )
+
+        def send(content: dict[str, Any]) -> list[tuple[str, Any]]:
+            """Send one browser message; the iopub messages it caused, in order."""
+            msg = kc.session.msg(
+                "comm_msg", {"comm_id": comm_id, "data": {"method": "custom", "content": content}}
+            )
+            kc.shell_channel.send(msg)
+            seen: list[tuple[str, Any]] = []
+            while not any(kind == "comm_msg" for kind, _ in seen):
+                m = kc.get_iopub_msg(timeout=30)
+                if m["parent_header"].get("msg_id") != msg["header"]["msg_id"]:
+                    continue
+                kind = m["header"]["msg_type"]
+                if kind == "status":
+                    seen.append((kind, m["content"]["execution_state"]))
+                elif kind == "comm_msg":
+                    seen.append((kind, m["content"]["data"]["content"]))
+            return seen
+
+        hello = send({"type": "hello", "view": "v"})
+        assert [k for k, _ in hello] == ["status", "status", "comm_msg"]
+        assert [v for _, v in hello[:2]] == ["busy", "idle"]
+        first = hello[2][1]["items"][0]
+        saved = send(
+            {"type": "label", "view": "v", "seq": 1, "pair_id": first["pair_id"], "pos": 0,
+             "verdict": "a", "shown": first["shown"], "strength": None, "audit": False,
+             "duration_ms": 5}
+        )  # fmt: skip
+        assert [v for _, v in saved[:2]] == ["busy", "idle"]
+        assert saved[2][1]["type"] == "saved"
+        assert saved[2][1]["seq"] == 1
+        assert list(LabelStore(store).current(annotator="k")["pair_id"]) == [first["pair_id"]]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
