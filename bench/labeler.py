@@ -19,6 +19,9 @@ shows for a pair (the prompt and both responses side by side), where the floor s
 response: the least any widget showing the whole pair must lay out and paint on a key.
 ``--lab-cpu`` prints the CPU each key costs, by process (Chromium's renderer and compositor,
 the Jupyter server, the kernel), for the floor and then the Labeler, each alone in a page.
+``--lab-trace`` records a Chromium trace of the floor and then the Labeler, each alone in a
+page, and prints each key's EventLatency stages (input, main thread, commit, raster,
+compositor draw, presentation) and the compositor's draws and tiles per key.
 ``--gap-ms`` sets the pause after each paint (30 ms, a hard case: a person reads for seconds).
 
 1. keypress → next pair painted, over 200 labels of ~4 KB markdown responses. Measured in the
@@ -779,6 +782,138 @@ def cpu_by_process(server_pid: int) -> dict[str, float]:
     return out
 
 
+def ready_page(browser: Any, url: str, token: str, nb: str) -> Any:
+    """Notebook ``nb`` open and run, its widget showing its first item, settled, measured
+    (MIXED_JS) and focused: ready for ``press_keys``."""
+    page = open_notebook(browser, url, token, nb)
+    page.locator(".prefnb-labeler[data-pos='0']").wait_for()
+    page.wait_for_timeout(1500)
+    page.evaluate(MIXED_JS)
+    page.locator(".prefnb-labeler").focus()
+    page.wait_for_timeout(1000)
+    return page
+
+
+def press_keys(page: Any, n: int, jitter: Any) -> None:
+    """``n`` keys, each ``--gap-ms`` after the last one's paint (plus up to a frame of
+    ``jitter``, a ``random.Random``, when given), then time for the last key's upkeep and
+    its label's reply."""
+    for i in range(n):
+        page.keyboard.press("1")
+        page.wait_for_function("k => window.__lat.length >= k", arg=i + 1)
+        extra = jitter.uniform(0, 1000 / 60) if jitter is not None else 0.0
+        page.wait_for_timeout(GAP_MS[0] + extra)
+    page.wait_for_timeout(500)
+
+
+#: Trace categories with Chromium's per-input EventLatency stages and the compositor's draws.
+TRACE_CATEGORIES = ["cc", "benchmark", "input", "viz", "devtools.timeline"]
+
+
+def trace_events(path: Path) -> list[dict[str, Any]]:
+    import json
+
+    data = json.loads(path.read_text())
+    return data["traceEvents"] if isinstance(data, dict) else data
+
+
+def key_stages(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chromium's EventLatency breakdown of each keydown: its total (input to presentation)
+    and the duration of each stage (async trace events nested under it, same id)."""
+    import json
+
+    spans = sorted(
+        (e for e in events if e.get("ph") in ("b", "e") and "id2" in e), key=lambda e: e["ts"]
+    )
+    open_keys: dict[tuple[int, str], dict[str, Any]] = {}
+    starts: dict[tuple[tuple[int, str], str], float] = {}
+    out = []
+    for e in spans:
+        k = (e["pid"], json.dumps(e["id2"]))
+        if e["name"] == "EventLatency":
+            if e["ph"] == "b":
+                kind = e.get("args", {}).get("event_latency", {}).get("event_type")
+                open_keys[k] = {"kind": kind, "ts": e["ts"], "stages": {}}
+            elif k in open_keys:
+                key = open_keys.pop(k)
+                key["total"] = (e["ts"] - key["ts"]) / 1000
+                out.append(key)
+        elif k in open_keys:
+            if e["ph"] == "b":
+                starts[(k, e["name"])] = e["ts"]
+            elif (k, e["name"]) in starts:
+                begun = starts.pop((k, e["name"]))
+                open_keys[k]["stages"][e["name"]] = (e["ts"] - begun) / 1000
+    return [k for k in out if k["kind"] == "KEY_PRESSED"]
+
+
+def compositor_draws(events: list[dict[str, Any]]) -> dict[str, float]:
+    """The compositor's frames: how many it drew, their tiles (quads) and thread time."""
+    draws = [e for e in events if e.get("ph") == "X" and e["name"] == "Display::DrawAndSwap"]
+    tiles = sum(
+        1 for e in events if e.get("ph") == "X" and e["name"] == "SoftwareRenderer::DoDrawQuad"
+    )
+    return {
+        "draws": len(draws),
+        "tiles": tiles,
+        "ms": sum(e.get("tdur", e["dur"]) for e in draws) / 1000,
+    }
+
+
+def bench_lab_trace(browser: Any, n: int, workdir: Path) -> dict[str, Any]:
+    """A Chromium trace of ``n`` keys for the floor and then the Labeler, each alone in a
+    JupyterLab page: each key's EventLatency stages (where its time to the screen goes) and
+    the compositor's draws per key."""
+    import random
+
+    proc, url, token, root = start_lab(workdir / "lab")
+    out: dict[str, Any] = {}
+    try:
+        write_widget_notebooks(root, n)
+        for name, nb in (("floor", "floor.ipynb"), ("labeler", "bench.ipynb")):
+            page = ready_page(browser, url, token, nb)
+            path = workdir / f"{name}.trace.json"
+            browser.start_tracing(page=page, path=str(path), categories=TRACE_CATEGORIES)
+            press_keys(page, n, jitter=random.Random(1))
+            browser.stop_tracing()
+            events = trace_events(path)
+            out[name] = {"keys": key_stages(events), "draws": compositor_draws(events)}
+            out[name]["load"] = load()
+            page.close()
+        return out
+    finally:
+        stop_lab(proc, url, token)
+
+
+def print_lab_trace(run: dict[str, Any], n: int) -> None:
+    floor, lab = run["floor"], run["labeler"]
+    print(
+        f"Chromium trace of {n} keys, each widget alone in a JupyterLab page, next key "
+        f"{GAP_MS[0]} ms (+ up to a frame) after each paint; load {floor['load']} and "
+        f"{lab['load']} after. EventLatency stages, p50 ms (slow: keys >= 32 ms)"
+    )
+    slow = {k: [x for x in run[k]["keys"] if x["total"] >= 32] for k in ("floor", "labeler")}
+    print(f"{'stage':52} {'floor':>6} {'Labeler':>8} {'slow floor':>11} {'slow Labeler':>13}")
+    names = sorted({s for k in ("floor", "labeler") for x in run[k]["keys"] for s in x["stages"]})
+    rows = [("keydown → presented (EventLatency)", lambda x: x["total"])] + [
+        (s, lambda x, s=s: x["stages"].get(s)) for s in names
+    ]
+    for label, get in rows:
+        cols = []
+        for keys in (floor["keys"], lab["keys"], slow["floor"], slow["labeler"]):
+            values = [v for v in map(get, keys) if v is not None]
+            cols.append(f"{pct(values, 50):.1f}" if len(values) > 1 else "-")
+        if all(c in ("-", "0.0") for c in cols):
+            continue
+        print(f"{label[:52]:52} {cols[0]:>6} {cols[1]:>8} {cols[2]:>11} {cols[3]:>13}")
+    print(f"{'keys >= 32 ms':52} {len(slow['floor']):>6} {len(slow['labeler']):>8}")
+    for what, key in (("compositor draws", "draws"), ("tiles drawn", "tiles")):
+        f, v = floor["draws"][key] / n, lab["draws"][key] / n
+        print(f"{what + ' per key':52} {f:6.2f} {v:8.2f}")
+    f, v = floor["draws"]["ms"] / n, lab["draws"]["ms"] / n
+    print(f"{'compositor draw, ms of thread time per key':52} {f:6.2f} {v:8.2f}")
+
+
 def bench_lab_cpu(browser: Any, n: int, workdir: Path) -> dict[str, Any]:
     """CPU per key, by process, for the floor and then the Labeler, each alone in a
     JupyterLab notebook page: where a key's work goes (renderer, compositor, server,
@@ -788,18 +923,9 @@ def bench_lab_cpu(browser: Any, n: int, workdir: Path) -> dict[str, Any]:
     try:
         write_widget_notebooks(root, n)
         for name, nb in (("floor", "floor.ipynb"), ("labeler", "bench.ipynb")):
-            page = open_notebook(browser, url, token, nb)
-            page.locator(".prefnb-labeler[data-pos='0']").wait_for()
-            page.wait_for_timeout(1500)
-            page.evaluate(MIXED_JS)
-            page.locator(".prefnb-labeler").focus()
-            page.wait_for_timeout(1000)
+            page = ready_page(browser, url, token, nb)
             before, start = cpu_by_process(proc.pid), time.perf_counter()
-            for i in range(n):
-                page.keyboard.press("1")
-                page.wait_for_function("k => window.__lat.length >= k", arg=i + 1)
-                page.wait_for_timeout(GAP_MS[0])
-            page.wait_for_timeout(500)  # the last key's upkeep and its label's reply
+            press_keys(page, n, jitter=None)
             after, wall = cpu_by_process(proc.pid), time.perf_counter() - start
             used = {k: (v - before.get(k, 0.0)) * 1000 / n for k, v in after.items()}
             out[name] = {"cpu": used, "wall": wall * 1000 / n, "load": load()}
@@ -989,6 +1115,12 @@ def main() -> None:
         "kernel) for the floor and the Labeler, each alone in a JupyterLab page",
     )
     parser.add_argument(
+        "--lab-trace",
+        action="store_true",
+        help="only a Chromium trace of the floor and the Labeler, each alone in a JupyterLab "
+        "page: each key's EventLatency stages, and the compositor's draws per key",
+    )
+    parser.add_argument(
         "--team",
         action="store_true",
         help="only keypress latencies of the solo Labeler beside team Labelers (SQLite, "
@@ -1019,6 +1151,13 @@ def main() -> None:
             cpu = bench_lab_cpu(browser, args.labels, Path(tmp))
             browser.close()
         print_lab_cpu(cpu, args.labels)
+        return
+    if args.lab_trace:
+        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            traced = bench_lab_trace(browser, args.labels, Path(tmp))
+            browser.close()
+        print_lab_trace(traced, args.labels)
         return
     if args.team:
         with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
