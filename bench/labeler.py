@@ -860,29 +860,40 @@ def compositor_draws(events: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
+def each_widget_alone(
+    browser: Any, n: int, workdir: Path, measure: Any
+) -> dict[str, dict[str, Any]]:
+    """The floor and then the Labeler, each alone in a JupyterLab notebook page, ready for
+    keys: ``measure(name, page, server_pid)`` presses them and returns what it measured,
+    which comes back under the widget's name with the load after it."""
+    proc, url, token, root = start_lab(workdir / "lab")
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        write_widget_notebooks(root, n)
+        for name, nb in (("floor", "floor.ipynb"), ("labeler", "bench.ipynb")):
+            page = ready_page(browser, url, token, nb)
+            out[name] = {**measure(name, page, proc.pid), "load": load()}
+            page.close()
+        return out
+    finally:
+        stop_lab(proc, url, token)
+
+
 def bench_lab_trace(browser: Any, n: int, workdir: Path) -> dict[str, Any]:
     """A Chromium trace of ``n`` keys for the floor and then the Labeler, each alone in a
     JupyterLab page: each key's EventLatency stages (where its time to the screen goes) and
     the compositor's draws per key."""
     import random
 
-    proc, url, token, root = start_lab(workdir / "lab")
-    out: dict[str, Any] = {}
-    try:
-        write_widget_notebooks(root, n)
-        for name, nb in (("floor", "floor.ipynb"), ("labeler", "bench.ipynb")):
-            page = ready_page(browser, url, token, nb)
-            path = workdir / f"{name}.trace.json"
-            browser.start_tracing(page=page, path=str(path), categories=TRACE_CATEGORIES)
-            press_keys(page, n, jitter=random.Random(1))
-            browser.stop_tracing()
-            events = trace_events(path)
-            out[name] = {"keys": key_stages(events), "draws": compositor_draws(events)}
-            out[name]["load"] = load()
-            page.close()
-        return out
-    finally:
-        stop_lab(proc, url, token)
+    def measure(name: str, page: Any, _server: int) -> dict[str, Any]:
+        path = workdir / f"{name}.trace.json"
+        browser.start_tracing(page=page, path=str(path), categories=TRACE_CATEGORIES)
+        press_keys(page, n, jitter=random.Random(1))
+        browser.stop_tracing()
+        events = trace_events(path)
+        return {"keys": key_stages(events), "draws": compositor_draws(events)}
+
+    return each_widget_alone(browser, n, workdir, measure)
 
 
 def print_lab_trace(run: dict[str, Any], n: int) -> None:
@@ -918,21 +929,15 @@ def bench_lab_cpu(browser: Any, n: int, workdir: Path) -> dict[str, Any]:
     """CPU per key, by process, for the floor and then the Labeler, each alone in a
     JupyterLab notebook page: where a key's work goes (renderer, compositor, server,
     kernel), which latency alone does not say. Keys at the usual pause (``--gap-ms``)."""
-    proc, url, token, root = start_lab(workdir / "lab")
-    out: dict[str, Any] = {}
-    try:
-        write_widget_notebooks(root, n)
-        for name, nb in (("floor", "floor.ipynb"), ("labeler", "bench.ipynb")):
-            page = ready_page(browser, url, token, nb)
-            before, start = cpu_by_process(proc.pid), time.perf_counter()
-            press_keys(page, n, jitter=None)
-            after, wall = cpu_by_process(proc.pid), time.perf_counter() - start
-            used = {k: (v - before.get(k, 0.0)) * 1000 / n for k, v in after.items()}
-            out[name] = {"cpu": used, "wall": wall * 1000 / n, "load": load()}
-            page.close()
-        return out
-    finally:
-        stop_lab(proc, url, token)
+
+    def measure(_name: str, page: Any, server: int) -> dict[str, Any]:
+        before, start = cpu_by_process(server), time.perf_counter()
+        press_keys(page, n, jitter=None)
+        after, wall = cpu_by_process(server), time.perf_counter() - start
+        used = {k: (v - before.get(k, 0.0)) * 1000 / n for k, v in after.items()}
+        return {"cpu": used, "wall": wall * 1000 / n}
+
+    return each_widget_alone(browser, n, workdir, measure)
 
 
 def print_lab_cpu(run: dict[str, Any], n: int) -> None:
