@@ -602,6 +602,48 @@ def test_only_the_next_hidden_pair_is_drawn_the_rest_are_parked(page: Any, tmp_p
     assert pairs[3]["opacity"] == 0
 
 
+def test_the_shown_pair_counts_as_opaque_at_a_fractional_offset(
+    browser: Any, page: Any, tmp_path: Path
+) -> None:
+    """Notebooks often place a widget between pixels (JupyterLab: y = 450.1875). The shown
+    pair must still reach the compositor as an opaque layer, whole pixels tall, so it draws
+    over what it covers instead of blending with it. Read from Chromium's own frame dump."""
+    import json
+
+    start(page, tmp_path)
+    page.add_style_tag(content="body { padding-top: 0.1875px; }")
+    page.keyboard.press("1")
+    wait_pos(page, 1)
+    page.evaluate(AFTER_PAINT_JS)
+    top = page.evaluate(
+        "() => document.querySelector('.pl-stage > .pl-shown').getBoundingClientRect().top"
+    )
+    assert top % 1 == 0.1875
+    height = page.evaluate("() => document.querySelector('.pl-stage > .pl-shown').offsetHeight")
+    trace = tmp_path / "trace.json"
+    browser.start_tracing(
+        page=page, path=str(trace), categories=["disabled-by-default-viz.quads", "cc"]
+    )
+    page.keyboard.press("1")
+    wait_pos(page, 2)
+    page.evaluate(AFTER_PAINT_JS)
+    browser.stop_tracing()
+    data = json.loads(trace.read_text())
+    events = data["traceEvents"] if isinstance(data, dict) else data
+    layers = [
+        state
+        for e in events
+        if e.get("name") == "LayerTreeHostImpl:snapshot" and e.get("ph") in ("O", "I")
+        for rp in (e["args"]["snapshot"].get("frame") or {}).get("render_passes", [])
+        for state in rp["shared_quad_state_list"]
+        if state["opacity"] == 1 and state["quad_layer_rect"][3] in (height, height + 1)
+    ]
+    assert layers, "no frame showed the pair"
+    assert all(s["quad_layer_rect"][3] == height and s["are_contents_opaque"] for s in layers), (
+        layers
+    )
+
+
 def test_every_message_matches_its_typeddict(page: Any, tmp_path: Path) -> None:
     from prefnb.labeler import messages as m
 
