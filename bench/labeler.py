@@ -1138,38 +1138,37 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     loads: dict[str, str] = {"start": load()}
-    if args.lab_mixed or args.lab_solo:
+
+    def in_browser(run: Any) -> Any:
+        """``run(browser, workdir)`` in a fresh headless Chromium and temporary folder."""
         with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            if args.lab_solo:
-                run = bench_lab_solo(
-                    browser, args.labels, Path(tmp), args.lab_solo, args.against, args.pair_floor
-                )
-            else:
-                run = bench_lab_mixed(browser, args.labels, Path(tmp), args.lab_mixed)
-            browser.close()
-        print_lab_mixed(run, loads["start"])
+            try:
+                return run(browser, Path(tmp))
+            finally:
+                browser.close()
+
+    n = args.labels
+    if args.lab_solo:
+        solo = in_browser(
+            lambda b, w: bench_lab_solo(b, n, w, args.lab_solo, args.against, args.pair_floor)
+        )
+        print_lab_mixed(solo, loads["start"])
+        return
+    if args.lab_mixed:
+        print_lab_mixed(
+            in_browser(lambda b, w: bench_lab_mixed(b, n, w, args.lab_mixed)), loads["start"]
+        )
         return
     if args.lab_cpu:
-        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            cpu = bench_lab_cpu(browser, args.labels, Path(tmp))
-            browser.close()
-        print_lab_cpu(cpu, args.labels)
+        print_lab_cpu(in_browser(lambda b, w: bench_lab_cpu(b, n, w)), n)
         return
     if args.lab_trace:
-        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            traced = bench_lab_trace(browser, args.labels, Path(tmp))
-            browser.close()
-        print_lab_trace(traced, args.labels)
+        print_lab_trace(in_browser(lambda b, w: bench_lab_trace(b, n, w)), n)
         return
     if args.team:
-        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            runs = {"start_load": loads["start"], **bench_team(browser, args.labels, Path(tmp))}
-            browser.close()
-        print_team(runs, args.labels, args.gap_ms)
+        runs = {"start_load": loads["start"], **in_browser(lambda b, w: bench_team(b, n, w))}
+        print_team(runs, n, args.gap_ms)
         return
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         workdir = Path(tmp)
